@@ -1,0 +1,122 @@
+"""What every gradient method shares: options, the result type, and the forward/backward frame.
+
+A method implements :meth:`GradientMethod.forward`, which runs the sampler from ``task.x_T()`` and
+returns the final state ``x_N`` with whatever graph the method keeps (or :data:`NOT_APPLICABLE`).
+:meth:`GradientMethod.gradient` wraps it: counts network evaluations and graph bytes, takes the reward
+of the decoded ``x_N`` and differentiates it with respect to ``task.parameters()``.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..measure import GraphBytes
+
+NOT_APPLICABLE = object()
+
+
+@dataclass
+class GradientResult:
+    status: str                        # "ok" | "not_applicable"
+    reward: float                      # mean reward of the sample the gradient was taken at
+    grads: list[torch.Tensor] | None   # gradient of the mean REWARD (ascent), aligned with parameters()
+    nfe_forward: int
+    nfe_backward: int
+    graph_bytes: int | None = None     # bytes saved for backward (None when not measured)
+    forward_s: float = float("nan")
+    backward_s: float = float("nan")
+    reason: str | None = None          # why not applicable
+    info: dict = field(default_factory=dict)  # per-gradient choices (e.g. the K or step drawn)
+
+
+@dataclass(frozen=True)
+class Option:
+    default: Any
+    help: str
+
+
+class GradientMethod:
+    """Base class. Subclasses set ``name``, ``options`` and implement ``forward``."""
+
+    name: str = ""
+    options: dict[str, Option] = {}
+
+    def __init__(self, **options):
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            valid = ", ".join(sorted(self.options)) or "(none)"
+            raise ValueError(f"unknown option(s) {', '.join(unknown)} for method {self.name!r}; "
+                             f"valid options: {valid}")
+        self.opts = {k: o.default for k, o in self.options.items()}
+        self.opts.update({k: self.parse_option(k, v) for k, v in options.items()})
+        self._rng: random.Random | None = None
+        self.info: dict = {}
+
+    def parse_option(self, key: str, value):
+        """Validate and convert one option value (strings from the command line included)."""
+        return value
+
+    def check(self, task) -> None:
+        """Validate the options against a task (e.g. against its number of steps N)."""
+
+    def rng(self, task) -> random.Random:
+        """Per-method random stream for per-iteration draws, seeded from the task's seed."""
+        if self._rng is None:
+            self._rng = random.Random(1_000_003 * int(task.seed) + 17)
+        return self._rng
+
+    def forward(self, task):
+        raise NotImplementedError
+
+    def resolved_options(self, task=None) -> dict:
+        return dict(self.opts)
+
+    def gradient(self, task, measure_graph: bool = True) -> GradientResult:
+        self.check(task)
+        self.info = {}
+        params = task.parameters()
+        task.network.reset_counts()
+        sync = _synchronizer(task.device)
+        sync()
+        t0 = time.perf_counter()
+        with GraphBytes(enabled=measure_graph) as saved:
+            x_N = self.forward(task)
+            if x_N is NOT_APPLICABLE:
+                return GradientResult("not_applicable", float("nan"), None, task.network.nfe_forward,
+                                      task.network.nfe_backward, None,
+                                      reason=self.info.pop("reason", None), info=dict(self.info))
+            reward = task.reward_per_sample(x_N).mean()
+        sync()
+        t1 = time.perf_counter()
+        grads = torch.autograd.grad(reward, params, allow_unused=True)
+        sync()
+        t2 = time.perf_counter()
+        grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+        return GradientResult("ok", float(reward.detach()), grads, task.network.nfe_forward,
+                              task.network.nfe_backward, saved.bytes if measure_graph else None,
+                              forward_s=t1 - t0, backward_s=t2 - t1, info=dict(self.info))
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.opts.items())
+        return f"{type(self).__name__}({opts})"
+
+
+def _synchronizer(device: torch.device):
+    if device.type == "cuda":
+        return lambda: torch.cuda.synchronize(device)
+    return lambda: None
+
+
+def as_int(key: str, value, method: str) -> int:
+    """An integer option, accepting its decimal string form; a clear error otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"option {key} of method {method!r} must be an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise ValueError(f"option {key} of method {method!r} must be an integer, got {value!r}")

@@ -1,0 +1,100 @@
+"""The deterministic DDIM sampler, written as steps ``Φ_k`` that gradient methods call one at a time.
+
+Steps are indexed ``k = 0 … N-1`` from noise to data. With ``eta = 0`` a DDIM step is affine in the
+state and in the network output (DESIGN §3)::
+
+    x_{k+1} = Φ_k(x_k) = a_k · x_k + b_k · ε(x_k, t_k, c; θ)
+    a_k = sqrt(ᾱ_{k+1} / ᾱ_k)
+    b_k = sqrt(1 - ᾱ_{k+1}) - sqrt(ᾱ_{k+1} (1 - ᾱ_k) / ᾱ_k)
+
+where ``ᾱ_k`` is the scheduler's ``alphas_cumprod`` at timestep ``t_k`` and ``ᾱ_N`` the one the last step
+lands on (``final_alpha_cumprod``). Timesteps, ``ᾱ`` and the step rule come from diffusers'
+``DDIMScheduler``; the coefficients are kept as Python floats so that the affine part of a step saves no
+tensor for backward (what SDO relies on: the state keeps its graph at the cost of nothing).
+
+In DDIM's natural variables ``x̄ = x / sqrt(ᾱ)`` and ``σ = sqrt(1 - ᾱ) / sqrt(ᾱ)`` the same step reads
+``x̄_{k+1} = x̄_k + (σ_{k+1} - σ_k) ε``: Euler on the probability-flow ODE ``dx̄/dσ = ε`` over the σ grid
+(used by the ``adjoint`` method).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import torch
+from diffusers import DDIMScheduler
+
+
+class DDIMSampler:
+    """DDIM (eta = 0) over ``num_steps`` steps of a diffusers ``DDIMScheduler``.
+
+    The scheduler passed in is copied (``from_config``) so that setting the number of steps here never
+    changes a scheduler owned by somebody else (e.g. a diffusers pipeline).
+    """
+
+    def __init__(self, scheduler: DDIMScheduler, num_steps: int):
+        if not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {num_steps!r}")
+        self.scheduler = DDIMScheduler.from_config(scheduler.config)
+        num_train = self.scheduler.config.num_train_timesteps
+        if num_steps > num_train:
+            raise ValueError(f"steps must be <= num_train_timesteps = {num_train}, got {num_steps}")
+        self.scheduler.set_timesteps(int(num_steps))
+        self.num_steps = int(num_steps)
+        self.timesteps: list[int] = [int(t) for t in self.scheduler.timesteps]
+        ac = self.scheduler.alphas_cumprod.double()
+        self._train_alpha_bar = ac
+        final = float(self.scheduler.final_alpha_cumprod)
+        # scheduler.step lands step k on t_k - num_train // N (or on final_alpha_cumprod below 0)
+        step_ratio = num_train // self.num_steps
+        #: ᾱ at the timestep each step starts from, and at the one it lands on
+        self.alpha_bar_t: list[float] = [float(ac[t]) for t in self.timesteps]
+        self.alpha_bar_prev: list[float] = [
+            float(ac[t - step_ratio]) if t - step_ratio >= 0 else final for t in self.timesteps
+        ]
+        self.a: list[float] = []
+        self.b: list[float] = []
+        for ab_t, ab_prev in zip(self.alpha_bar_t, self.alpha_bar_prev):
+            self.a.append(math.sqrt(ab_prev / ab_t))
+            self.b.append(math.sqrt(1.0 - ab_prev) - math.sqrt(ab_prev * (1.0 - ab_t) / ab_t))
+        #: ᾱ_0 … ᾱ_N on the σ grid of the probability-flow ODE (equal to the landing points whenever
+        #: the timestep spacing is regular, i.e. N divides num_train_timesteps or spacing is "leading")
+        self.alpha_bar: list[float] = self.alpha_bar_t + [self.alpha_bar_prev[-1]]
+        self.sigma: list[float] = [math.sqrt((1.0 - ab) / ab) for ab in self.alpha_bar]
+
+    # -- one step ------------------------------------------------------------------------------------
+    def step(self, k: int, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """``Φ_k``'s affine part: ``a_k x + b_k ε`` (diffusers' DDIM step with eta = 0)."""
+        return self.a[k] * x + self.b[k] * eps
+
+    # -- natural variables (adjoint) -----------------------------------------------------------------
+    def t_of_sigma(self, sigma: float) -> float:
+        """Continuous timestep for a σ, interpolating log σ over the training schedule.
+
+        Exact on the sampler's grid; clamps to the first training timestep below the schedule's
+        smallest σ (e.g. at the final ``ᾱ = 1``).
+        """
+        log_sigmas = 0.5 * torch.log((1 - self._train_alpha_bar) / self._train_alpha_bar)
+        if sigma <= float(torch.exp(log_sigmas[0])):
+            return 0.0
+        ls = math.log(sigma)
+        if ls >= float(log_sigmas[-1]):
+            return float(len(log_sigmas) - 1)
+        i = int(torch.searchsorted(log_sigmas, torch.tensor(ls, dtype=log_sigmas.dtype))) - 1
+        lo, hi = float(log_sigmas[i]), float(log_sigmas[i + 1])
+        return i + (ls - lo) / (hi - lo)
+
+
+def run_steps(
+    sampler: DDIMSampler,
+    x: torch.Tensor,
+    eps_fn: Callable[[torch.Tensor, int], torch.Tensor],
+    start: int = 0,
+    stop: int | None = None,
+) -> torch.Tensor:
+    """Apply ``Φ_start … Φ_{stop-1}`` to ``x``; ``eps_fn(x, k)`` gives the network output of step k."""
+    stop = sampler.num_steps if stop is None else stop
+    for k in range(start, stop):
+        x = sampler.step(k, x, eps_fn(x, k))
+    return x

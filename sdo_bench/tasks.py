@@ -1,0 +1,199 @@
+"""Tasks: named, fixed combinations of model, reward, target, steps, batch, optimizer and iterations.
+
+``build(name, **overrides)`` makes one; ``names()`` lists them. Task names are
+``<model>-<target>[-<reward>]`` (DESIGN §4). A task owns everything a gradient method needs:
+
+* ``parameters()``: the leaf tensors being optimized (``requires_grad=True``); nothing else requires grad;
+* ``x_T()``: the initial noise of the sampler (the parameter itself for the ``latent`` target);
+* ``eps(x, k)``: the network output of sampler step ``k`` (conditioning and classifier-free guidance
+  inside, one counted network call on the doubled batch);
+* ``sampler``: the :class:`~sdo_bench.sampling.DDIMSampler` with its steps ``Φ_k``;
+* ``reward_per_sample(x_N)``: the differentiable reward of the decoded final state, shape (B,).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from .measure import CountingNetwork
+from .sampling import DDIMSampler
+
+TARGETS = ("latent", "condition", "lora", "weights")
+DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
+          "bfloat16": torch.bfloat16}
+
+
+def resolve_dtype(dtype) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; valid choices: {', '.join(DTYPES)}")
+    return DTYPES[dtype]
+
+
+@dataclass
+class Task:
+    """One built task. Construct through :func:`build`."""
+
+    name: str
+    model_name: str
+    reward_name: str
+    target: str
+    network: CountingNetwork
+    sampler: DDIMSampler
+    reward_fn: Callable[[torch.Tensor], torch.Tensor]
+    params: list[torch.Tensor]
+    noise: torch.Tensor                      # x_T (a parameter for the latent target)
+    seed: int
+    batch: int
+    iterations: int
+    optimizer: str
+    lr: float
+    dtype: torch.dtype
+    device: torch.device
+    decode: Callable[[torch.Tensor], torch.Tensor] = lambda x: x
+    to_images: Callable[[torch.Tensor], torch.Tensor] = lambda x: x
+    condition: Callable[[], Any] | None = None       # current conditioning (may depend on parameters)
+    uncondition: Callable[[], Any] | None = None     # null conditioning for classifier-free guidance
+    guidance_scale: float = 1.0
+    pipeline: Any = None
+    prompts: list[str] | None = None
+    config: dict = field(default_factory=dict)      # the resolved settings, for records
+
+    @property
+    def steps(self) -> int:
+        return self.sampler.num_steps
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.params)
+
+    def x_T(self) -> torch.Tensor:
+        return self.noise
+
+    # -- the network ---------------------------------------------------------------------------------
+    def eps_at(self, x: torch.Tensor, t) -> torch.Tensor:
+        """Network output at (continuous) timestep ``t``, with guidance when configured."""
+        cond = self.condition() if self.condition is not None else None
+        if self.uncondition is None or self.guidance_scale == 1.0:
+            return self.network(x, t, cond)
+        uncond = self.uncondition()
+        out = self.network(torch.cat([x, x]), t, _cat_cond(uncond, cond))
+        eps_u, eps_c = out.chunk(2)
+        return eps_u + self.guidance_scale * (eps_c - eps_u)
+
+    def eps(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        return self.eps_at(x, self.sampler.timesteps[k])
+
+    # -- reward --------------------------------------------------------------------------------------
+    def reward_per_sample(self, x_N: torch.Tensor) -> torch.Tensor:
+        return self.reward_fn(self.decode(x_N))
+
+    @torch.no_grad()
+    def final_state(self) -> torch.Tensor:
+        x = self.x_T()
+        for k in range(self.steps):
+            x = self.sampler.step(k, x, self.eps(x, k))
+        return x
+
+    @torch.no_grad()
+    def reward(self) -> torch.Tensor:
+        """Mean reward of a full no-grad sample at the current parameters (shape [])."""
+        return self.reward_per_sample(self.final_state()).mean()
+
+    @torch.no_grad()
+    def sample(self) -> torch.Tensor:
+        """Decoded images (B, C, H, W) of the same no-grad sample (GMM: the points, shape (B, D, 1, 1))."""
+        return self.to_images(self.decode(self.final_state()))
+
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        if self.optimizer == "adam":
+            return torch.optim.Adam(self.params, lr=self.lr)
+        if self.optimizer == "sgd":
+            return torch.optim.SGD(self.params, lr=self.lr)
+        raise ValueError(f"unknown optimizer {self.optimizer!r}; valid choices: adam, sgd")
+
+
+def _cat_cond(uncond, cond):
+    if isinstance(uncond, dict):
+        return {k: torch.cat([uncond[k], cond[k]]) for k in cond}
+    return torch.cat([uncond, cond])
+
+
+# -- registry --------------------------------------------------------------------------------------
+@dataclass
+class TaskSpec:
+    name: str
+    factory: Callable[..., Task]
+    defaults: dict
+    description: str
+
+
+_REGISTRY: dict[str, TaskSpec] = {}
+COMMON_OVERRIDES = ("steps", "seed", "dtype", "batch", "iterations", "lr", "optimizer", "device")
+
+
+def register(name: str, description: str, **defaults):
+    def deco(factory):
+        _REGISTRY[name] = TaskSpec(name, factory, defaults, description)
+        return factory
+    return deco
+
+
+def _load_worlds() -> None:
+    from .worlds import gmm  # noqa: F401  (registers its tasks)
+
+
+def names() -> list[str]:
+    _load_worlds()
+    return sorted(_REGISTRY)
+
+
+def spec(name: str) -> TaskSpec:
+    _load_worlds()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown task {name!r}; valid choices: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def build(name: str, **overrides) -> Task:
+    """Build task ``name``; keyword overrides replace its defaults (``steps``, ``seed``, ``dtype`` …)."""
+    s = spec(name)
+    valid = set(COMMON_OVERRIDES) | set(s.defaults)
+    unknown = sorted(set(overrides) - valid)
+    if unknown:
+        raise ValueError(f"unknown option(s) {', '.join(unknown)} for task {name!r}; "
+                         f"valid choices: {', '.join(sorted(valid))}")
+    settings = dict(s.defaults)
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    settings.setdefault("seed", 0)
+    settings.setdefault("dtype", "float32")
+    settings.setdefault("device", "cpu")
+    settings.setdefault("optimizer", "adam")
+    for key in ("steps", "batch", "iterations", "seed"):
+        v = settings.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+            raise ValueError(f"{key} must be an integer, got {v!r}")
+    for key in ("steps", "batch", "iterations"):
+        if settings.get(key) is not None and settings[key] < 1:
+            raise ValueError(f"{key} must be >= 1, got {settings[key]}")
+    settings["dtype"] = resolve_dtype(settings["dtype"])
+    settings["device"] = torch.device(settings["device"])
+    task = s.factory(name=name, **settings)
+    task.config = {k: (str(v) if isinstance(v, (torch.dtype, torch.device)) else v)
+                   for k, v in settings.items()}
+    return task
+
+
+def seeded_normal(shape, seed: int, dtype: torch.dtype, device) -> torch.Tensor:
+    """Standard normal noise drawn in float64 on the CPU from ``seed``: equal across dtypes and devices."""
+    g = torch.Generator().manual_seed(int(seed))
+    return torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
