@@ -96,3 +96,98 @@ def note_saved(t: torch.Tensor) -> None:
     """Declare a tensor kept alive for backward outside autograd's saved tensors (see module doc)."""
     for counter in _ACTIVE:
         counter.add(t)
+
+
+# -- peak memory -----------------------------------------------------------------------------------
+def _read_status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_rss_peak() -> bool:
+    """Reset the kernel's RSS high-water mark (VmHWM) of this process; False where not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+class PeakMemory(contextlib.AbstractContextManager):
+    """Peak memory within the block.
+
+    * CUDA: ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``
+      (source ``cuda_max_allocated``);
+    * CPU on Linux: the process RSS high-water mark ``VmHWM``, reset through ``/proc/self/clear_refs``
+      before the block (source ``rss_hwm``);
+    * elsewhere: RSS sampled every millisecond by a thread (source ``rss_sampled``, a fallback that can
+      miss short peaks).
+
+    The kernel updates RSS counters in batches (up to 64 pages per thread), so the CPU figures are exact
+    to about that much. ``peak_bytes`` is absolute (the whole process or every CUDA allocation); ``delta_bytes`` is the rise
+    over the value when the block started.
+    """
+
+    def __init__(self, device: torch.device | str = "cpu"):
+        self.device = torch.device(device)
+        self.source: str | None = None
+        self.peak_bytes: int | None = None
+        self.start_bytes: int | None = None
+        self._thread = None
+
+    @property
+    def delta_bytes(self) -> int | None:
+        if self.peak_bytes is None or self.start_bytes is None:
+            return None
+        return max(0, self.peak_bytes - self.start_bytes)
+
+    def __enter__(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.start_bytes = torch.cuda.memory_allocated(self.device)
+            self.source = "cuda_max_allocated"
+        elif _reset_rss_peak() and _read_status_kb("VmHWM") is not None:
+            self.start_bytes = _read_status_kb("VmRSS")
+            self.source = "rss_hwm"
+        else:
+            self._start_sampler()
+        return self
+
+    def _start_sampler(self):
+        import threading
+
+        import psutil
+
+        proc = psutil.Process()
+        self.source = "rss_sampled"
+        self.start_bytes = proc.memory_info().rss
+        self._peak = self.start_bytes
+        self._stop = threading.Event()
+
+        def sample():
+            while not self._stop.is_set():
+                self._peak = max(self._peak, proc.memory_info().rss)
+                self._stop.wait(0.001)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+
+    def __exit__(self, *exc):
+        if self.source == "cuda_max_allocated":
+            torch.cuda.synchronize(self.device)
+            self.peak_bytes = torch.cuda.max_memory_allocated(self.device)
+        elif self.source == "rss_hwm":
+            self.peak_bytes = _read_status_kb("VmHWM")
+        else:
+            self._stop.set()
+            self._thread.join()
+            self.peak_bytes = self._peak
+        return False

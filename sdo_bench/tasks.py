@@ -56,9 +56,11 @@ class Task:
     device: torch.device
     decode: Callable[[torch.Tensor], torch.Tensor] = lambda x: x
     to_images: Callable[[torch.Tensor], torch.Tensor] = lambda x: x
-    condition: Callable[[], Any] | None = None       # current conditioning (may depend on parameters)
-    uncondition: Callable[[], Any] | None = None     # null conditioning for classifier-free guidance
+    condition: Callable[[int], Any] | None = None    # batch size -> conditioning (may hold parameters)
+    uncondition: Callable[[int], Any] | None = None  # batch size -> null conditioning for guidance
     guidance_scale: float = 1.0
+    judge: Callable[[torch.Tensor], dict] | None = None  # held-out scores of final samples
+    eval_noise: torch.Tensor | None = None   # held-out noises for parameter targets (lora, weights)
     pipeline: Any = None
     prompts: list[str] | None = None
     config: dict = field(default_factory=dict)      # the resolved settings, for records
@@ -76,10 +78,11 @@ class Task:
     # -- the network ---------------------------------------------------------------------------------
     def eps_at(self, x: torch.Tensor, t) -> torch.Tensor:
         """Network output at (continuous) timestep ``t``, with guidance when configured."""
-        cond = self.condition() if self.condition is not None else None
+        n = x.shape[0]
+        cond = self.condition(n) if self.condition is not None else None
         if self.uncondition is None or self.guidance_scale == 1.0:
             return self.network(x, t, cond)
-        uncond = self.uncondition()
+        uncond = self.uncondition(n)
         out = self.network(torch.cat([x, x]), t, _cat_cond(uncond, cond))
         eps_u, eps_c = out.chunk(2)
         return eps_u + self.guidance_scale * (eps_c - eps_u)
@@ -91,22 +94,30 @@ class Task:
     def reward_per_sample(self, x_N: torch.Tensor) -> torch.Tensor:
         return self.reward_fn(self.decode(x_N))
 
+    def _start(self, held_out: bool) -> torch.Tensor:
+        if held_out and self.eval_noise is not None:
+            return self.eval_noise
+        return self.x_T()
+
     @torch.no_grad()
-    def final_state(self) -> torch.Tensor:
-        x = self.x_T()
+    def final_state(self, held_out: bool = False) -> torch.Tensor:
+        x = self._start(held_out)
         for k in range(self.steps):
             x = self.sampler.step(k, x, self.eps(x, k))
         return x
 
     @torch.no_grad()
-    def reward(self) -> torch.Tensor:
-        """Mean reward of a full no-grad sample at the current parameters (shape [])."""
-        return self.reward_per_sample(self.final_state()).mean()
+    def reward(self, held_out: bool = False) -> torch.Tensor:
+        """Mean reward of a full no-grad sample at the current parameters (shape []).
+
+        ``held_out=True`` samples from the task's held-out noises where it has them (the ``lora`` and
+        ``weights`` targets optimize on a fixed set of training noises)."""
+        return self.reward_per_sample(self.final_state(held_out)).mean()
 
     @torch.no_grad()
-    def sample(self) -> torch.Tensor:
-        """Decoded images (B, C, H, W) of the same no-grad sample (GMM: the points, shape (B, D, 1, 1))."""
-        return self.to_images(self.decode(self.final_state()))
+    def sample(self, held_out: bool = False) -> torch.Tensor:
+        """Decoded images (B, C, H, W) in [0, 1] of the same no-grad sample (GMM: the points, (B, D, 1, 1))."""
+        return self.to_images(self.decode(self.final_state(held_out)))
 
     def make_optimizer(self) -> torch.optim.Optimizer:
         if self.optimizer == "adam":
@@ -143,7 +154,7 @@ def register(name: str, description: str, **defaults):
 
 
 def _load_worlds() -> None:
-    from .worlds import gmm  # noqa: F401  (registers its tasks)
+    from .worlds import digits, gmm  # noqa: F401  (registers their tasks)
 
 
 def names() -> list[str]:

@@ -1,0 +1,220 @@
+"""The ``sdo-bench`` command line (DESIGN §5).
+
+    sdo-bench list
+    sdo-bench run --task T --method M [--option KEY=VALUE ...] --seed S [--steps N] [--iterations I] --out RECORD.json
+    sdo-bench gradcheck --task T [--steps N]
+
+Bad input ends with one line on stderr and exit code 2; a run that fails, runs out of memory or
+diverges still writes its record (with that status) and exits 0 so that a workflow carries on.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import torch
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _options(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ValueError(f"--option {pair!r} must look like KEY=VALUE")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _positive(name):
+    def parse(v):
+        try:
+            i = int(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {v!r}") from None
+        if i < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be >= 1, got {i}")
+        return i
+    return parse
+
+
+def _integer(name):
+    def parse(v):
+        try:
+            return int(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {v!r}") from None
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="sdo-bench", description="Gradient methods through diffusion sampling.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="tasks, methods and their options")
+
+    r = sub.add_parser("run", help="one optimization run, one record")
+    r.add_argument("--task", required=True)
+    r.add_argument("--method", required=True)
+    r.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a method option, repeatable (e.g. --option step=first)")
+    r.add_argument("--seed", type=_integer("--seed"), default=0)
+    r.add_argument("--steps", type=_positive("--steps"))
+    r.add_argument("--iterations", type=_positive("--iterations"))
+    r.add_argument("--dtype", choices=["float32", "float64", "float16", "bfloat16"])
+    r.add_argument("--device", help="cpu (default), cuda or cuda:N")
+    r.add_argument("--memory-budget-bytes", type=_positive("--memory-budget-bytes"),
+                   help="mark the run oom when its graph bytes exceed this")
+    r.add_argument("--no-fidelity", action="store_true",
+                   help="skip the comparison with the exact bptt gradient")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a task setting override (e.g. --set batch=8 --set lr=0.1)")
+    r.add_argument("--out", required=True, help="record path (JSON, written atomically)")
+    r.add_argument("--samples-out", help="also save images before/after optimization (.npz)")
+
+    tm = sub.add_parser("train-model", help="train the digits UNet (save_pretrained to OUT/unet)")
+    tm.add_argument("--out", required=True, help="weights directory (the UNet goes to OUT/unet)")
+    tm.add_argument("--steps", type=_positive("--steps"), default=4000)
+    tm.add_argument("--batch", type=_positive("--batch"), default=128)
+    tm.add_argument("--seed", type=_integer("--seed"), default=0)
+
+    tc = sub.add_parser("train-classifier", help="train the reward classifier and the judge")
+    tc.add_argument("--out", required=True, help="weights directory (classifier.pt, judge.pt)")
+    tc.add_argument("--which", choices=["reward", "judge", "both"], default="both")
+    tc.add_argument("--epochs", type=_positive("--epochs"), default=30)
+
+    ev = sub.add_parser("evaluate-model", help="judge the trained digits model; write a sample grid")
+    ev.add_argument("--weights", required=True, help="weights directory")
+    ev.add_argument("--out", required=True, help="directory for model_quality.json and the grid")
+    ev.add_argument("--samples", type=_positive("--samples"), default=500)
+
+    g = sub.add_parser("gradcheck", help="every method's gradient against bptt on one task")
+    g.add_argument("--task", required=True)
+    g.add_argument("--steps", type=_positive("--steps"))
+    g.add_argument("--seed", type=_integer("--seed"), default=0)
+    g.add_argument("--dtype", default="float64", choices=["float32", "float64"])
+    return p
+
+
+def _coerce(value: str):
+    for conv in (int, float):
+        try:
+            return conv(value)
+        except ValueError:
+            pass
+    return value
+
+
+def cmd_list() -> int:
+    from . import methods, tasks
+
+    print("tasks:")
+    for name in tasks.names():
+        s = tasks.spec(name)
+        d = ", ".join(f"{k}={v}" for k, v in s.defaults.items() if k in ("steps", "batch", "iterations"))
+        print(f"  {name:24s} {s.description} ({d})")
+    print("methods:")
+    for name, cls in methods.REGISTRY.items():
+        print(f"  {name}")
+        for key, opt in cls.options.items():
+            print(f"      {key} (default {opt.default!r}): {opt.help}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from . import experiment
+    from .records import check_writable
+
+    check_writable(args.out)
+    if args.samples_out:
+        check_writable(args.samples_out)
+    overrides = {k: _coerce(v) for k, v in _options(args.set).items()}
+    built = experiment.prepare(args.task, args.method, _options(args.option), seed=args.seed,
+                               steps=args.steps, iterations=args.iterations, dtype=args.dtype,
+                               device=args.device, task_overrides=overrides)
+    rec = experiment.run(args.task, args.method, built=built, memory_budget_bytes=args.memory_budget_bytes,
+                         fidelity=not args.no_fidelity, out=args.out, samples_out=args.samples_out)
+    line = f"{rec['task']} {rec['method']} seed={rec['seed']}: {rec['status']}"
+    if rec["status"] == "ok":
+        line += f", reward {rec['reward_init']:.4g} -> {rec['reward_final']:.4g}"
+    elif rec["error"]:
+        line += f" ({rec['error'].splitlines()[0][:200]})"
+    print(line)
+    return 0
+
+
+def cmd_gradcheck(args) -> int:
+    from . import methods, tasks
+
+    task = tasks.build(args.task, steps=args.steps, seed=args.seed, dtype=args.dtype)
+    exact = methods.build("bptt").gradient(task)
+    e = torch.cat([g.reshape(-1).double() for g in exact.grads])
+    print(f"{args.task}: N={task.steps}, dtype={args.dtype}, |grad bptt| = {float(e.norm()):.4e}")
+    print(f"{'method':22s} {'status':15s} {'rel. error':>11s} {'cosine':>8s} {'nfe fwd/bwd':>12s} "
+          f"{'graph bytes':>12s}")
+    variants = [("bptt", {}), ("checkpoint", {}), ("truncated", {"k": 1}),
+                ("truncated", {"k": task.steps}), ("adjoint", {}), ("sdo", {}),
+                ("sdo", {"step": "last"})]
+    for name, opts in variants:
+        res = methods.build(name, **opts).gradient(task)
+        label = name + ("" if not opts else "(" + ",".join(f"{k}={v}" for k, v in opts.items()) + ")")
+        if res.status != "ok":
+            print(f"{label:22s} {res.status:15s}")
+            continue
+        g = torch.cat([x.reshape(-1).double() for x in res.grads])
+        rel = float((g - e).norm() / e.norm())
+        cos = float(g @ e / (g.norm() * e.norm()))
+        print(f"{label:22s} {res.status:15s} {rel:11.3e} {cos:8.4f} "
+              f"{res.nfe_forward:>5d}/{res.nfe_backward:<6d} {res.graph_bytes:12d}")
+    return 0
+
+
+def cmd_train_model(args) -> int:
+    from pathlib import Path
+
+    from .models.digits import train_model
+
+    info = train_model(Path(args.out) / "unet", steps=args.steps, batch=args.batch, seed=args.seed)
+    print(f"trained digits UNet ({info['parameters']} parameters) in {info['train_seconds']:.0f} s; "
+          f"final loss {info['loss_log'][-1]['loss']:.4f}; saved to {Path(args.out) / 'unet'}")
+    return 0
+
+
+def cmd_train_classifier(args) -> int:
+    from .rewards.digit_classifier import train_classifier
+
+    for kind in (["reward", "judge"] if args.which == "both" else [args.which]):
+        info = train_classifier(kind, args.out, epochs=args.epochs)
+        print(f"trained {kind} classifier {info['arch']} in {info['train_seconds']:.0f} s; "
+              f"held-out accuracy {info['held_out_accuracy']:.4f}")
+    return 0
+
+
+def cmd_evaluate_model(args) -> int:
+    import json
+
+    from .model_quality import evaluate
+
+    print(json.dumps(evaluate(args.weights, args.out, n=args.samples), indent=1))
+    return 0
+
+
+COMMANDS = {"list": lambda a: cmd_list(), "run": cmd_run, "gradcheck": cmd_gradcheck,
+            "train-model": cmd_train_model, "train-classifier": cmd_train_classifier,
+            "evaluate-model": cmd_evaluate_model}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"sdo-bench: error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

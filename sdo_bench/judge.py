@@ -1,0 +1,78 @@
+"""The held-out judge of the digits world: a second classifier that no optimization sees, and FID/KID
+(torchmetrics) on its 64-d features against the held-out split.
+
+A method that games the reward classifier (adversarial pixels) shows up as a target probability under
+the judge far below the reward's, or as a large FID.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data.digits import load_split, to_unit
+from .rewards.digit_classifier import load_classifier
+
+
+class _Features(nn.Module):
+    """The judge's feature layer in the shape torchmetrics expects of a custom extractor."""
+
+    def __init__(self, judge: nn.Module):
+        super().__init__()
+        self.judge = judge
+        self.num_features = judge.num_features
+
+    def forward(self, images):
+        return self.judge.features(images.float())
+
+
+@lru_cache(maxsize=4)
+def _judge(weights_dir: str) -> nn.Module:
+    return load_classifier("judge", weights_dir)
+
+
+def fid_kid(fake01: torch.Tensor, real01: torch.Tensor, weights_dir: str | Path) -> dict:
+    """FID and KID between two image sets in [0, 1] (B, 1, 16, 16), on the judge's features."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    feats = _Features(_judge(str(weights_dir)))
+    n = min(len(fake01), len(real01))
+    fid = FrechetInceptionDistance(feature=feats, normalize=True)
+    kid = KernelInceptionDistance(feature=feats, normalize=True, subset_size=max(2, min(50, n)),
+                                  subsets=20)
+    with torch.no_grad():
+        for metric in (fid, kid):
+            metric.update(real01.float().cpu(), real=True)
+            metric.update(fake01.float().cpu(), real=False)
+        k_mean, k_std = kid.compute()
+        return {"fid": float(fid.compute()), "kid": float(k_mean), "kid_std": float(k_std),
+                "n_fake": len(fake01), "n_real": len(real01)}
+
+
+@lru_cache(maxsize=2)
+def held_out_images() -> torch.Tensor:
+    return to_unit(load_split().held_x)
+
+
+class DigitsJudge:
+    """``judge(images01) -> dict``: target-digit probability and accuracy under the judge, FID, KID."""
+
+    def __init__(self, weights_dir: str | Path, target_digit: int):
+        self.weights_dir = str(weights_dir)
+        self.target_digit = int(target_digit)
+        _judge(self.weights_dir)  # fail early with the path in the message
+
+    @torch.no_grad()
+    def __call__(self, images01: torch.Tensor) -> dict:
+        images01 = images01.detach().float().cpu()
+        probs = F.softmax(_judge(self.weights_dir)(images01), dim=-1)
+        out = {"judge_target_prob": float(probs[:, self.target_digit].mean()),
+               "judge_target_acc": float((probs.argmax(-1) == self.target_digit).float().mean()),
+               "judge_class_histogram": torch.bincount(probs.argmax(-1), minlength=10).tolist()}
+        if len(images01) >= 2:
+            out.update(fid_kid(images01, held_out_images(), self.weights_dir))
+        return out

@@ -1,0 +1,71 @@
+"""Where a result came from: commit, package versions, device, config hash, start time."""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import torch
+
+PACKAGES = ("sdo-bench", "torch", "torchvision", "diffusers", "transformers", "peft", "torchdiffeq",
+            "open_clip_torch", "torchmetrics", "numpy", "scikit-learn")
+
+
+def git_commit() -> dict:
+    root = Path(__file__).resolve().parent.parent
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "", False
+    return {"commit": commit or "unknown", "dirty": dirty}
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def device_name(device: torch.device | str) -> str:
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def config_hash(config: dict) -> str:
+    blob = json.dumps(config, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def provenance(config: dict, device) -> dict:
+    g = git_commit()
+    return {
+        "git_commit": g["commit"],
+        "git_dirty": g["dirty"],
+        "versions": versions(),
+        "device_name": device_name(device),
+        "threads": torch.get_num_threads(),
+        "config_hash": config_hash(config),
+        "start_time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "host": platform.node(),
+    }

@@ -1,0 +1,89 @@
+"""Run records (DESIGN §6): the JSON schema kept in the package and atomic writing."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+STATUSES = ("ok", "oom", "diverged", "not_applicable", "error")
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    return json.loads(resources.files("sdo_bench").joinpath("schemas/record.schema.json").read_text())
+
+
+def validate(record: dict) -> None:
+    """Raise ``jsonschema.ValidationError`` when ``record`` does not follow the record schema."""
+    import jsonschema
+
+    jsonschema.validate(record, schema())
+
+
+def _clean(obj):
+    """JSON has no NaN/inf: write them as null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Fail early, with the path in the message, when a record cannot be written there."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"output directory {parent} does not exist; create it first")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=parent)
+    except OSError as e:
+        raise ValueError(f"output directory {parent} is not writable ({e.strerror})") from None
+    os.close(fd)
+    os.unlink(tmp)
+    return path
+
+
+def write_atomic(path: str | os.PathLike, record: dict) -> None:
+    """Write JSON to a temporary file beside ``path`` and move it in place: never a partial record."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(_clean(record), f, indent=1, allow_nan=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_npz_atomic(path: str | os.PathLike, **arrays) -> None:
+    """``numpy.savez_compressed`` through a temporary file and ``os.replace``."""
+    import numpy as np
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.npz", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read(path: str | os.PathLike) -> dict:
+    return json.loads(Path(path).read_text())

@@ -1,0 +1,117 @@
+"""The embedded default world: the trained digits UNet, the digit-classifier reward and the judge.
+
+Tasks (DESIGN §4), all rewarding ``log p(target_digit | image)`` under the reward classifier:
+
+* ``digits-latent``: optimize x_T of ``batch`` unconditional samples (null class, no guidance);
+* ``digits-condition``: optimize the class embedding vector (one, shared by the batch), starting from the
+  embedding of ``source_digit`` (default: the null class), sampled with classifier-free guidance
+  against the fixed null embedding;
+* ``digits-lora``: optimize a peft LoRA adapter (rank ``lora_rank``) on the UNet's attention
+  projections and ResNet convolutions, unconditional sampling from a fixed set of ``batch`` training
+  noises; evaluated on ``eval_batch`` held-out noises;
+* ``digits-weights``: the same with every UNet weight.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..data.digits import to_unit
+from ..judge import DigitsJudge
+from ..measure import CountingNetwork
+from ..models.digits import NULL_CLASS, DigitsDenoiser, ddim_scheduler, load_unet
+from ..rewards.digit_classifier import DigitClassifierReward, load_classifier
+from ..sampling import DDIMSampler
+from ..tasks import Task, freeze, register, seeded_normal
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "assets" / "digits"
+LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"]
+
+COMMON = dict(steps=50, batch=8, target_digit=3, weights_dir=None, judge=True)
+
+
+def resolve_weights_dir(value) -> Path:
+    return Path(value) if value else DEFAULT_WEIGHTS
+
+
+def _build(name, target, *, steps, batch, iterations, seed, dtype, device, lr, optimizer,
+           target_digit, weights_dir: str | None, judge: bool, guidance_scale=1.0, source_digit=None,
+           eval_batch=None, lora_rank=4) -> Task:
+    if not 0 <= int(target_digit) <= 9:
+        raise ValueError(f"target_digit must be 0..9, got {target_digit}")
+    wdir = resolve_weights_dir(weights_dir)
+    unet = load_unet(wdir / "unet")
+    denoiser = DigitsDenoiser(unet)
+    freeze(denoiser)
+    reward = DigitClassifierReward(load_classifier("reward", wdir), target_digit)
+    shape = (batch, 1, unet.config.sample_size, unet.config.sample_size)
+    noise = seeded_normal(shape, seed, dtype, device)
+    eval_noise = None
+    null = torch.tensor([NULL_CLASS])
+
+    if target == "lora":
+        from peft import LoraConfig
+
+        unet.add_adapter(LoraConfig(r=lora_rank, lora_alpha=lora_rank, init_lora_weights=True,
+                                    target_modules=LORA_TARGETS))
+    denoiser.to(dtype=dtype, device=device)
+    reward.to(dtype=dtype, device=device)
+    null_emb = denoiser.embed(null.to(device)).detach()  # (1, E)
+
+    def fixed(emb):
+        return lambda n: emb.expand(n, -1)
+
+    condition, uncondition = fixed(null_emb), None
+    if target == "latent":
+        noise.requires_grad_(True)
+        params = [noise]
+    elif target == "condition":
+        start = null if source_digit is None else torch.tensor([int(source_digit)])
+        emb = denoiser.embed(start.to(device)).detach().clone().requires_grad_(True)
+        params = [emb]
+        condition, uncondition = fixed(emb), fixed(null_emb)
+    elif target == "lora":
+        params = [p for n, p in unet.named_parameters() if "lora_" in n]
+        for p in params:
+            p.requires_grad_(True)
+    else:
+        params = list(unet.parameters())
+        for p in params:
+            p.requires_grad_(True)
+    if target in ("lora", "weights"):
+        eval_noise = seeded_normal((eval_batch or 4 * batch, *shape[1:]), seed + 10_000, dtype, device)
+
+    task = Task(name=name, model_name="digits", reward_name="digit-classifier", target=target,
+                network=CountingNetwork(denoiser), sampler=DDIMSampler(ddim_scheduler(), steps),
+                reward_fn=reward, params=params, noise=noise, seed=seed, batch=batch,
+                iterations=iterations, optimizer=optimizer, lr=lr, dtype=dtype, device=device,
+                to_images=to_unit, condition=condition, uncondition=uncondition,
+                guidance_scale=float(guidance_scale) if uncondition is not None else 1.0,
+                eval_noise=eval_noise,
+                judge=DigitsJudge(wdir, target_digit) if judge else None)
+    return task
+
+
+@register("digits-latent", "digits UNet, optimize x_T towards the target digit",
+          iterations=30, lr=0.1, **COMMON)
+def digits_latent(name, **kw):
+    return _build(name, "latent", **kw)
+
+
+@register("digits-condition", "digits UNet, optimize the class embedding (with guidance)",
+          iterations=30, lr=0.05, guidance_scale=2.0, source_digit=None, **COMMON)
+def digits_condition(name, **kw):
+    return _build(name, "condition", **kw)
+
+
+@register("digits-lora", "digits UNet, optimize a LoRA adapter from fixed noises",
+          iterations=30, lr=5e-3, lora_rank=4, eval_batch=32, **COMMON)
+def digits_lora(name, **kw):
+    return _build(name, "lora", **kw)
+
+
+@register("digits-weights", "digits UNet, optimize all weights from fixed noises",
+          iterations=30, lr=2e-4, eval_batch=32, **COMMON)
+def digits_weights(name, **kw):
+    return _build(name, "weights", **kw)

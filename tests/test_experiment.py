@@ -1,0 +1,190 @@
+"""The run harness and the command line (issue: run harness)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import sdo_bench
+from sdo_bench import experiment, records
+from sdo_bench.measure import PeakMemory
+
+CLI = [sys.executable, "-m", "sdo_bench.cli"]
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def cli_inprocess(capsys, *args):
+    """The same command line, in this process (fast); returns (exit code, stdout, stderr)."""
+    from sdo_bench.cli import main
+    try:
+        code = main(list(args))
+    except SystemExit as e:
+        code = e.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_record_holds_every_field_and_validates(tmp_path):
+    out = tmp_path / "rec.json"
+    p = cli("run", "--task", "gmm-weights", "--method", "sdo", "--option", "step=last", "--seed", "1",
+            "--steps", "10", "--iterations", "5", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    rec = json.loads(out.read_text())
+    records.validate(rec)
+    required = set(records.schema()["required"])
+    assert required <= set(rec)
+    assert rec["status"] == "ok" and rec["iterations"] == 5 and len(rec["reward_curve"]) == 6
+    assert rec["method_options"] == {"step": "last", "keep": 1}
+    assert rec["nfe_forward"] == 10 and rec["nfe_backward"] == 1
+    assert rec["peak_memory_source"] in ("rss_hwm", "rss_sampled")
+    assert rec["provenance"]["config_hash"] and rec["provenance"]["versions"]["torch"]
+    assert 0 < rec["grad_cosine_vs_exact"] <= 1
+    assert [p.name for p in tmp_path.iterdir()] == ["rec.json"]  # no temp files left
+
+
+def test_record_schema_rejects_missing_field():
+    rec = experiment.run("gmm-latent", "bptt", steps=5, iterations=2)
+    records.validate(rec)
+    del rec["graph_bytes"]
+    with pytest.raises(Exception, match="graph_bytes"):
+        records.validate(rec)
+
+
+def test_cpu_peak_memory_sees_a_known_allocation():
+    size = 256 * 2**20
+    with PeakMemory("cpu") as base:
+        pass
+    with PeakMemory("cpu") as peak:
+        x = torch.ones(size // 4, dtype=torch.float32)
+        del x
+    assert peak.source in ("rss_hwm", "rss_sampled")
+    # the kernel batches RSS counter updates (up to 64 pages per thread), hence the 1 MiB slack
+    assert peak.delta_bytes >= size - 2**20, (peak.delta_bytes, size)
+    assert peak.peak_bytes >= base.start_bytes + size - 2**20
+    with PeakMemory("cpu") as twice:
+        y = torch.ones(size // 2, dtype=torch.float32)
+        del y
+    assert twice.delta_bytes >= 2 * size - 2**20
+
+
+def test_same_run_twice_gives_identical_curves():
+    a = experiment.run("gmm-weights", "truncated", {"k": "random"}, seed=3, steps=10, iterations=6)
+    b = experiment.run("gmm-weights", "truncated", {"k": "random"}, seed=3, steps=10, iterations=6)
+    assert a["reward_curve"] == b["reward_curve"] and a["gradient_info"] == b["gradient_info"]
+    c = experiment.run("gmm-weights", "truncated", {"k": "random"}, seed=4, steps=10, iterations=6)
+    assert c["reward_curve"] != a["reward_curve"]
+
+
+def test_fidelity_of_exact_methods_is_one():
+    rec = experiment.run("gmm-latent", "checkpoint", steps=10, iterations=1, dtype="float64")
+    assert rec["grad_cosine_vs_exact"] == pytest.approx(1.0, abs=1e-12)
+    assert rec["grad_relnorm_vs_exact"] == pytest.approx(1.0, abs=1e-9)
+
+
+def test_not_applicable_is_recorded(tmp_path):
+    out = tmp_path / "r.json"
+    p = cli("run", "--task", "gmm-latent", "--method", "truncated", "--option", "k=1",
+            "--seed", "0", "--out", str(out))
+    assert p.returncode == 0
+    rec = json.loads(out.read_text())
+    records.validate(rec)
+    assert rec["status"] == "not_applicable" and "x_T" in rec["error"] and rec["iterations"] == 0
+
+
+def test_memory_budget_marks_oom_and_exits_zero(tmp_path):
+    out = tmp_path / "r.json"
+    p = cli("run", "--task", "gmm-latent", "--method", "bptt", "--seed", "0", "--steps", "20",
+            "--memory-budget-bytes", "10000", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    rec = json.loads(out.read_text())
+    records.validate(rec)
+    assert rec["status"] == "oom" and "memory_budget_bytes" in rec["error"]
+    assert rec["graph_bytes"] > 10000 and rec["reward_init"] is not None
+    # sdo fits the same budget; its fidelity note says the exact gradient would not
+    rec = experiment.run("gmm-latent", "sdo", steps=20, iterations=2, memory_budget_bytes=10000)
+    assert rec["status"] == "ok" and rec["grad_cosine_vs_exact"] is None
+    assert "memory_budget_bytes" in rec["fidelity_note"]
+
+
+def test_diverged_run_is_recorded(tmp_path):
+    task, method = experiment.prepare("gmm-weights", "bptt", steps=5, iterations=3)
+    task.reward_fn = lambda x: x.sum(-1) * float("nan")
+    rec = experiment.run("gmm-weights", "bptt", built=(task, method), out=tmp_path / "r.json")
+    assert rec["status"] == "diverged"
+    records.validate(records.read(tmp_path / "r.json"))
+
+
+def _readonly_dir(tmp_path):
+    d = tmp_path / "ro"
+    d.mkdir()
+    d.chmod(0o555)
+    if os.access(d, os.W_OK) and os.geteuid() == 0:  # root ignores the mode; sysfs refuses new files
+        return Path("/sys")
+    return d
+
+
+@pytest.mark.parametrize("case", ["task", "method", "option", "seed", "iterations", "missing_dir",
+                                  "readonly_dir", "option_syntax", "k_too_big"])
+def test_bad_input_one_line_exit_2_no_record(tmp_path, capsys, case):
+    out = tmp_path / "r.json"
+    args = {"task": "gmm-latent", "method": "sdo", "seed": "0", "out": str(out)}
+    extra = []
+    if case == "task":
+        args["task"] = "nope"
+    elif case == "method":
+        args["method"] = "nope"
+    elif case == "option":
+        extra = ["--option", "stepp=first"]
+    elif case == "seed":
+        args["seed"] = "1.5"
+    elif case == "iterations":
+        extra = ["--iterations", "0"]
+    elif case == "missing_dir":
+        out = tmp_path / "missing" / "r.json"
+        args["out"] = str(out)
+    elif case == "readonly_dir":
+        out = _readonly_dir(tmp_path) / "r.json"
+        args["out"] = str(out)
+    elif case == "option_syntax":
+        extra = ["--option", "step"]
+    elif case == "k_too_big":
+        args["method"] = "truncated"
+        args["task"] = "gmm-weights"
+        extra = ["--option", "k=99"]
+    code, _, err = cli_inprocess(capsys, "run", *[x for k, v in args.items() for x in (f"--{k}", v)],
+                                 *extra)
+    assert code == 2, (code, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "error" in lines[0] and "Traceback" not in err, err
+    assert not out.exists()
+    if out.parent.exists() and out.parent != Path("/sys"):
+        assert list(out.parent.iterdir()) == []
+
+
+def test_bad_input_from_a_real_process_has_no_traceback(tmp_path):
+    p = cli("run", "--task", "nope", "--method", "sdo", "--seed", "0", "--out", str(tmp_path / "r.json"))
+    assert p.returncode == 2
+    assert p.stderr.strip().count("\n") == 0 and "valid choices" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_gradcheck_prints_every_method():
+    p = cli("gradcheck", "--task", "gmm-weights", "--steps", "10")
+    assert p.returncode == 0, p.stderr
+    for m in ("bptt", "checkpoint", "truncated(k=1)", "adjoint", "sdo"):
+        assert m in p.stdout
+    row = next(line for line in p.stdout.splitlines() if line.startswith("checkpoint"))
+    assert float(row.split()[2]) < 1e-9
+
+
+def test_list_names_everything():
+    p = cli("list")
+    assert p.returncode == 0
+    for name in sdo_bench.tasks.names() + sdo_bench.methods.names():
+        assert name in p.stdout
