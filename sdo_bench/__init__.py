@@ -1,6 +1,6 @@
 """sdo-bench: gradient methods through diffusion sampling, measured on one table (see DESIGN.md)."""
-from . import methods, tasks
+from . import experiment, methods, tasks
 from .methods import GradientResult
 
 __version__ = "0.1.0"
-__all__ = ["methods", "tasks", "GradientResult", "__version__"]
+__all__ = ["experiment", "methods", "tasks", "GradientResult", "__version__"]

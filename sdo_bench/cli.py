@@ -77,7 +77,7 @@ def parser() -> argparse.ArgumentParser:
 
     tm = sub.add_parser("train-model", help="train the digits UNet (save_pretrained to OUT/unet)")
     tm.add_argument("--out", required=True, help="weights directory (the UNet goes to OUT/unet)")
-    tm.add_argument("--steps", type=_positive("--steps"), default=4000)
+    tm.add_argument("--steps", type=_positive("--steps"), default=2000)
     tm.add_argument("--batch", type=_positive("--batch"), default=128)
     tm.add_argument("--seed", type=_integer("--seed"), default=0)
 
@@ -90,6 +90,13 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--weights", required=True, help="weights directory")
     ev.add_argument("--out", required=True, help="directory for model_quality.json and the grid")
     ev.add_argument("--samples", type=_positive("--samples"), default=500)
+
+    rp = sub.add_parser("report", help="tables or figures from run records")
+    rp.add_argument("what", choices=["tables", "figures"])
+    rp.add_argument("--records", nargs="*", default=[], help="main-run record files")
+    rp.add_argument("--sweeps", nargs="*", default=[], help="sweep record files (figures)")
+    rp.add_argument("--out", required=True, help="output directory")
+    rp.add_argument("--reference", default="bptt", help="method label ratios are taken against")
 
     g = sub.add_parser("gradcheck", help="every method's gradient against bptt on one task")
     g.add_argument("--task", required=True)
@@ -202,7 +209,38 @@ def cmd_evaluate_model(args) -> int:
     return 0
 
 
-COMMANDS = {"list": lambda a: cmd_list(), "run": cmd_run, "gradcheck": cmd_gradcheck,
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from .report import figures as F
+    from .report.load import load_records
+    from .report.tables import write_tables
+
+    for p in [*args.records, *args.sweeps]:
+        if not Path(p).is_file():
+            raise ValueError(f"record {p} does not exist")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    df = load_records(args.records)
+    if args.what == "tables":
+        if df.empty:
+            raise ValueError("no records given (--records)")
+        table = write_tables(df, out, args.reference)
+        print(f"wrote {out}/main.{{csv,md,tex}} and {out}/claims.md ({len(table)} rows)")
+        return 0
+    for task in dict.fromkeys(df.task) if not df.empty else []:
+        F.reward_curves(df, task, "iter", out / f"reward_vs_iter_{task}.png")
+        F.reward_curves(df, task, "time", out / f"reward_vs_time_{task}.png")
+        F.samples(df, task, out / f"samples_{task}.png")
+    sw = load_records(args.sweeps)
+    for task in dict.fromkeys(sw.task) if not sw.empty else []:
+        F.scaling(sw, task, out / f"scaling_{task}.png")
+        F.fidelity(sw, task, out / f"fidelity_{task}.png")
+    print(f"wrote figures to {out}")
+    return 0
+
+
+COMMANDS = {"report": cmd_report, "list": lambda a: cmd_list(), "run": cmd_run, "gradcheck": cmd_gradcheck,
             "train-model": cmd_train_model, "train-classifier": cmd_train_classifier,
             "evaluate-model": cmd_evaluate_model}
 

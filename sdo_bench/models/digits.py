@@ -27,7 +27,7 @@ TRAIN_COMMAND = "sdo-bench train-model --out {path}"
 
 
 def unet_config(size: int = IMAGE_SIZE) -> dict:
-    return dict(sample_size=size, in_channels=1, out_channels=1, block_out_channels=(32, 64),
+    return dict(sample_size=size, in_channels=1, out_channels=1, block_out_channels=(16, 32),
                 layers_per_block=1, down_block_types=("DownBlock2D", "AttnDownBlock2D"),
                 up_block_types=("AttnUpBlock2D", "UpBlock2D"), num_class_embeds=NUM_CLASSES + 1,
                 norm_num_groups=8, attention_head_dim=8, add_attention=False)
@@ -84,7 +84,7 @@ def load_unet(path: str | Path) -> UNet2DModel:
 
 
 # -- training --------------------------------------------------------------------------------------
-def train_model(out: str | Path, *, steps: int = 4000, batch: int = 128, lr: float = 2e-3,
+def train_model(out: str | Path, *, steps: int = 2000, batch: int = 128, lr: float = 2e-3,
                 seed: int = 0, cond_drop: float = 0.1, ema_decay: float = 0.999,
                 progress: bool | None = None) -> dict:
     """Train the digits UNet and save it (EMA weights) with ``save_pretrained`` to ``out``."""

@@ -51,10 +51,10 @@ def _build(name, target, *, steps, batch, iterations, seed, dtype, device, lr, o
     null = torch.tensor([NULL_CLASS])
 
     if target == "lora":
-        from peft import LoraConfig
+        from peft import LoraConfig, inject_adapter_in_model
 
-        unet.add_adapter(LoraConfig(r=lora_rank, lora_alpha=lora_rank, init_lora_weights=True,
-                                    target_modules=LORA_TARGETS))
+        inject_adapter_in_model(LoraConfig(r=lora_rank, lora_alpha=lora_rank, init_lora_weights=True,
+                                           target_modules=LORA_TARGETS), unet)
     denoiser.to(dtype=dtype, device=device)
     reward.to(dtype=dtype, device=device)
     null_emb = denoiser.embed(null.to(device)).detach()  # (1, E)
@@ -100,7 +100,7 @@ def digits_latent(name, **kw):
 
 
 @register("digits-condition", "digits UNet, optimize the class embedding (with guidance)",
-          iterations=30, lr=0.05, guidance_scale=2.0, source_digit=None, **COMMON)
+          iterations=30, lr=0.2, guidance_scale=2.0, source_digit=None, **COMMON)
 def digits_condition(name, **kw):
     return _build(name, "condition", **kw)
 
@@ -112,6 +112,6 @@ def digits_lora(name, **kw):
 
 
 @register("digits-weights", "digits UNet, optimize all weights from fixed noises",
-          iterations=30, lr=2e-4, eval_batch=32, **COMMON)
+          iterations=60, lr=3e-4, eval_batch=32, **COMMON)
 def digits_weights(name, **kw):
     return _build(name, "weights", **kw)

@@ -1,0 +1,156 @@
+"""Figures of DESIGN §9, matplotlib, one function per kind."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+MiB = 2**20
+
+
+def _colors(variants):
+    cmap = plt.get_cmap("tab10")
+    return {v: cmap(i % 10) for i, v in enumerate(variants)}
+
+
+def _curves(g: pd.DataFrame, x: str):
+    """Mean and band (min–max over seeds) of the reward curves, on a common length."""
+    ys = [np.asarray(c, float) for c in g.reward_curve if len(c)]
+    if not ys:
+        return None
+    n = min(len(y) for y in ys)
+    Y = np.stack([y[:n] for y in ys])
+    if x == "iter":
+        X = np.arange(n)
+    else:
+        X = np.mean(np.stack([np.asarray(e, float)[:n] for e in g.elapsed_s if len(e) >= n]), axis=0)
+    return X, Y.mean(0), Y.min(0), Y.max(0)
+
+
+def reward_curves(df: pd.DataFrame, task: str, x: str, path: Path) -> None:
+    d = df[(df.task == task) & (df.status == "ok")]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    colors = _colors(list(dict.fromkeys(df[df.task == task].variant)))
+    for variant, g in d.groupby("variant", sort=False):
+        c = _curves(g, x)
+        if c is None:
+            continue
+        X, mean, lo, hi = c
+        ax.plot(X, mean, label=f"{variant} ({len(g)} seeds)", color=colors[variant], lw=1.6)
+        ax.fill_between(X, lo, hi, color=colors[variant], alpha=0.15, lw=0)
+    reward_name = "reward"
+    ax.set_xlabel("iteration" if x == "iter" else "wall-clock time (s)")
+    ax.set_ylabel(f"mean {reward_name} of the batch")
+    ax.set_title(f"{task}: reward against {'iterations' if x == 'iter' else 'time'}\n"
+                 "(line: mean over seeds; band: min–max)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def scaling(sweep: pd.DataFrame, task: str, path: Path) -> None:
+    d = sweep[(sweep.task == task) & (sweep.status == "ok")]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    colors = _colors(list(dict.fromkeys(sweep[sweep.task == task].variant)))
+    for variant, g in d.groupby("variant", sort=False):
+        g = g.sort_values("steps")
+        kw = dict(marker="o", label=variant, color=colors[variant], lw=1.4, ms=4)
+        axes[0].plot(g.steps, g.time_per_iter_s, **kw)
+        axes[1].plot(g.steps, g.peak_memory_delta_bytes.clip(lower=1) / MiB, **kw)
+        axes[2].plot(g.steps, g.graph_bytes / MiB, **kw)
+    src = ", ".join(sorted(set(d.peak_memory_source.dropna()))) or "–"
+    for ax, ylabel, title in zip(
+            axes, ["time per iteration (s)", "peak memory rise (MiB)", "graph bytes (MiB)"],
+            ["time", f"peak memory ({src})", "bytes saved for backward"]):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("sampling steps N")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{task}: cost against the number of sampling steps (log-log)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def fidelity(sweep: pd.DataFrame, task: str, path: Path) -> None:
+    d = sweep[(sweep.task == task) & (sweep.status == "ok")]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    colors = _colors(list(dict.fromkeys(sweep[sweep.task == task].variant)))
+    for variant, g in d.groupby("variant", sort=False):
+        g = g.sort_values("steps")
+        ax.plot(g.steps, g.grad_cosine_vs_exact, marker="o", label=variant, color=colors[variant])
+    ax.set_xscale("log")
+    ax.set_xlabel("sampling steps N")
+    ax.set_ylabel("cosine(gradient, exact bptt gradient)")
+    ax.set_ylim(min(-0.05, float(np.nanmin(d.grad_cosine_vs_exact)) - 0.05) if len(d) else -0.05,
+                1.05)
+    ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+    ax.set_title(f"{task}: gradient fidelity at the initial parameters", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def samples(df: pd.DataFrame, task: str, path: Path, seed: int | None = None) -> None:
+    """Images (or GMM points) before and after optimization for one seed, one row per method."""
+    d = df[(df.task == task)]
+    seed = int(d.seed.min()) if seed is None else seed
+    d = d[d.seed == seed]
+    rows = []
+    for _, r in d.iterrows():
+        npz = Path(r.path).with_suffix(".npz")
+        if npz.exists():
+            z = np.load(npz)
+            rows.append((r.variant, r.status, z["initial"], z["final"]))
+    if not rows:
+        rows = [("(no samples)", "", None, None)]
+    points = rows[0][2] is not None and rows[0][2].shape[-1] == 1 and rows[0][2].shape[-2] == 1
+    if points:
+        fig, axes = plt.subplots(1, len(rows), figsize=(3 * len(rows), 3.2), squeeze=False)
+        for ax, (variant, status, a, b) in zip(axes[0], rows):
+            ax.scatter(a[:, 0, 0, 0], a[:, 1, 0, 0], s=12, alpha=0.6, label="before")
+            if not np.isnan(b).all():
+                ax.scatter(b[:, 0, 0, 0], b[:, 1, 0, 0], s=12, alpha=0.8, label="after")
+            ax.set_title(f"{variant}" + ("" if status == "ok" else f" ({status})"), fontsize=8)
+            ax.set_xlabel("x₁")
+            ax.set_ylabel("x₂")
+            ax.set_aspect("equal", "datalim")
+        axes[0][0].legend(fontsize=7)
+    else:
+        fig, axes = plt.subplots(len(rows), 2, figsize=(7, 1.1 * len(rows) + 0.8), squeeze=False)
+        for row, (variant, status, a, b) in zip(axes, rows):
+            for ax, imgs, when in zip(row, (a, b), ("before", "after")):
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if imgs is None or np.isnan(imgs).all():
+                    ax.text(0.5, 0.5, status or "–", ha="center", va="center", fontsize=8)
+                    continue
+                ax.imshow(_strip(imgs), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+                if row is axes[0]:
+                    ax.set_title(when, fontsize=9)
+            row[0].set_ylabel(variant + ("" if status == "ok" else f"\n({status})"), fontsize=7,
+                              rotation=0, ha="right", va="center")
+    fig.suptitle(f"{task}: samples of seed {seed} before and after optimization", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _strip(imgs: np.ndarray) -> np.ndarray:
+    """(B, C, H, W) in [0, 1] -> one row image (H, B*(W+1)) for the first channel(s)."""
+    b, c, h, w = imgs.shape
+    pad = np.ones((b, h, 1)) * 0.5
+    tiles = imgs[:, 0] if c == 1 else imgs.mean(1)
+    return np.concatenate([np.concatenate([t, p], axis=1) for t, p in zip(tiles, pad)], axis=1)

@@ -1,0 +1,115 @@
+# Helpers: method variants and their labels, target files, and checks of the config against the
+# names the library knows (so that a typo stops the workflow before any job starts).
+import sdo_bench
+
+
+def variant_label(variant):
+    if "label" in variant:
+        return variant["label"]
+    opts = variant.get("options") or {}
+    return variant["method"] + "".join(f"-{k}={v}" for k, v in sorted(opts.items()))
+
+
+def _check_config():
+    known_tasks = sdo_bench.tasks.names()
+    for name in config["tasks"]:
+        if name not in known_tasks:
+            raise ValueError(f"config key tasks.{name}: unknown task; valid choices: "
+                             + ", ".join(known_tasks))
+    labels = {}
+    for i, v in enumerate(config["methods"]):
+        try:
+            sdo_bench.methods.build(v["method"], **(v.get("options") or {}))
+        except ValueError as e:
+            raise ValueError(f"config key methods[{i}] ({v['method']}): {e}") from None
+        label = variant_label(v)
+        if label in labels:
+            raise ValueError(f"config key methods[{i}]: label {label!r} used twice; set `label`")
+        labels[label] = v
+    sweeps = config.get("sweeps") or {}
+    for name in sweeps.get("tasks", []):
+        if name not in known_tasks:
+            raise ValueError(f"config key sweeps.tasks: unknown task {name!r}; valid choices: "
+                             + ", ".join(known_tasks))
+    for label in sweeps.get("methods", []):
+        if label not in labels:
+            raise ValueError(f"config key sweeps.methods: unknown method label {label!r}; valid "
+                             "choices: " + ", ".join(labels))
+    ref = (config.get("report") or {}).get("reference_method", "bptt")
+    if ref not in labels:
+        raise ValueError(f"config key report.reference_method: {ref!r} is not a method label; "
+                         "valid choices: " + ", ".join(labels))
+    return labels
+
+
+VARIANTS = _check_config()
+SEEDS = config.get("seeds", [0, 1, 2])
+WEIGHTS = config.get("weights_dir", "sdo_bench/assets/digits")
+SWEEPS = config.get("sweeps") or {}
+SWEEP_TASKS = SWEEPS.get("tasks", [])
+SWEEP_STEPS = SWEEPS.get("steps", [10, 20, 50, 100, 200])
+SWEEP_VARIANTS = SWEEPS.get("methods") or list(VARIANTS)
+REFERENCE = (config.get("report") or {}).get("reference_method", "bptt")
+DIGITS_WEIGHTS = [f"{WEIGHTS}/unet/config.json", f"{WEIGHTS}/classifier.pt", f"{WEIGHTS}/judge.pt"]
+
+wildcard_constraints:
+    task="[a-z0-9]+(-[a-z0-9.]+)*",
+    variant="[A-Za-z0-9_.=-]+",
+    seed=r"\d+",
+    steps=r"\d+",
+
+
+def run_records():
+    return expand("results/raw/{task}/{variant}/seed{seed}.json", task=list(config["tasks"]),
+                  variant=list(VARIANTS), seed=SEEDS)
+
+
+def sweep_records():
+    return expand("results/sweeps/{task}/{variant}/N{steps}.json", task=SWEEP_TASKS,
+                  variant=SWEEP_VARIANTS, steps=SWEEP_STEPS)
+
+
+def weights_for(wildcards):
+    return DIGITS_WEIGHTS if wildcards.task.startswith("digits") else []
+
+
+def method_args(variant):
+    v = VARIANTS[variant]
+    opts = v.get("options") or {}
+    return " ".join([f"--method {v['method']}"] + [f"--option {k}={val}" for k, val in opts.items()])
+
+
+def common_args(task):
+    args = [f"--device {config.get('device', 'cpu')}", f"--dtype {config.get('dtype', 'float32')}"]
+    if config.get("memory_budget_bytes"):
+        args.append(f"--memory-budget-bytes {config['memory_budget_bytes']}")
+    if task.startswith("digits"):
+        args.append(f"--set weights_dir={WEIGHTS}")
+    return " ".join(args)
+
+
+def task_args(task, **extra):
+    settings = dict(config["tasks"].get(task) or {})
+    settings.update(extra)
+    out = []
+    for key in ("steps", "iterations"):
+        if key in settings:
+            out.append(f"--{key} {settings.pop(key)}")
+    out += [f"--set {k}={v}" for k, v in settings.items()]
+    return " ".join(out)
+
+
+def figure_outputs():
+    tasks = list(config["tasks"])
+    out = expand("figures/{kind}_{task}.png", kind=["reward_vs_iter", "reward_vs_time", "samples"],
+                 task=tasks)
+    out += expand("figures/{kind}_{task}.png", kind=["scaling", "fidelity"], task=SWEEP_TASKS)
+    return out
+
+
+def all_outputs():
+    out = ["results/tables/main.csv", "results/tables/main.md", "results/tables/main.tex",
+           "results/tables/claims.md"] + figure_outputs()
+    if any(t.startswith("digits") for t in list(config["tasks"]) + SWEEP_TASKS):
+        out.append("results/model/model_quality.json")
+    return out

@@ -1,0 +1,24 @@
+# The main runs: task x method variant x seed, one record each (DESIGN §6). A run that fails, runs
+# out of memory or diverges still writes its record with that status, so the workflow goes on.
+
+
+rule run:
+    input:
+        weights_for,
+    output:
+        record="results/raw/{task}/{variant}/seed{seed}.json",
+        samples="results/raw/{task}/{variant}/seed{seed}.npz",
+    log:
+        "logs/runs/{task}/{variant}/seed{seed}.log",
+    params:
+        method=lambda wc: method_args(wc.variant),
+        task=lambda wc: task_args(wc.task),
+        common=lambda wc: common_args(wc.task),
+    threads: 1
+    resources:
+        runtime=60,
+        mem_mb=8000,
+    shell:
+        "OMP_NUM_THREADS={threads} sdo-bench run --task {wildcards.task} {params.method} "
+        "--seed {wildcards.seed} {params.task} {params.common} "
+        "--out {output.record} --samples-out {output.samples} > {log} 2>&1"

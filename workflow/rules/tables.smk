@@ -1,0 +1,19 @@
+# Tables: per task x method, pandas (DESIGN §9).
+
+
+rule tables:
+    input:
+        run_records(),
+    output:
+        csv="results/tables/main.csv",
+        md=report("results/tables/main.md", caption="../report/main_table.rst", category="Tables"),
+        tex="results/tables/main.tex",
+        claims=report("results/tables/claims.md", caption="../report/claims.rst",
+                      category="Tables"),
+    log:
+        "logs/tables.log",
+    params:
+        reference=REFERENCE,
+    shell:
+        "sdo-bench report tables --records {input} --out results/tables "
+        "--reference {params.reference} > {log} 2>&1"
