@@ -74,7 +74,7 @@ def test_tiny_optimization_raises_reward(name, method):
 
 
 def _tiny_lr(name):
-    return {"digits-latent": 0.3, "digits-condition": 0.1, "digits-lora": 1e-2,
+    return {"digits-latent": 0.3, "digits-condition": 0.1, "digits-lora": 1e-3,
             "digits-weights": 1e-4}[name]
 
 
@@ -128,3 +128,11 @@ def test_training_commands_write_loadable_weights(tmp_path):
     assert 0 <= r["held_out_accuracy"] <= 1 and 0 <= j["held_out_accuracy"] <= 1
     task = sdo_bench.tasks.build("digits-latent", weights_dir=str(tmp_path), **TINY)
     assert torch.isfinite(task.reward())
+
+
+def test_lora_init_is_seeded_not_global():
+    torch.manual_seed(1)
+    a = [p.detach().clone() for p in sdo_bench.tasks.build("digits-lora", **TINY).parameters()]
+    torch.manual_seed(2)
+    b = [p.detach().clone() for p in sdo_bench.tasks.build("digits-lora", **TINY).parameters()]
+    assert all(torch.equal(x, y) for x, y in zip(a, b))

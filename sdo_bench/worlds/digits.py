@@ -53,8 +53,11 @@ def _build(name, target, *, steps, batch, iterations, seed, dtype, device, lr, o
     if target == "lora":
         from peft import LoraConfig, inject_adapter_in_model
 
-        inject_adapter_in_model(LoraConfig(r=lora_rank, lora_alpha=lora_rank, init_lora_weights=True,
-                                           target_modules=LORA_TARGETS), unet)
+        with torch.random.fork_rng(devices=[]):  # LoRA's A matrices draw from the global RNG
+            torch.manual_seed(seed)
+            inject_adapter_in_model(LoraConfig(r=lora_rank, lora_alpha=lora_rank,
+                                               init_lora_weights=True, target_modules=LORA_TARGETS),
+                                    unet)
     denoiser.to(dtype=dtype, device=device)
     reward.to(dtype=dtype, device=device)
     null_emb = denoiser.embed(null.to(device)).detach()  # (1, E)
