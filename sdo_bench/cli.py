@@ -75,6 +75,20 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="record path (JSON, written atomically)")
     r.add_argument("--samples-out", help="also save images before/after optimization (.npz)")
 
+    sw = sub.add_parser("sweep", help="one run per number of steps N, in one process, one record each")
+    sw.add_argument("--task", required=True)
+    sw.add_argument("--method", required=True)
+    sw.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
+    sw.add_argument("--seed", type=_integer("--seed"), default=0)
+    sw.add_argument("--steps", type=_positive("--steps"), nargs="+", required=True,
+                    help="values of N; the record of N goes to OUT_DIR/N<N>.json")
+    sw.add_argument("--iterations", type=_positive("--iterations"), default=3)
+    sw.add_argument("--dtype", choices=["float32", "float64", "float16", "bfloat16"])
+    sw.add_argument("--device")
+    sw.add_argument("--memory-budget-bytes", type=_positive("--memory-budget-bytes"))
+    sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    sw.add_argument("--out-dir", required=True)
+
     tm = sub.add_parser("train-model", help="train the digits UNet (save_pretrained to OUT/unet)")
     tm.add_argument("--out", required=True, help="weights directory (the UNet goes to OUT/unet)")
     tm.add_argument("--steps", type=_positive("--steps"), default=2000)
@@ -179,6 +193,31 @@ def cmd_gradcheck(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from pathlib import Path
+
+    from . import experiment
+    from .records import check_writable
+
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(out_dir / "probe.json")
+    overrides = {k: _coerce(v) for k, v in _options(args.set).items()}
+    built = {n: experiment.prepare(args.task, args.method, _options(args.option), seed=args.seed,
+                                   steps=n, iterations=args.iterations, dtype=args.dtype,
+                                   device=args.device, task_overrides=overrides)
+             for n in args.steps[:1]}  # validate before the long work
+    for n in args.steps:
+        b = built.pop(n, None) or experiment.prepare(
+            args.task, args.method, _options(args.option), seed=args.seed, steps=n,
+            iterations=args.iterations, dtype=args.dtype, device=args.device,
+            task_overrides=overrides)
+        rec = experiment.run(args.task, args.method, built=b, out=out_dir / f"N{n}.json",
+                             memory_budget_bytes=args.memory_budget_bytes)
+        print(f"{args.task} {args.method} N={n}: {rec['status']}", flush=True)
+    return 0
+
+
 def cmd_train_model(args) -> int:
     from pathlib import Path
 
@@ -240,7 +279,7 @@ def cmd_report(args) -> int:
     return 0
 
 
-COMMANDS = {"report": cmd_report, "list": lambda a: cmd_list(), "run": cmd_run, "gradcheck": cmd_gradcheck,
+COMMANDS = {"report": cmd_report, "sweep": cmd_sweep, "list": lambda a: cmd_list(), "run": cmd_run, "gradcheck": cmd_gradcheck,
             "train-model": cmd_train_model, "train-classifier": cmd_train_classifier,
             "evaluate-model": cmd_evaluate_model}
 

@@ -128,6 +128,8 @@ SHOWN = ["task", "method", "N", "status", "time_per_iter_s", "speedup_vs_ref", "
 def formatted(table: pd.DataFrame) -> pd.DataFrame:
     t = table[SHOWN].copy()
     for col, fmt in FORMATS.items():
+        if col not in t:
+            continue
         t[col] = t[col].map(lambda v, f=fmt: "–" if v != v else f.format(v))
     return t
 

@@ -1,5 +1,7 @@
 # Helpers: method variants and their labels, target files, and checks of the config against the
 # names the library knows (so that a typo stops the workflow before any job starts).
+import os
+
 import sdo_bench
 
 
@@ -12,10 +14,15 @@ def variant_label(variant):
 
 def _check_config():
     known_tasks = sdo_bench.tasks.names()
-    for name in config["tasks"]:
+    seen = set()
+    for i, entry in enumerate(config["tasks"]):
+        name = entry["task"]
         if name not in known_tasks:
-            raise ValueError(f"config key tasks.{name}: unknown task; valid choices: "
+            raise ValueError(f"config key tasks[{i}].task: unknown task {name!r}; valid choices: "
                              + ", ".join(known_tasks))
+        if name in seen:
+            raise ValueError(f"config key tasks[{i}].task: {name!r} listed twice")
+        seen.add(name)
     labels = {}
     for i, v in enumerate(config["methods"]):
         try:
@@ -43,6 +50,7 @@ def _check_config():
 
 
 VARIANTS = _check_config()
+TASKS = {entry["task"]: {k: v for k, v in entry.items() if k != "task"} for entry in config["tasks"]}
 SEEDS = config.get("seeds", [0, 1, 2])
 WEIGHTS = config.get("weights_dir", "sdo_bench/assets/digits")
 SWEEPS = config.get("sweeps") or {}
@@ -60,13 +68,14 @@ wildcard_constraints:
 
 
 def run_records():
-    return expand("results/raw/{task}/{variant}/seed{seed}.json", task=list(config["tasks"]),
+    return expand("results/raw/{task}/{variant}/seed{seed}.json", task=list(TASKS),
                   variant=list(VARIANTS), seed=SEEDS)
 
 
 def sweep_records():
     return expand("results/sweeps/{task}/{variant}/N{steps}.json", task=SWEEP_TASKS,
                   variant=SWEEP_VARIANTS, steps=SWEEP_STEPS)
+
 
 
 def weights_for(wildcards):
@@ -89,7 +98,7 @@ def common_args(task):
 
 
 def task_args(task, **extra):
-    settings = dict(config["tasks"].get(task) or {})
+    settings = dict(TASKS.get(task) or {})
     settings.update(extra)
     out = []
     for key in ("steps", "iterations"):
@@ -100,7 +109,7 @@ def task_args(task, **extra):
 
 
 def figure_outputs():
-    tasks = list(config["tasks"])
+    tasks = list(TASKS)
     out = expand("figures/{kind}_{task}.png", kind=["reward_vs_iter", "reward_vs_time", "samples"],
                  task=tasks)
     out += expand("figures/{kind}_{task}.png", kind=["scaling", "fidelity"], task=SWEEP_TASKS)
@@ -110,6 +119,6 @@ def figure_outputs():
 def all_outputs():
     out = ["results/tables/main.csv", "results/tables/main.md", "results/tables/main.tex",
            "results/tables/claims.md"] + figure_outputs()
-    if any(t.startswith("digits") for t in list(config["tasks"]) + SWEEP_TASKS):
+    if any(t.startswith("digits") for t in list(TASKS) + SWEEP_TASKS):
         out.append("results/model/model_quality.json")
     return out

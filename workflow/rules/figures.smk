@@ -7,6 +7,8 @@ rule figures:
         sweeps=sweep_records(),
     output:
         [report(f, caption="../report/figure.rst", category="Figures") for f in figure_outputs()],
+    conda:
+        "../envs/sdo-bench.yaml"
     log:
         "logs/figures.log",
     shell:

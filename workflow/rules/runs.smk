@@ -8,6 +8,8 @@ rule run:
     output:
         record="results/raw/{task}/{variant}/seed{seed}.json",
         samples="results/raw/{task}/{variant}/seed{seed}.npz",
+    conda:
+        "../envs/sdo-bench.yaml"
     log:
         "logs/runs/{task}/{variant}/seed{seed}.log",
     params:

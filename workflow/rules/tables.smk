@@ -10,6 +10,8 @@ rule tables:
         tex="results/tables/main.tex",
         claims=report("results/tables/claims.md", caption="../report/claims.rst",
                       category="Tables"),
+    conda:
+        "../envs/sdo-bench.yaml"
     log:
         "logs/tables.log",
     params:
