@@ -89,6 +89,13 @@ def parser() -> argparse.ArgumentParser:
     sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     sw.add_argument("--out-dir", required=True)
 
+    rg = sub.add_parser("regress", help="compare a fresh performance measurement with the baseline")
+    rg.add_argument("--baseline", default="benchmarks/baseline.json")
+    rg.add_argument("--tolerance", type=float, default=0.2,
+                    help="largest allowed growth of a time ratio (0.2 = 20%%)")
+    rg.add_argument("--update", action="store_true", help="rewrite the baseline with this measurement")
+    rg.add_argument("--save", help="also write the fresh measurement to this JSON file")
+
     tm = sub.add_parser("train-model", help="train the digits UNet (save_pretrained to OUT/unet)")
     tm.add_argument("--out", required=True, help="weights directory (the UNet goes to OUT/unet)")
     tm.add_argument("--steps", type=_positive("--steps"), default=2000)
@@ -218,6 +225,29 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_regress(args) -> int:
+    from pathlib import Path
+
+    from . import regress
+
+    path = Path(args.baseline)
+    if args.tolerance <= 0:
+        raise ValueError(f"--tolerance must be > 0, got {args.tolerance}")
+    baseline = None if args.update else regress.load(path)
+    fresh = regress.measure()
+    if args.save:
+        regress.write(Path(args.save), fresh)
+    if args.update:
+        regress.write(path, fresh)
+        print(f"baseline written to {path} ({len(fresh['cases'])} entries)")
+        return 0
+    ok, rows = regress.compare(fresh, baseline, args.tolerance)
+    print(regress.format_rows(rows))
+    print(f"regression check: {'PASS' if ok else 'FAIL'} (tolerance {args.tolerance:.0%}; baseline "
+          f"from {baseline['machine']['device_name']})")
+    return 0 if ok else 1
+
+
 def cmd_train_model(args) -> int:
     from pathlib import Path
 
@@ -279,7 +309,7 @@ def cmd_report(args) -> int:
     return 0
 
 
-COMMANDS = {"report": cmd_report, "sweep": cmd_sweep, "list": lambda a: cmd_list(), "run": cmd_run, "gradcheck": cmd_gradcheck,
+COMMANDS = {"report": cmd_report, "sweep": cmd_sweep, "regress": cmd_regress, "list": lambda a: cmd_list(), "run": cmd_run, "gradcheck": cmd_gradcheck,
             "train-model": cmd_train_model, "train-classifier": cmd_train_classifier,
             "evaluate-model": cmd_evaluate_model}
 

@@ -4,12 +4,13 @@ The order of work, so that every figure in the record is measured the same way f
 
 1. build the task and the method (bad input raises ``ValueError`` before anything runs);
 2. ``reward_init`` and the time of one no-grad sample (``time_sample_s``, median of 3);
-3. the first gradient at the initial parameters, which doubles as the warm-up: it gives
+3. the first gradient at the initial parameters, which doubles as the warm-up: it gives the peak
+   memory (measured around this gradient alone, before any allocator cache of later iterations can
+   hide its growth: the CUDA allocator's maximum, or the RSS high-water mark on the CPU),
    ``graph_bytes`` and the network-evaluation counts, is checked against ``memory_budget_bytes``, and is
    compared with the exact ``bptt`` gradient at the same parameters (``grad_cosine_vs_exact``,
    ``grad_relnorm_vs_exact``); it is not used for an update;
-4. ``iterations`` timed updates (gradient + optimizer step), inside the peak-memory region; the
-   reward curve holds the reward of each iterate and, last, of the final parameters;
+4. ``iterations`` timed updates (gradient + optimizer step); the reward curve holds the reward of each iterate and, last, of the final parameters;
 5. the judge on the final samples, where the task has one.
 
 OOM (CUDA or ``MemoryError``, or graph bytes over the budget) ends the run with status ``oom``; a
@@ -136,7 +137,10 @@ def _run_into(rec, task, method, budget, fidelity, progress):
         times.append(time.perf_counter() - t0)
     rec["time_sample_s"] = float(np.median(times))
 
-    first = method.gradient(task, measure_graph=True)  # also the warm-up
+    with PeakMemory(task.device) as peak:  # the first gradient's memory: nothing cached yet
+        first = method.gradient(task, measure_graph=True)  # also the warm-up
+    rec["peak_memory_bytes"], rec["peak_memory_delta_bytes"] = peak.peak_bytes, peak.delta_bytes
+    rec["peak_memory_source"] = peak.source
     rec["gradient_info"].append(first.info)
     if first.status == "not_applicable":
         raise _Stop("not_applicable", first.reason)
@@ -156,42 +160,39 @@ def _run_into(rec, task, method, budget, fidelity, progress):
     quiet = (not sys.stderr.isatty()) if progress is None else (not progress)
     bar = tqdm(range(task.iterations), desc=f"{rec['task']} {rec['method']}", disable=quiet,
                leave=False)
-    with PeakMemory(task.device) as peak:
-        try:
-            for _ in bar:
-                sync()
-                t0 = time.perf_counter()
-                res = method.gradient(task, measure_graph=False)
-                if res.status != "ok":
-                    raise _Stop(res.status, res.reason or res.status)
-                if not _finite(res):
-                    raise _Stop("diverged", f"non-finite reward or gradient at iteration {len(curve)}")
-                for p, g in zip(params, res.grads):
-                    p.grad = -g  # the optimizer minimizes; the gradient is of the reward
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                sync()
-                dt = time.perf_counter() - t0
-                elapsed.append(clock)
-                clock += dt
-                curve.append(res.reward)
-                it_s.append(dt)
-                fwd_s.append(res.forward_s)
-                bwd_s.append(res.backward_s)
-                rec["iterations"] += 1
-                if res.info:
-                    rec["gradient_info"].append(res.info)
-                bar.set_postfix(reward=f"{res.reward:.4g}")
-        finally:
-            bar.close()
-            if it_s:
-                rec["time_per_iter_s"] = {"median": float(np.median(it_s)),
-                                          "p10": float(np.percentile(it_s, 10)),
-                                          "p90": float(np.percentile(it_s, 90))}
-                rec["forward_s"] = float(np.median(fwd_s))
-                rec["backward_s"] = float(np.median(bwd_s))
-    rec["peak_memory_bytes"], rec["peak_memory_delta_bytes"] = peak.peak_bytes, peak.delta_bytes
-    rec["peak_memory_source"] = peak.source
+    try:
+        for _ in bar:
+            sync()
+            t0 = time.perf_counter()
+            res = method.gradient(task, measure_graph=False)
+            if res.status != "ok":
+                raise _Stop(res.status, res.reason or res.status)
+            if not _finite(res):
+                raise _Stop("diverged", f"non-finite reward or gradient at iteration {len(curve)}")
+            for p, g in zip(params, res.grads):
+                p.grad = -g  # the optimizer minimizes; the gradient is of the reward
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            sync()
+            dt = time.perf_counter() - t0
+            elapsed.append(clock)
+            clock += dt
+            curve.append(res.reward)
+            it_s.append(dt)
+            fwd_s.append(res.forward_s)
+            bwd_s.append(res.backward_s)
+            rec["iterations"] += 1
+            if res.info:
+                rec["gradient_info"].append(res.info)
+            bar.set_postfix(reward=f"{res.reward:.4g}")
+    finally:
+        bar.close()
+        if it_s:
+            rec["time_per_iter_s"] = {"median": float(np.median(it_s)),
+                                      "p10": float(np.percentile(it_s, 10)),
+                                      "p90": float(np.percentile(it_s, 90))}
+            rec["forward_s"] = float(np.median(fwd_s))
+            rec["backward_s"] = float(np.median(bwd_s))
     final = float(task.reward())
     rec["reward_final"] = final
     elapsed.append(clock)

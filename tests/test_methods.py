@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import sdo_bench
-from conftest import cosine, flat, rel_err
+from _helpers import cosine, flat, rel_err
 
 GMM_TASKS = ["gmm-latent", "gmm-weights"]
 

@@ -1,0 +1,202 @@
+"""Performance regression check: ``sdo-bench regress`` against ``benchmarks/baseline.json``.
+
+For a fixed set of small cases (task, N) it measures, for every method, in one process:
+
+* deterministic figures — ``graph_bytes`` (bytes saved for backward), ``nfe_forward``,
+  ``nfe_backward`` and the status — which must match the baseline exactly;
+* time ratios — the median time of one gradient over the median time of one no-grad sample
+  (``time_over_sample``) and over ``bptt``'s (``time_over_bptt``), methods timed in interleaved
+  rounds — which may not grow by more than a tolerance (default 20%).
+
+Absolute seconds are recorded for information only; compare them with pytest-benchmark's
+``--benchmark-compare-fail`` against a baseline taken on the same machine (see README).
+
+Test-only hook: ``SDO_BENCH_REGRESS_INJECT=<method>:extra_nfe`` (one extra network evaluation per
+step) or ``<method>:double_saved`` (twice the saved activations per step) injects a regression into one
+method, so that tests can show the check catches it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from . import methods as _methods
+from . import tasks as _tasks
+
+#: (task, N, overrides, timing rounds)
+CASES = [
+    ("gmm-latent", 20, {"batch": 32}, 40),
+    ("gmm-weights", 50, {"batch": 32}, 25),
+    ("digits-latent", 10, {"batch": 4, "judge": False}, 5),
+    ("digits-weights", 10, {"batch": 4, "judge": False}, 4),
+]
+VARIANTS = [("bptt", {}), ("checkpoint", {}), ("truncated", {"k": 1}), ("adjoint", {}),
+            ("sdo", {"step": "last"})]
+DETERMINISTIC = ("status", "graph_bytes", "nfe_forward", "nfe_backward")
+RATIOS = ("time_over_sample", "time_over_bptt")
+DEFAULT_BASELINE = Path("benchmarks/baseline.json")
+
+
+def _label(name, opts):
+    return name + "".join(f"-{k}={v}" for k, v in opts.items())
+
+
+def _inject(task, kind: str):
+    """Test-only regressions (see module doc); returns a function that undoes them."""
+    original = task.eps_at
+
+    if kind == "extra_nfe":
+        def eps_at(x, t):
+            original(x, t)
+            return original(x, t)
+    elif kind == "double_saved":
+        def eps_at(x, t):
+            out = original(x, t)
+            return out + 0.0 * (out.clone() * out.clone()) if out.requires_grad else out
+    else:
+        raise ValueError(f"unknown injection {kind!r}; valid choices: extra_nfe, double_saved")
+    task.eps_at = eps_at
+    return lambda: setattr(task, "eps_at", original)
+
+
+def _injection():
+    spec = os.environ.get("SDO_BENCH_REGRESS_INJECT", "")
+    if not spec:
+        return None, None
+    method, _, kind = spec.partition(":")
+    return method, kind
+
+
+def measure_case(task_name: str, steps: int, overrides: dict, rounds: int,
+                 variants=VARIANTS) -> dict:
+    """Deterministic figures and interleaved median times of every variant on one task (one process).
+    ``variants`` must include ``bptt``."""
+    torch.manual_seed(0)
+    task = _tasks.build(task_name, steps=steps, **overrides)
+    inj_method, inj_kind = _injection()
+    variants = [(_label(n, o), _methods.build(n, **o)) for n, o in variants]
+    out = {}
+    for label, m in variants:
+        undo = _inject(task, inj_kind) if inj_method == m.name else None
+        res = m.gradient(task, measure_graph=True)  # also the warm-up
+        if undo:
+            undo()
+        out[label] = {"status": res.status, "graph_bytes": res.graph_bytes,
+                      "nfe_forward": res.nfe_forward, "nfe_backward": res.nfe_backward}
+    task.reward()  # warm-up of the no-grad sample
+    times = {label: [] for label, _ in variants}
+    sample_times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        task.reward()
+        sample_times.append(time.perf_counter() - t0)
+        for label, m in variants:
+            if out[label]["status"] != "ok":
+                continue
+            undo = _inject(task, inj_kind) if inj_method == m.name else None
+            t0 = time.perf_counter()
+            m.gradient(task, measure_graph=False)
+            times[label].append(time.perf_counter() - t0)
+            if undo:
+                undo()
+    t_sample = statistics.median(sample_times)
+    t_bptt = statistics.median(times["bptt"])
+    for label, _ in variants:
+        if not times[label]:
+            out[label].update(time_s=None, time_over_sample=None, time_over_bptt=None)
+            continue
+        t = statistics.median(times[label])
+        out[label].update(time_s=t, time_over_sample=t / t_sample, time_over_bptt=t / t_bptt)
+    out["_sample"] = {"time_s": t_sample}
+    return out
+
+
+def measure(cases=CASES, progress: bool = True) -> dict:
+    from .provenance import device_name, versions
+
+    result = {"machine": {"device_name": device_name("cpu"), "threads": torch.get_num_threads(),
+                          "torch": versions()["torch"]}, "cases": {}}
+    for task_name, steps, overrides, rounds in cases:
+        t0 = time.perf_counter()
+        case = measure_case(task_name, steps, overrides, rounds)
+        for label, figures in case.items():
+            result["cases"][f"{task_name}/N{steps}/{label}"] = figures
+        if progress:
+            print(f"measured {task_name} N={steps} in {time.perf_counter() - t0:.1f} s", flush=True)
+    return result
+
+
+def compare(fresh: dict, baseline: dict, tolerance: float = 0.2) -> tuple[bool, list[dict]]:
+    """Rows of what moved (or is missing); ``ok`` is False if any row is a failure."""
+    rows, ok = [], True
+    fc, bc = fresh["cases"], baseline["cases"]
+    for key in sorted(set(fc) | set(bc)):
+        if key.endswith("/_sample"):
+            continue
+        if key not in bc or key not in fc:
+            rows.append({"case": key, "figure": "-", "baseline": key in bc, "fresh": key in fc,
+                         "change": "", "verdict": "FAIL: missing " + ("in baseline (run --update)"
+                                                                       if key not in bc else "now")})
+            ok = False
+            continue
+        f, b = fc[key], bc[key]
+        for fig in DETERMINISTIC:
+            if f.get(fig) != b.get(fig):
+                rows.append({"case": key, "figure": fig, "baseline": b.get(fig), "fresh": f.get(fig),
+                             "change": "", "verdict": "FAIL: must match exactly"})
+                ok = False
+        for fig in RATIOS:
+            fv, bv = f.get(fig), b.get(fig)
+            if fv is None or bv is None:
+                continue
+            change = fv / bv - 1
+            if change > tolerance:
+                verdict, ok = f"FAIL: grew more than {tolerance:.0%}", False
+            elif change < -tolerance:
+                verdict = "improved (consider --update)"
+            else:
+                continue
+            rows.append({"case": key, "figure": fig, "baseline": round(bv, 4), "fresh": round(fv, 4),
+                         "change": f"{change:+.1%}", "verdict": verdict})
+    return ok, rows
+
+
+def format_rows(rows: list[dict]) -> str:
+    if not rows:
+        return "nothing moved"
+    cols = ["case", "figure", "baseline", "fresh", "change", "verdict"]
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    line = lambda r: "  ".join(str(r[c]).ljust(widths[c]) for c in cols)  # noqa: E731
+    return "\n".join([line({c: c for c in cols}), line({c: "-" * widths[c] for c in cols})]
+                     + [line(r) for r in rows])
+
+
+def ratio_spread(results: list[dict]) -> dict:
+    """Per case and ratio, (max - min) / median over several measurements."""
+    out = {}
+    for key in results[0]["cases"]:
+        for fig in RATIOS:
+            vals = [r["cases"][key].get(fig) for r in results]
+            if any(v is None for v in vals):
+                continue
+            out[f"{key}:{fig}"] = (max(vals) - min(vals)) / statistics.median(vals)
+    return out
+
+
+def write(path: Path, result: dict) -> None:
+    from .records import write_atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, result)
+
+
+def load(path: Path) -> dict:
+    if not path.is_file():
+        raise ValueError(f"baseline {path} does not exist; create it with `sdo-bench regress "
+                         f"--update --baseline {path}`")
+    return json.loads(path.read_text())

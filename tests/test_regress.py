@@ -1,0 +1,63 @@
+"""The performance regression check: exact figures must match, ratios may grow by a tolerance, and an
+injected regression is caught with the method and figure named."""
+import copy
+
+import pytest
+
+from sdo_bench import regress
+
+SMALL = [("gmm-latent", 10, {"batch": 8}, 5)]
+
+
+def fake(**over):
+    base = {"status": "ok", "graph_bytes": 1000, "nfe_forward": 10, "nfe_backward": 1,
+            "time_s": 0.01, "time_over_sample": 1.1, "time_over_bptt": 0.4}
+    base.update(over)
+    return {"machine": {"device_name": "x"}, "cases": {"gmm-latent/N10/sdo-step=last": base}}
+
+
+def test_compare_passes_within_tolerance_and_fails_outside():
+    ok, rows = regress.compare(fake(time_over_sample=1.2), fake(), 0.2)
+    assert ok and rows == []
+    ok, rows = regress.compare(fake(time_over_sample=1.5), fake(), 0.2)
+    assert not ok and rows[0]["figure"] == "time_over_sample" and "sdo" in rows[0]["case"]
+    ok, rows = regress.compare(fake(time_over_bptt=0.2), fake(), 0.2)
+    assert ok and "improved" in rows[0]["verdict"]
+
+
+@pytest.mark.parametrize("figure", ["graph_bytes", "nfe_forward", "nfe_backward", "status"])
+def test_deterministic_figures_must_match_exactly(figure):
+    changed = fake(**{figure: "diverged" if figure == "status" else 1001})
+    ok, rows = regress.compare(changed, fake())
+    assert not ok and rows[0]["figure"] == figure and "exactly" in rows[0]["verdict"]
+
+
+def test_missing_case_fails():
+    fresh = fake()
+    fresh["cases"]["gmm-latent/N10/bptt"] = copy.deepcopy(fresh["cases"]["gmm-latent/N10/sdo-step=last"])
+    ok, rows = regress.compare(fresh, fake())
+    assert not ok and "baseline" in rows[0]["verdict"]
+
+
+@pytest.mark.parametrize("kind,figure", [("extra_nfe", "nfe_forward"), ("double_saved", "graph_bytes")])
+def test_injected_regression_is_caught(monkeypatch, kind, figure):
+    clean = regress.measure(SMALL, progress=False)
+    monkeypatch.setenv("SDO_BENCH_REGRESS_INJECT", f"sdo:{kind}")
+    injected = regress.measure(SMALL, progress=False)
+    ok, rows = regress.compare(injected, clean, tolerance=1.0)
+    assert not ok
+    failing = [(r["case"], r["figure"]) for r in rows if r["verdict"].startswith("FAIL")]
+    assert ("gmm-latent/N10/sdo-step=last", figure) in failing
+    assert all("sdo" in case for case, _ in failing)
+    # without the injection the deterministic figures match exactly
+    monkeypatch.delenv("SDO_BENCH_REGRESS_INJECT")
+    ok, rows = regress.compare(regress.measure(SMALL, progress=False), clean, tolerance=1.0)
+    assert ok, regress.format_rows(rows)
+
+
+def test_committed_baseline_covers_every_case():
+    base = regress.load(regress.DEFAULT_BASELINE if regress.DEFAULT_BASELINE.is_absolute()
+                        else __import__("pathlib").Path(__file__).parent.parent / regress.DEFAULT_BASELINE)
+    keys = {f"{t}/N{n}/{regress._label(m, o)}" for t, n, _, _ in regress.CASES
+            for m, o in regress.VARIANTS}
+    assert keys <= set(base["cases"])

@@ -1,0 +1,122 @@
+"""The Snakemake workflow: lint, dry runs with every profile, config errors, and (slow) the CI profile
+end to end, with resumption after an interruption."""
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAKEMAKE = shutil.which("snakemake") or str(Path(sys.executable).parent / "snakemake")
+WEIGHTS = ROOT / "sdo_bench" / "assets" / "digits"
+
+pytestmark = pytest.mark.skipif(not Path(SNAKEMAKE).exists(), reason="snakemake not installed "
+                                "(pip install -e '.[workflow]')")
+
+
+def workdir(tmp_path) -> Path:
+    """A copy of the workflow files (not of results) to run in."""
+    w = tmp_path / "wf"
+    w.mkdir()
+    for name in ("Snakefile", "workflow", "config", "profiles"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, w / name)
+    return w
+
+
+def snakemake(cwd, *args, timeout=900, **kw):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    return subprocess.run([SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env, **kw)
+
+
+def test_lint_is_clean():
+    p = snakemake(ROOT, "--lint")
+    assert p.returncode == 0 and "good condition" in p.stdout + p.stderr, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("profile", ["default", "ci", "slurm"])
+def test_dry_run_with_each_profile(tmp_path, profile):
+    w = workdir(tmp_path)
+    p = snakemake(w, "-n", "--workflow-profile", f"profiles/{profile}",
+                  "--config", f"weights_dir={WEIGHTS}")
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out
+    assert "rule run:" in out and "rule tables:" in out and "rule figures:" in out
+
+
+@pytest.mark.parametrize("bad,key", [
+    ("seeds: zero\n", "seeds"),
+    ("seeds: [-1, 0]\n", "seeds"),
+    ("methods:\n  - method: sgd\n", "method"),
+    ("tasks:\n  - task: gmm-latentt\n", "tasks[0].task"),
+    ("methods:\n  - method: sdo\n    options: {stepp: first}\n", "methods[0]"),
+    ("tasks:\n  - {task: gmm-latent, steps: many}\n", "steps"),
+])
+def test_config_errors_name_the_key(tmp_path, bad, key):
+    w = workdir(tmp_path)
+    (w / "bad.yaml").write_text(bad)
+    p = snakemake(w, "-n", "--configfile", "bad.yaml")
+    out = p.stdout + p.stderr
+    assert p.returncode != 0
+    assert key in out, out[-3000:]
+
+
+def _records(w):
+    return sorted((w / "results" / "raw").rglob("*.json"))
+
+
+@pytest.mark.slow
+def test_ci_profile_end_to_end_and_resume(tmp_path):
+    w = workdir(tmp_path)
+    cmd = [SNAKEMAKE, "--workflow-profile", "profiles/ci", "--config", f"weights_dir={WEIGHTS}"]
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    # interrupt once a few records exist
+    proc = subprocess.Popen(cmd, cwd=w, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 600
+    while len(_records(w)) < 3 and time.time() < deadline and proc.poll() is None:
+        time.sleep(1)
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(timeout=120)
+    done = {p: p.stat().st_mtime_ns for p in _records(w)}
+    assert len(done) >= 3
+    for p in done:  # written atomically: every record that exists is complete
+        json.loads(p.read_text())
+
+    p = snakemake(w, *cmd[1:], timeout=1800)
+    assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
+    for path, mtime in done.items():  # finished runs were not redone
+        assert path.stat().st_mtime_ns == mtime, path
+
+    table = pd.read_csv(w / "results" / "tables" / "main.csv")
+    tasks = ["gmm-latent", "gmm-weights", "digits-latent"]
+    methods = ["bptt", "checkpoint", "truncated-k=1", "adjoint", "sdo"]
+    assert sorted(zip(table.task, table.method)) == sorted((t, m) for t in tasks for m in methods)
+    ok = table[~table.method.eq("truncated-k=1") | table.task.eq("gmm-weights")]
+    for col in ("time_per_iter_s", "graph_MiB", "reward_final_mean", "grad_cosine_vs_exact"):
+        assert all(math.isfinite(v) for v in ok[col]), col
+    assert (table[table.method == "checkpoint"].grad_cosine_vs_exact > 0.9999).all()
+    for task in tasks:
+        t = table[table.task == task].set_index("method")
+        assert t.loc["sdo", "graph_MiB"] < t.loc["bptt", "graph_MiB"]
+    na = table[(table.method == "truncated-k=1") & (table.task != "gmm-weights")]
+    assert all("not_applicable" in s for s in na.status)
+    claims = (w / "results" / "tables" / "claims.md").read_text()
+    assert "| gmm-latent | sdo |" in claims
+    for kind in ("reward_vs_iter", "reward_vs_time", "samples"):
+        for task in tasks:
+            assert (w / "figures" / f"{kind}_{task}.png").stat().st_size > 10_000
+    for kind in ("scaling", "fidelity"):
+        assert (w / "figures" / f"{kind}_gmm-latent.png").stat().st_size > 10_000
+    assert json.loads((w / "results" / "model" / "model_quality.json").read_text())[
+        "samples_judged_as_their_class"] >= 0.9
+    rep = snakemake(w, *cmd[1:], "--report", "report.html", timeout=600)
+    assert rep.returncode == 0 and (w / "report.html").stat().st_size > 50_000, rep.stderr[-2000:]
