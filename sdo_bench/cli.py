@@ -210,16 +210,14 @@ def cmd_sweep(args) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     check_writable(out_dir / "probe.json")
     overrides = {k: _coerce(v) for k, v in _options(args.set).items()}
-    built = {n: experiment.prepare(args.task, args.method, _options(args.option), seed=args.seed,
-                                   steps=n, iterations=args.iterations, dtype=args.dtype,
-                                   device=args.device, task_overrides=overrides)
-             for n in args.steps[:1]}  # validate before the long work
-    for n in args.steps:
-        b = built.pop(n, None) or experiment.prepare(
-            args.task, args.method, _options(args.option), seed=args.seed, steps=n,
-            iterations=args.iterations, dtype=args.dtype, device=args.device,
-            task_overrides=overrides)
-        rec = experiment.run(args.task, args.method, built=b, out=out_dir / f"N{n}.json",
+
+    def prepare(n):
+        return experiment.prepare(args.task, args.method, _options(args.option), seed=args.seed,
+                                  steps=n, iterations=args.iterations, dtype=args.dtype,
+                                  device=args.device, task_overrides=overrides)
+
+    for n in args.steps:  # bad input raises in prepare(), before that N's record is written
+        rec = experiment.run(args.task, args.method, built=prepare(n), out=out_dir / f"N{n}.json",
                              memory_budget_bytes=args.memory_budget_bytes)
         print(f"{args.task} {args.method} N={n}: {rec['status']}", flush=True)
     return 0

@@ -43,9 +43,8 @@ def reward_curves(df: pd.DataFrame, task: str, x: str, path: Path) -> None:
         X, mean, lo, hi = c
         ax.plot(X, mean, label=f"{variant} ({len(g)} seeds)", color=colors[variant], lw=1.6)
         ax.fill_between(X, lo, hi, color=colors[variant], alpha=0.15, lw=0)
-    reward_name = "reward"
     ax.set_xlabel("iteration" if x == "iter" else "wall-clock time (s)")
-    ax.set_ylabel(f"mean {reward_name} of the batch")
+    ax.set_ylabel("mean reward of the batch")
     ax.set_title(f"{task}: reward against {'iterations' if x == 'iter' else 'time'}\n"
                  "(line: mean over seeds; band: min–max)", fontsize=10)
     ax.grid(alpha=0.3)
