@@ -3,6 +3,7 @@
     sdo-bench list
     sdo-bench run --task T --method M [--option KEY=VALUE ...] --seed S [--steps N] [--iterations I] --out RECORD.json
     sdo-bench gradcheck --task T [--steps N]
+    sdo-bench build-tiny --out DIR      (tiny-sd + tiny open_clip checkpoints, offline)
 
 Bad input ends with one line on stderr and exit code 2; a run that fails, runs out of memory or
 diverges still writes its record (with that status) and exits 0 so that a workflow carries on.
@@ -112,6 +113,11 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", required=True, help="directory for model_quality.json and the grid")
     ev.add_argument("--samples", type=_positive("--samples"), default=500)
 
+    bt = sub.add_parser("build-tiny", help="build tiny-sd and the tiny open_clip checkpoints (random "
+                        "weights, offline) into OUT/tiny-sd and OUT/tiny-clip")
+    bt.add_argument("--out", required=True)
+    bt.add_argument("--seed", type=_integer("--seed"), default=0)
+
     rp = sub.add_parser("report", help="tables or figures from run records")
     rp.add_argument("what", choices=["tables", "figures"])
     rp.add_argument("--records", nargs="*", default=[], help="main-run record files")
@@ -128,6 +134,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _coerce(value: str):
+    """A --set value: int, float, true/false, a JSON list (e.g. prompts=["a cat", "a dog"]), else the string."""
+    import json
+
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if value.startswith("["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"--set value {value!r} is not a valid JSON list ({e})") from None
     for conv in (int, float):
         try:
             return conv(value)
@@ -270,6 +286,20 @@ def cmd_train_classifier(args) -> int:
     return 0
 
 
+def cmd_build_tiny(args) -> int:
+    from pathlib import Path
+
+    from .models import tiny_sd
+    from .rewards import clip_models
+
+    out = Path(args.out)
+    sd_dir = tiny_sd.ensure(out / "tiny-sd", seed=args.seed)
+    clip_dir = clip_models.ensure_tiny(out / "tiny-clip", seed=args.seed)
+    print(f"tiny-sd in {sd_dir} (use --set weights_dir={sd_dir}); tiny open_clip checkpoints in "
+          f"{clip_dir} (--set reward_dir={clip_dir})")
+    return 0
+
+
 def cmd_evaluate_model(args) -> int:
     import json
 
@@ -312,7 +342,7 @@ def cmd_report(args) -> int:
 
 COMMANDS = {"report": cmd_report, "sweep": cmd_sweep, "regress": cmd_regress, "list": lambda a: cmd_list(), "run": cmd_run, "gradcheck": cmd_gradcheck,
             "train-model": cmd_train_model, "train-classifier": cmd_train_classifier,
-            "evaluate-model": cmd_evaluate_model}
+            "evaluate-model": cmd_evaluate_model, "build-tiny": cmd_build_tiny}
 
 
 def main(argv: list[str] | None = None) -> int:

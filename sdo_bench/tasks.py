@@ -154,7 +154,7 @@ def register(name: str, description: str, **defaults):
 
 
 def _load_worlds() -> None:
-    from .worlds import digits, gmm  # noqa: F401  (registers their tasks)
+    from .worlds import digits, gmm, stable_diffusion  # noqa: F401  (registers their tasks)
 
 
 def names() -> list[str]:

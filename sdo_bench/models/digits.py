@@ -20,6 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..data.digits import IMAGE_SIZE, load_split
+from ..weights import WeightsError
 
 NULL_CLASS = 10
 NUM_CLASSES = 10
@@ -65,10 +66,6 @@ class DigitsDenoiser(nn.Module):
 
 
 # -- loading ---------------------------------------------------------------------------------------
-class WeightsError(FileNotFoundError):
-    pass
-
-
 def load_unet(path: str | Path) -> UNet2DModel:
     """Load the trained UNet from a local directory; a clear error names the path and the fix."""
     path = Path(path)

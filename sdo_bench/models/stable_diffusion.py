@@ -1,0 +1,110 @@
+"""Stable Diffusion (SD1.5, or tiny-sd) as a denoiser, a prompt encoder and a differentiable VAE decode.
+
+Everything comes from a diffusers ``StableDiffusionPipeline`` loaded with ``from_pretrained`` from a
+local directory (or a hub id that is already in the local cache: ``local_files_only=True``, nothing
+downloads). The pipeline's scheduler is replaced by a ``DDIMScheduler`` built from the pipeline's own
+scheduler config, so ``task.pipeline(...)`` and the suite's sampler take the same steps.
+
+What the suite differentiates through, per sampling step (the pipeline's own loop, written out):
+``ε = ε_u + w (ε_c − ε_u)`` with ``(ε_u, ε_c) = unet(cat[x, x], t, cat[c_∅, c])``; after the last step
+``image = clamp(vae.decode(x / scaling_factor) / 2 + 1/2, 0, 1)`` — the VAE decode is inside the graph.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..weights import WeightsError, require
+
+PIPELINE_FILES = ("model_index.json", "unet", "vae", "text_encoder", "tokenizer", "scheduler")
+WHERE_SD15 = ("download Stable Diffusion 1.5 in diffusers format once, e.g. `huggingface-cli download "
+              "stable-diffusion-v1-5/stable-diffusion-v1-5 --local-dir PATH` (the directory with "
+              "model_index.json), and point the option at PATH")
+LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
+
+
+def load_pipeline(path, *, key: str = "weights_dir", dtype: torch.dtype = torch.float32,
+                  device="cpu", where: str = WHERE_SD15):
+    """Load a ``StableDiffusionPipeline`` from a local diffusers directory, with DDIM as its scheduler.
+
+    No safety checker, no download. Weights are frozen; the pipeline is in eval mode."""
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
+
+    path = require(path, key=key, expected=PIPELINE_FILES, kind="dir", where=where)
+    quiet_progress_bars()
+    try:
+        pipe = StableDiffusionPipeline.from_pretrained(
+            path, dtype=dtype, local_files_only=True, safety_checker=None,
+            feature_extractor=None, requires_safety_checker=False)
+    except Exception as e:  # noqa: BLE001 - any failure here is an unusable directory for the user
+        raise WeightsError(f"{key}: Stable Diffusion pipeline at {path} could not be loaded "
+                           f"({type(e).__name__}: {str(e).splitlines()[0][:300]}). {where}") from None
+    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=True)
+    pipe.to(device)
+    for module in (pipe.unet, pipe.vae, pipe.text_encoder):
+        module.requires_grad_(False)
+        module.eval()
+    return pipe
+
+
+def quiet_progress_bars() -> None:
+    """No per-component loading bars from diffusers/transformers in run logs."""
+    import diffusers.utils.logging as dlog
+    import transformers.utils.logging as tlog
+
+    dlog.disable_progress_bar()
+    tlog.disable_progress_bar()
+
+
+class SDDenoiser(nn.Module):
+    """ε(x, t, c) of the pipeline's UNet, with ``c`` the prompt embeddings (B, 77, D)."""
+
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, x, t, cond):
+        return self.unet(x, t, encoder_hidden_states=cond, return_dict=False)[0]
+
+
+@torch.no_grad()
+def encode_prompts(pipe, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(prompt embeddings, negative = empty-prompt embeddings), each (len(prompts), 77, D), as the pipeline makes them."""
+    cond, uncond = pipe.encode_prompt(list(prompts), pipe.device, 1, True, negative_prompt=None)
+    return cond, uncond
+
+
+def decoder(pipe):
+    """latents -> images in [0, 1] (B, 3, H, W), differentiable (the pipeline's decode + postprocess)."""
+    vae = pipe.vae
+    scale = float(vae.config.scaling_factor)
+
+    def decode(latents: torch.Tensor) -> torch.Tensor:
+        image = vae.decode(latents / scale, return_dict=False)[0]
+        return (image / 2 + 0.5).clamp(0, 1)
+    return decode
+
+
+def latent_shape(pipe, batch: int) -> tuple[int, int, int, int]:
+    size = pipe.unet.config.sample_size
+    return (batch, pipe.unet.config.in_channels, size, size)
+
+
+def add_lora(unet, rank: int, seed: int, targets=LORA_TARGETS) -> list[torch.Tensor]:
+    """Add a peft LoRA adapter (rank ``rank``, B = 0 so the model starts unchanged) on the UNet's
+    attention projections; returns its parameters (the only ones requiring grad)."""
+    from peft import LoraConfig
+
+    with torch.random.fork_rng(devices=[]):  # LoRA's A matrices draw from the global RNG
+        torch.manual_seed(seed)
+        unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=True,
+                                    target_modules=list(targets)))
+    params = [p for n, p in unet.named_parameters() if "lora_" in n]
+    for p in params:
+        p.requires_grad_(True)
+    return params
+
+
+def image_size(pipe) -> int:
+    return int(pipe.unet.config.sample_size * pipe.vae_scale_factor)

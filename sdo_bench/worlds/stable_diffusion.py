@@ -1,0 +1,170 @@
+"""Stable Diffusion tasks: ``tiny-sd-*`` (CPU-sized, random weights, offline) and ``sd15-*`` (the user's
+SD1.5 weights, paper scale).
+
+Sample ``i`` of a batch uses prompt ``prompts[i % len(prompts)]`` (``task.prompts`` lists them per
+sample, so ``task.pipeline(task.prompts, latents=task.x_T(), ...)`` reproduces ``task.sample()``).
+Sampling is the pipeline's own: DDIM (eta = 0) on SD1.5's scheduler config, classifier-free guidance
+against the empty prompt, VAE decode inside the graph. Targets (DESIGN §4):
+
+* ``latent``: x_T of the batch;
+* ``condition``: the prompt embeddings (text-encoder output, one (77, D) tensor per distinct prompt);
+  the empty-prompt embedding of the guidance stays fixed;
+* ``lora``: a peft LoRA adapter on the UNet's attention projections, trained on a fixed set of noises
+  and evaluated on ``eval_batch`` held-out ones.
+
+Rewards: HPSv2 / v2.1 (prompt-aware) or the LAION aesthetic predictor, from local checkpoints. The
+``tiny-sd`` tasks use HPS's code path on the tiny random open_clip config, so their reward has no meaning;
+they exist to time and measure the SD code path.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..measure import CountingNetwork
+from ..models import stable_diffusion as sd
+from ..models import tiny_sd
+from ..rewards import clip_models
+from ..rewards.aesthetic import WHERE_CLIP, WHERE_HEAD, load_aesthetic
+from ..rewards.hpsv2 import WHERE as HPS_WHERE
+from ..rewards.hpsv2 import load_hpsv2
+from ..sampling import DDIMSampler
+from ..tasks import Task, register, seeded_normal
+from ..weights import require
+
+TINY_PROMPTS = ["a red cube on a wooden table", "a watercolor painting of a lighthouse at dusk"]
+
+#: written for this suite (not from any benchmark's prompt set): varied subjects and styles
+PAPER_PROMPTS = [
+    "a corgi wearing a yellow raincoat in a city street, photograph",
+    "an old stone bridge over a misty river at sunrise, oil painting",
+    "a bowl of ramen with a soft-boiled egg, studio food photography",
+    "a futuristic library with floating books, digital art",
+]
+
+
+def _per_sample(prompts: list[str], n: int) -> list[str]:
+    return [prompts[i % len(prompts)] for i in range(n)]
+
+
+def _build(name, target, *, model, reward, steps, batch, iterations, seed, dtype, device, lr,
+           optimizer, prompts, guidance_scale, weights_dir=None, reward_dir=None, sd15_path=None,
+           hps_checkpoint=None, hps_version="v2.1", hps_model="ViT-H-14", aesthetic_clip=None,
+           aesthetic_head=None, aesthetic_model="ViT-L-14", lora_rank=4, eval_batch=None) -> Task:
+    if isinstance(prompts, str):
+        prompts = [prompts]
+    if not prompts or not all(isinstance(p, str) for p in prompts):
+        raise ValueError(f"prompts must be a non-empty list of strings, got {prompts!r}")
+
+    if model == "sd15":  # check every local path before loading anything large
+        require(sd15_path, key="sd15_path", expected=sd.PIPELINE_FILES, kind="dir", where=sd.WHERE_SD15)
+        if reward == "hpsv2":
+            require(hps_checkpoint, key="hps_checkpoint", where=HPS_WHERE)
+        else:
+            require(aesthetic_clip, key="aesthetic_clip", where=WHERE_CLIP)
+            require(aesthetic_head, key="aesthetic_head", where=WHERE_HEAD)
+
+    # -- model ---------------------------------------------------------------------------------------
+    if model == "tiny-sd":
+        path, key = tiny_sd.ensure(weights_dir), "weights_dir"
+        where = "build it with `sdo-bench build-tiny --out DIR` (or leave weights_dir unset)"
+    else:
+        path, key, where = sd15_path, "sd15_path", sd.WHERE_SD15
+    pipe = sd.load_pipeline(path, key=key, dtype=dtype, device=device, where=where)
+    unet = pipe.unet
+
+    # -- reward --------------------------------------------------------------------------------------
+    distinct = list(prompts)
+    if model == "tiny-sd":
+        rdir = clip_models.ensure_tiny(reward_dir)
+        reward_fn = load_hpsv2(rdir / "hps.pt", distinct, key="reward_dir", model=clip_models.TINY,
+                               dtype=dtype, device=device)
+    elif reward == "hpsv2":
+        reward_fn = load_hpsv2(hps_checkpoint, distinct, version=hps_version, model=hps_model,
+                               dtype=dtype, device=device)
+    else:
+        reward_fn = load_aesthetic(aesthetic_clip, aesthetic_head, model=aesthetic_model, dtype=dtype,
+                                   device=device)
+
+    # -- conditioning --------------------------------------------------------------------------------
+    cond_emb, uncond_emb = sd.encode_prompts(pipe, distinct)   # (P, 77, D) each
+    uncond_emb = uncond_emb[:1]
+
+    def per_sample(emb):
+        return lambda n: emb[torch.arange(n, device=emb.device) % emb.shape[0]]
+
+    condition = per_sample(cond_emb)
+    noise = seeded_normal(sd.latent_shape(pipe, batch), seed, dtype, device)
+    eval_noise = None
+    if target == "latent":
+        noise.requires_grad_(True)
+        params = [noise]
+    elif target == "condition":
+        cond_emb = cond_emb.detach().clone().requires_grad_(True)
+        condition = per_sample(cond_emb)
+        params = [cond_emb]
+    elif target == "lora":
+        params = sd.add_lora(unet, lora_rank, seed)
+        eval_noise = seeded_normal(sd.latent_shape(pipe, eval_batch or 2 * batch), seed + 10_000,
+                                   dtype, device)
+    else:
+        raise ValueError(f"unknown target {target!r}")
+
+    task = Task(name=name, model_name=model, reward_name=reward, target=target,
+                network=CountingNetwork(sd.SDDenoiser(unet)), sampler=DDIMSampler(pipe.scheduler, steps),
+                reward_fn=reward_fn, params=params, noise=noise, seed=seed, batch=batch,
+                iterations=iterations, optimizer=optimizer, lr=lr, dtype=dtype, device=device,
+                decode=sd.decoder(pipe), condition=condition,
+                uncondition=lambda n: uncond_emb.expand(n, -1, -1),
+                guidance_scale=float(guidance_scale), eval_noise=eval_noise, pipeline=pipe,
+                prompts=_per_sample(distinct, batch))
+    return task
+
+
+TINY = dict(steps=20, batch=2, prompts=TINY_PROMPTS, guidance_scale=7.5, weights_dir=None,
+            reward_dir=None)
+SD15 = dict(steps=50, batch=4, prompts=PAPER_PROMPTS, guidance_scale=7.5, sd15_path=None)
+# the open_clip architectures are options only so that tests can run these tasks on tiny checkpoints
+HPS = dict(hps_checkpoint=None, hps_version="v2.1", hps_model="ViT-H-14")
+AESTHETIC = dict(aesthetic_clip=None, aesthetic_head=None, aesthetic_model="ViT-L-14")
+
+
+@register("tiny-sd-latent", "tiny random SD (CPU-sized), optimize x_T; tiny-HPS reward (no meaning)",
+          iterations=5, lr=0.05, **TINY)
+def tiny_sd_latent(name, **kw):
+    return _build(name, "latent", model="tiny-sd", reward="hpsv2", **kw)
+
+
+@register("tiny-sd-condition", "tiny random SD, optimize the prompt embeddings; tiny-HPS reward",
+          iterations=5, lr=0.01, **TINY)
+def tiny_sd_condition(name, **kw):
+    return _build(name, "condition", model="tiny-sd", reward="hpsv2", **kw)
+
+
+@register("tiny-sd-lora", "tiny random SD, optimize a LoRA adapter from fixed noises; tiny-HPS reward",
+          iterations=5, lr=1e-3, lora_rank=4, eval_batch=4, **TINY)
+def tiny_sd_lora(name, **kw):
+    return _build(name, "lora", model="tiny-sd", reward="hpsv2", **kw)
+
+
+@register("sd15-latent-hpsv2", "SD1.5 (local weights), optimize x_T for HPSv2",
+          iterations=20, lr=0.01, **SD15, **HPS)
+def sd15_latent_hpsv2(name, **kw):
+    return _build(name, "latent", model="sd15", reward="hpsv2", **kw)
+
+
+@register("sd15-latent-aesthetic", "SD1.5 (local weights), optimize x_T for the LAION aesthetic score",
+          iterations=20, lr=0.01, **SD15, **AESTHETIC)
+def sd15_latent_aesthetic(name, **kw):
+    return _build(name, "latent", model="sd15", reward="aesthetic", **kw)
+
+
+@register("sd15-condition-hpsv2", "SD1.5 (local weights), optimize the prompt embeddings for HPSv2",
+          iterations=20, lr=1e-3, **SD15, **HPS)
+def sd15_condition_hpsv2(name, **kw):
+    return _build(name, "condition", model="sd15", reward="hpsv2", **kw)
+
+
+@register("sd15-lora-hpsv2", "SD1.5 (local weights), optimize a LoRA adapter for HPSv2",
+          iterations=20, lr=1e-4, lora_rank=4, eval_batch=8, **SD15, **HPS)
+def sd15_lora_hpsv2(name, **kw):
+    return _build(name, "lora", model="sd15", reward="hpsv2", **kw)
