@@ -152,14 +152,22 @@ def _coerce(value: str):
     return value
 
 
+def _short(v) -> str:
+    if isinstance(v, list):
+        return f"[{len(v)} items]"
+    return repr(v) if isinstance(v, str) else str(v)
+
+
 def cmd_list() -> int:
     from . import methods, tasks
 
     print("tasks:")
     for name in tasks.names():
         s = tasks.spec(name)
-        d = ", ".join(f"{k}={v}" for k, v in s.defaults.items() if k in ("steps", "batch", "iterations"))
-        print(f"  {name:24s} {s.description} ({d})")
+        print(f"  {name:24s} {s.description}")
+        shown = [f"{k}={_short(v)}" for k, v in s.defaults.items()]
+        print(f"      options (--set KEY=VALUE): {', '.join(shown)}; also "
+              f"{', '.join(k for k in tasks.COMMON_OVERRIDES if k not in s.defaults)}")
     print("methods:")
     for name, cls in methods.REGISTRY.items():
         print(f"  {name}")
@@ -232,6 +240,14 @@ def cmd_sweep(args) -> int:
                                   steps=n, iterations=args.iterations, dtype=args.dtype,
                                   device=args.device, task_overrides=overrides)
 
+    # one unrecorded gradient at the smallest N first, so that one-time allocations (lazy module
+    # init, allocator arenas) do not land in the first N's peak-memory figure
+    warm_task, warm_method = prepare(min(args.steps))
+    try:
+        warm_method.gradient(warm_task)
+    except Exception:  # noqa: BLE001 - the recorded runs below record any failure
+        pass
+    del warm_task, warm_method
     for n in args.steps:  # bad input raises in prepare(), before that N's record is written
         rec = experiment.run(args.task, args.method, built=prepare(n), out=out_dir / f"N{n}.json",
                              memory_budget_bytes=args.memory_budget_bytes)

@@ -30,8 +30,9 @@ def workdir(tmp_path) -> Path:
     return w
 
 
-def snakemake(cwd, *args, timeout=900, **kw):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+def snakemake(cwd, *args, timeout=900, env_extra=None, **kw):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+               **(env_extra or {}))
     return subprocess.run([SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=env, **kw)
 
@@ -58,6 +59,8 @@ def test_dry_run_with_each_profile(tmp_path, profile):
     ("tasks:\n  - task: gmm-latentt\n", "tasks[0].task"),
     ("methods:\n  - method: sdo\n    options: {stepp: first}\n", "methods[0]"),
     ("tasks:\n  - {task: gmm-latent, steps: many}\n", "steps"),
+    ("tasks:\n  - {task: gmm-latent, options: {guidance_scale: 2}}\n", "tasks[0].options.guidance_scale"),
+    ("task_options: {sd15_path: /x}\n", "task_options.sd15_path"),
 ])
 def test_config_errors_name_the_key(tmp_path, bad, key):
     w = workdir(tmp_path)
@@ -66,6 +69,21 @@ def test_config_errors_name_the_key(tmp_path, bad, key):
     out = p.stdout + p.stderr
     assert p.returncode != 0
     assert key in out, out[-3000:]
+
+
+@pytest.mark.parametrize("configfile", ["config/paper.yaml", "config/tiny-sd.yaml"])
+def test_other_configs_dry_run(tmp_path, configfile):
+    """The paper config dry-runs as shipped (placeholder paths: nothing is opened before a job runs)."""
+    w = workdir(tmp_path)
+    p = snakemake(w, "-n", "-p", "--configfile", configfile)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-3000:]
+    assert "rule run:" in out and "rule sweep:" in out and "rule figures:" in out
+    if "paper" in configfile:
+        assert out.count("--set sd15_path=/path/to/stable-diffusion-v1-5") >= 84 + 5
+        assert "--steps 50" in out and "--set guidance_scale=7.5" in out and "--device cuda" in out
+    else:
+        assert "sdo-bench build-tiny" in out and "--set weights_dir=results/models/tiny-sd" in out
 
 
 def _records(w):
@@ -116,3 +134,39 @@ def test_ci_profile_end_to_end_and_resume(tmp_path):
         "samples_judged_as_their_class"] >= 0.9
     rep = snakemake(w, *cmd[1:], "--report", "report.html", timeout=600)
     assert rep.returncode == 0 and (w / "report.html").stat().st_size > 50_000, rep.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_tiny_sd_config_end_to_end(tmp_path):
+    """config/tiny-sd.yaml, shrunk: builds tiny-sd through its rule, runs every method on every tiny-sd
+    task through the SD code path, and makes the tables and figures."""
+    import yaml
+
+    w = workdir(tmp_path)
+    cfg = yaml.safe_load((ROOT / "config" / "tiny-sd.yaml").read_text())
+    for entry in cfg["tasks"]:
+        entry.update(steps=3, iterations=2)
+    cfg["sweeps"].update(steps=[2, 4], iterations=1)
+    (w / "small.yaml").write_text(yaml.safe_dump(cfg))
+    p = snakemake(w, "--cores", "2", "--configfile", "small.yaml", timeout=1500,
+                  env_extra={"SDO_BENCH_CACHE": str(tmp_path / "never-used-cache")})
+    assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
+    assert (w / "results" / "models" / "tiny-sd" / "model_index.json").is_file()
+    assert not (tmp_path / "never-used-cache").exists()  # the workflow's own copy was used
+    table = pd.read_csv(w / "results" / "tables" / "main.csv")
+    labels = [variant_label(v) for v in cfg["methods"]]
+    assert sorted(zip(table.task, table.method)) == sorted(
+        (e["task"], m) for e in cfg["tasks"] for m in labels)
+    ok = table[table.status.str.startswith("ok")]
+    assert len(ok) == len(table) - 1  # truncated on the latent target is not applicable
+    assert (ok[ok.method == "checkpoint"].grad_cosine_vs_exact > 0.9999).all()
+    for task in ("tiny-sd-latent", "tiny-sd-condition", "tiny-sd-lora"):
+        t = table[table.task == task].set_index("method")
+        assert t.loc["sdo", "graph_MiB"] < t.loc["bptt", "graph_MiB"]
+        assert (w / "figures" / f"samples_{task}.png").stat().st_size > 10_000
+    assert (w / "figures" / "scaling_tiny-sd-latent.png").stat().st_size > 10_000
+
+
+def variant_label(v):
+    opts = v.get("options") or {}
+    return v["method"] + "".join(f"-{k}={val}" for k, val in sorted(opts.items()))

@@ -62,7 +62,7 @@ def scaling(sweep: pd.DataFrame, task: str, path: Path) -> None:
         g = g.sort_values("steps")
         kw = dict(marker="o", label=variant, color=colors[variant], lw=1.4, ms=4)
         axes[0].plot(g.steps, g.time_per_iter_s, **kw)
-        axes[1].plot(g.steps, g.peak_memory_delta_bytes.clip(lower=1) / MiB, **kw)
+        axes[1].plot(g.steps, g.peak_memory_delta_bytes.clip(lower=0) / MiB, **kw)
         axes[2].plot(g.steps, g.graph_bytes / MiB, **kw)
     src = ", ".join(sorted(set(d.peak_memory_source.dropna()))) or "–"
     for ax, ylabel, title in zip(
@@ -74,6 +74,12 @@ def scaling(sweep: pd.DataFrame, task: str, path: Path) -> None:
         ax.set_ylabel(ylabel)
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3, which="both")
+    # a rise of 0 is common on the CPU (the gradient fits in memory the process already held):
+    # symlog shows it as 0 instead of hiding it below the axis
+    axes[1].set_yscale("symlog", linthresh=1.0)
+    axes[1].set_ylim(bottom=0)
+    if "rss" in src:
+        axes[1].set_title(f"peak memory ({src}; 0 = within memory already held)", fontsize=9)
     axes[0].legend(fontsize=7)
     fig.suptitle(f"{task}: cost against the number of sampling steps (log-log)", fontsize=11)
     fig.tight_layout()
@@ -148,8 +154,8 @@ def samples(df: pd.DataFrame, task: str, path: Path, seed: int | None = None) ->
 
 
 def _strip(imgs: np.ndarray) -> np.ndarray:
-    """(B, C, H, W) in [0, 1] -> one row image (H, B*(W+1)) for the first channel(s)."""
+    """(B, C, H, W) in [0, 1] -> one row image: (H, B*(W+1)) gray for C = 1, (H, B*(W+1), 3) for RGB."""
     b, c, h, w = imgs.shape
-    pad = np.ones((b, h, 1)) * 0.5
-    tiles = imgs[:, 0] if c == 1 else imgs.mean(1)
-    return np.concatenate([np.concatenate([t, p], axis=1) for t, p in zip(tiles, pad)], axis=1)
+    tiles = imgs[:, 0] if c == 1 else np.clip(imgs[:, :3].transpose(0, 2, 3, 1), 0, 1)
+    pad = np.full((h, 1) + tiles.shape[3:], 0.5)
+    return np.concatenate([np.concatenate([t, pad], axis=1) for t in tiles], axis=1)

@@ -1,4 +1,4 @@
-"""``results/tables/main.{csv,md,tex}`` and ``claims.md`` (DESIGN §9).
+"""``results/tables/main.{csv,md,tex}`` and ``claims.md`` (DESIGN §9), plus HTML copies of both.
 
 Speed-up and memory ratios against the reference method (``bptt``) are taken between runs of the same
 task and seed, then averaged over seeds. ``cost_in_samples`` is a run's time per iteration over the
@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .html import markdown_to_html
 
 MiB = 2**20
 
@@ -140,7 +142,12 @@ def write_tables(df: pd.DataFrame, out_dir: str | Path, reference: str = "bptt")
     table = main_table(df, reference)
     table.to_csv(out_dir / "main.csv", index=False)
     shown = formatted(table)
-    (out_dir / "main.md").write_text(shown.to_markdown(index=False) + "\n")
+    main_md = shown.to_markdown(index=False) + "\n"
+    claims_md = claims(table, reference)
+    (out_dir / "main.md").write_text(main_md)
     (out_dir / "main.tex").write_text(shown.to_latex(index=False, escape=True))
-    (out_dir / "claims.md").write_text(claims(table, reference))
+    (out_dir / "claims.md").write_text(claims_md)
+    # HTML copies for `snakemake --report`, which shows HTML inline and Markdown only as a download
+    (out_dir / "main.html").write_text(markdown_to_html(main_md, "sdo-bench main table"))
+    (out_dir / "claims.html").write_text(markdown_to_html(claims_md, "sdo-bench claims"))
     return table

@@ -1,6 +1,8 @@
 # Helpers: method variants and their labels, target files, and checks of the config against the
 # names the library knows (so that a typo stops the workflow before any job starts).
+import json
 import os
+import shlex
 
 import sdo_bench
 
@@ -10,6 +12,11 @@ def variant_label(variant):
         return variant["label"]
     opts = variant.get("options") or {}
     return variant["method"] + "".join(f"-{k}={v}" for k, v in sorted(opts.items()))
+
+
+def task_option_names(name):
+    spec = sdo_bench.tasks.spec(name)
+    return set(spec.defaults) | set(sdo_bench.tasks.COMMON_OVERRIDES)
 
 
 def _check_config():
@@ -23,6 +30,14 @@ def _check_config():
         if name in seen:
             raise ValueError(f"config key tasks[{i}].task: {name!r} listed twice")
         seen.add(name)
+        valid = task_option_names(name)
+        for key in entry.get("options") or {}:
+            if key not in valid:
+                raise ValueError(f"config key tasks[{i}].options.{key}: task {name!r} has no option "
+                                 f"{key!r}; valid choices: " + ", ".join(sorted(valid)))
+    for key in config.get("task_options") or {}:
+        if not any(key in task_option_names(e["task"]) for e in config["tasks"]):
+            raise ValueError(f"config key task_options.{key}: no task in `tasks` has option {key!r}")
     labels = {}
     for i, v in enumerate(config["methods"]):
         try:
@@ -58,6 +73,7 @@ SWEEP_TASKS = SWEEPS.get("tasks", [])
 SWEEP_STEPS = SWEEPS.get("steps", [10, 20, 50, 100, 200])
 SWEEP_VARIANTS = SWEEPS.get("methods") or list(VARIANTS)
 REFERENCE = (config.get("report") or {}).get("reference_method", "bptt")
+TINY_SD, TINY_CLIP = "results/models/tiny-sd", "results/models/tiny-clip"
 DIGITS_WEIGHTS = [f"{WEIGHTS}/unet/config.json", f"{WEIGHTS}/classifier.pt", f"{WEIGHTS}/judge.pt"]
 
 wildcard_constraints:
@@ -79,7 +95,13 @@ def sweep_records():
 
 
 def weights_for(wildcards):
-    return DIGITS_WEIGHTS if wildcards.task.startswith("digits") else []
+    if wildcards.task.startswith("digits"):
+        return DIGITS_WEIGHTS
+    if wildcards.task.startswith("tiny-sd"):
+        settings = task_settings(wildcards.task)
+        return [f"{settings['weights_dir']}/model_index.json",
+                f"{settings['reward_dir']}/aesthetic_head.pth"]
+    return []
 
 
 def method_args(variant):
@@ -97,14 +119,37 @@ def common_args(task):
     return " ".join(args)
 
 
-def task_args(task, **extra):
-    settings = dict(TASKS.get(task) or {})
-    settings.update(extra)
+def task_settings(task):
+    """The task's settings from the config: shared task_options it accepts, then its own entry."""
+    valid = task_option_names(task)
+    settings = {k: v for k, v in (config.get("task_options") or {}).items() if k in valid}
+    entry = dict(TASKS.get(task) or {})
+    settings.update(entry.pop("options", None) or {})
+    settings.update(entry)
+    if task.startswith("tiny-sd"):  # built by the build_tiny rule unless the config points elsewhere
+        settings.setdefault("weights_dir", TINY_SD)
+        settings.setdefault("reward_dir", TINY_CLIP)
+    return settings
+
+
+def _set_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, dict)):
+        return json.dumps(v)
+    return str(v)
+
+
+def task_args(task, sweep=False):
+    """Command-line arguments for the task's settings (a sweep sets steps and iterations itself)."""
+    settings = task_settings(task)
     out = []
     for key in ("steps", "iterations"):
         if key in settings:
-            out.append(f"--{key} {settings.pop(key)}")
-    out += [f"--set {k}={v}" for k, v in settings.items()]
+            value = settings.pop(key)
+            if not sweep:
+                out.append(f"--{key} {value}")
+    out += [f"--set {shlex.quote(f'{k}={_set_value(v)}')}" for k, v in settings.items()]
     return " ".join(out)
 
 

@@ -1,4 +1,5 @@
-# The digits world's networks. The trained weights ship in the repository, so these rules run only
+# The models: the digits world's networks and the tiny random Stable Diffusion + open_clip checkpoints.
+# The digits weights ship in the repository, so their rules run only
 # when the files are missing (or when forced): they regenerate them from scikit-learn's digits.
 
 
@@ -49,3 +50,18 @@ rule digits_model_quality:
     shell:
         "OMP_NUM_THREADS={threads} sdo-bench evaluate-model --weights {params.weights} "
         "--out {params.out} --samples 500 > {log} 2>&1"
+
+
+rule build_tiny:
+    output:
+        f"{TINY_SD}/model_index.json",
+        f"{TINY_CLIP}/aesthetic_head.pth",
+    conda:
+        "../envs/sdo-bench.yaml"
+    log:
+        "logs/models/build_tiny.log",
+    params:
+        out=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
+    threads: 1
+    shell:
+        "sdo-bench build-tiny --out {params.out} > {log} 2>&1"

@@ -16,6 +16,7 @@ rule sweep:
         method=lambda wc: method_args(wc.variant),
         steps=" ".join(str(n) for n in SWEEP_STEPS),
         iterations=SWEEPS.get("iterations", 3),
+        task=lambda wc: task_args(wc.task, sweep=True),
         common=lambda wc: common_args(wc.task),
         seed=SWEEPS.get("seed", 0),
     threads: 1
@@ -25,4 +26,4 @@ rule sweep:
     shell:
         "OMP_NUM_THREADS={threads} sdo-bench sweep --task {wildcards.task} {params.method} "
         "--seed {params.seed} --steps {params.steps} --iterations {params.iterations} "
-        "{params.common} --out-dir results/sweeps/{wildcards.task}/{wildcards.variant} > {log} 2>&1"
+        "{params.task} {params.common} --out-dir results/sweeps/{wildcards.task}/{wildcards.variant} > {log} 2>&1"

@@ -6,10 +6,13 @@ rule tables:
         run_records(),
     output:
         csv="results/tables/main.csv",
-        md=report("results/tables/main.md", caption="../report/main_table.rst", category="Tables"),
+        md="results/tables/main.md",
         tex="results/tables/main.tex",
-        claims=report("results/tables/claims.md", caption="../report/claims.rst",
-                      category="Tables"),
+        claims="results/tables/claims.md",
+        html=report("results/tables/main.html", caption="../report/main_table.rst",
+                    category="Tables"),
+        claims_html=report("results/tables/claims.html", caption="../report/claims.rst",
+                           category="Tables"),
     conda:
         "../envs/sdo-bench.yaml"
     log:
