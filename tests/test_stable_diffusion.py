@@ -258,3 +258,13 @@ def test_prompts_override_through_the_command_line_syntax():
 
     assert _coerce('["a cat", "a dog"]') == ["a cat", "a dog"]
     assert _coerce("false") is False and _coerce("7.5") == 7.5
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_precision_runs(dtype):
+    """The pipeline, the reward and the optimized tensor in half precision (as on a GPU): finite gradients."""
+    task = build("tiny-sd-latent", steps=2, dtype=dtype)
+    assert task.pipeline.unet.dtype == getattr(torch, dtype)
+    res = grad(task, "sdo")
+    assert res.status == "ok" and res.grads[0].dtype == getattr(torch, dtype)
+    assert bool(torch.isfinite(res.grads[0]).all()) and float(res.grads[0].abs().sum()) > 0

@@ -74,6 +74,8 @@ def scaling(sweep: pd.DataFrame, task: str, path: Path) -> None:
         ax.set_ylabel(ylabel)
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3, which="both")
+    for ax in axes:
+        _steps_axis(ax, sorted(set(d.steps)))
     # a rise of 0 is common on the CPU (the gradient fits in memory the process already held):
     # symlog shows it as 0 instead of hiding it below the axis
     axes[1].set_yscale("symlog", linthresh=1.0)
@@ -87,6 +89,16 @@ def scaling(sweep: pd.DataFrame, task: str, path: Path) -> None:
     plt.close(fig)
 
 
+def _steps_axis(ax, steps) -> None:
+    """Log x axis labelled with the swept N themselves (10, 20, 50 …), not 2×10¹."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+    if steps:
+        ax.xaxis.set_major_locator(FixedLocator(steps))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def fidelity(sweep: pd.DataFrame, task: str, path: Path) -> None:
     d = sweep[(sweep.task == task) & (sweep.status == "ok")]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -95,6 +107,7 @@ def fidelity(sweep: pd.DataFrame, task: str, path: Path) -> None:
         g = g.sort_values("steps")
         ax.plot(g.steps, g.grad_cosine_vs_exact, marker="o", label=variant, color=colors[variant])
     ax.set_xscale("log")
+    _steps_axis(ax, sorted(set(d.steps)))
     ax.set_xlabel("sampling steps N")
     ax.set_ylabel("cosine(gradient, exact bptt gradient)")
     ax.set_ylim(min(-0.05, float(np.nanmin(d.grad_cosine_vs_exact)) - 0.05) if len(d) else -0.05,
@@ -134,8 +147,8 @@ def samples(df: pd.DataFrame, task: str, path: Path, seed: int | None = None) ->
             ax.set_aspect("equal", "datalim")
         axes[0][0].legend(fontsize=7)
     else:
-        fig, axes = plt.subplots(len(rows), 2, figsize=(7, 1.1 * len(rows) + 0.8), squeeze=False)
-        for row, (variant, status, a, b) in zip(axes, rows):
+        fig, axes = plt.subplots(len(rows), 2, figsize=(9, 0.62 * len(rows) + 0.9), squeeze=False)
+        for i, (row, (variant, status, a, b)) in enumerate(zip(axes, rows)):
             for ax, imgs, when in zip(row, (a, b), ("before", "after")):
                 ax.set_xticks([])
                 ax.set_yticks([])
@@ -143,7 +156,7 @@ def samples(df: pd.DataFrame, task: str, path: Path, seed: int | None = None) ->
                     ax.text(0.5, 0.5, status or "–", ha="center", va="center", fontsize=8)
                     continue
                 ax.imshow(_strip(imgs), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-                if row is axes[0]:
+                if i == 0:
                     ax.set_title(when, fontsize=9)
             row[0].set_ylabel(variant + ("" if status == "ok" else f"\n({status})"), fontsize=7,
                               rotation=0, ha="right", va="center")

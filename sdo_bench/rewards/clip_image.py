@@ -34,8 +34,10 @@ def preprocess(images: torch.Tensor, size: int = 224, mean=OPENAI_CLIP_MEAN,
     x = images.clamp(0, 1)
     h, w = x.shape[-2:]
     if (h, w) != (size, size):
-        x = F.interpolate(x, size=resized_shape(h, w, size), mode="bicubic", align_corners=False,
-                          antialias=True)
+        dtype = x.dtype  # antialiased resampling has no float16/bfloat16 kernels: resize in float32
+        x = F.interpolate(x.float() if dtype in (torch.float16, torch.bfloat16) else x,
+                          size=resized_shape(h, w, size), mode="bicubic", align_corners=False,
+                          antialias=True).to(dtype)
         x = center_crop(x, size)
     m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     s = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
