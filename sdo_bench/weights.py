@@ -34,3 +34,34 @@ def require(path, *, key: str, expected: list[str] | tuple[str, ...] = (), kind:
     elif not p.is_file():
         raise WeightsError(f"{key}: file {p} does not exist.{hint}")
     return p
+
+
+def cache_dir(name: str) -> Path:
+    """``$SDO_BENCH_CACHE/name`` (default ``~/.cache/sdo-bench/name``): where generated weights go."""
+    import os
+
+    root = os.environ.get("SDO_BENCH_CACHE") or Path.home() / ".cache" / "sdo-bench"
+    return Path(root) / name
+
+
+def ensure_built(out: Path, marker: str, build) -> Path:
+    """``out`` if ``out/marker`` exists; else ``build(tmp)`` into a temporary sibling renamed into
+    place, so that concurrent jobs never see half a directory."""
+    import os
+    import shutil
+    import tempfile
+
+    if (out / marker).is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        build(tmp)
+        try:
+            os.replace(tmp, out)
+        except OSError:  # another process finished first
+            if not (out / marker).is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import shutil
 import tempfile
 from pathlib import Path
 
 import torch
+
+from ..weights import cache_dir, ensure_built
 
 VERSION = 1  # bump when the architecture or seed below changes (cached copies are rebuilt)
 
@@ -40,8 +40,7 @@ TEXT = dict(hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hid
 
 def default_dir() -> Path:
     """Where ``tiny-sd`` is built when no directory is given: ``$SDO_BENCH_CACHE`` or ``~/.cache/sdo-bench``."""
-    root = os.environ.get("SDO_BENCH_CACHE") or Path.home() / ".cache" / "sdo-bench"
-    return Path(root) / f"tiny-sd-v{VERSION}"
+    return cache_dir(f"tiny-sd-v{VERSION}")
 
 
 def write_clip_tokenizer(out: str | Path) -> Path:
@@ -88,21 +87,6 @@ def build(out: str | Path, seed: int = 0) -> Path:
 
 
 def ensure(out: str | Path | None = None, seed: int = 0) -> Path:
-    """The tiny-sd directory ``out`` (default :func:`default_dir`), built first if it is not there.
-
-    Built in a temporary sibling and renamed into place, so concurrent jobs never see half a model."""
-    out = Path(out) if out else default_dir()
-    if (out / "model_index.json").is_file():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        build(tmp, seed=seed)
-        try:
-            os.replace(tmp, out)
-        except OSError:  # another process finished first
-            if not (out / "model_index.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    """The tiny-sd directory ``out`` (default :func:`default_dir`), built first if it is not there."""
+    return ensure_built(Path(out) if out else default_dir(), "model_index.json",
+                        lambda tmp: build(tmp, seed=seed))

@@ -11,14 +11,11 @@ ViT-H-14 (HPSv2) and ViT-L-14 (aesthetic) in offline tests and in the ``tiny-sd`
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 
-from ..weights import WeightsError, require
+from ..weights import WeightsError, cache_dir, ensure_built, require
 
 TINY = "sdo-tiny-clip"
 TINY_VERSION = 1
@@ -83,8 +80,7 @@ def load_clip(name: str, checkpoint, *, key: str, where: str, quick_gelu: bool =
 
 
 def tiny_dir() -> Path:
-    root = os.environ.get("SDO_BENCH_CACHE") or Path.home() / ".cache" / "sdo-bench"
-    return Path(root) / f"tiny-clip-v{TINY_VERSION}"
+    return cache_dir(f"tiny-clip-v{TINY_VERSION}")
 
 
 def build_tiny(out, seed: int = 0) -> Path:
@@ -109,18 +105,5 @@ def build_tiny(out, seed: int = 0) -> Path:
 
 def ensure_tiny(out=None, seed: int = 0) -> Path:
     """The tiny checkpoints' directory (default under ``$SDO_BENCH_CACHE``), built atomically if missing."""
-    out = Path(out) if out else tiny_dir()
-    if (out / "aesthetic_head.pth").is_file():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        build_tiny(tmp, seed=seed)
-        try:
-            os.replace(tmp, out)
-        except OSError:
-            if not (out / "aesthetic_head.pth").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    return ensure_built(Path(out) if out else tiny_dir(), "aesthetic_head.pth",
+                        lambda tmp: build_tiny(tmp, seed=seed))
