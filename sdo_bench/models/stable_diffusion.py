@@ -104,7 +104,3 @@ def add_lora(unet, rank: int, seed: int, targets=LORA_TARGETS) -> list[torch.Ten
     for p in params:
         p.requires_grad_(True)
     return params
-
-
-def image_size(pipe) -> int:
-    return int(pipe.unet.config.sample_size * pipe.vae_scale_factor)

@@ -11,7 +11,7 @@ from torch import nn
 
 from ..weights import WeightsError, require
 from .clip_image import preprocess
-from .clip_models import load_clip
+from .clip_models import input_size, load_clip
 
 WHERE_HEAD = ("the head is sac+logos+ava1-l14-linearMSE.pth from github.com/christophschuhmann/"
               "improved-aesthetic-predictor; download it once and point the option at it")
@@ -39,8 +39,7 @@ class AestheticReward(nn.Module):
     def __init__(self, clip, head: AestheticMLP):
         super().__init__()
         self.clip, self.head = clip, head
-        size = clip.visual.image_size
-        self.size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        self.size = input_size(clip)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         dtype = next(self.head.parameters()).dtype

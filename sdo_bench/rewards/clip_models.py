@@ -79,6 +79,12 @@ def load_clip(name: str, checkpoint, *, key: str, where: str, quick_gelu: bool =
     return model
 
 
+def input_size(clip) -> int:
+    """The square input size (px) of an open_clip model's image tower."""
+    size = clip.visual.image_size
+    return int(size[0] if isinstance(size, (tuple, list)) else size)
+
+
 def tiny_dir() -> Path:
     return cache_dir(f"tiny-clip-v{TINY_VERSION}")
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .clip_image import preprocess, reference_transform
-from .clip_models import load_clip
+from .clip_models import input_size, load_clip
 
 VERSIONS = {"v2.0": "HPS_v2_compressed.pt", "v2.1": "HPS_v2.1_compressed.pt"}
 WHERE = ("the HPSv2 checkpoints are on the Hugging Face hub (repo xswu/HPSv2: HPS_v2_compressed.pt for "
@@ -29,8 +29,7 @@ class HPSv2Reward(nn.Module):
         super().__init__()
         self.clip = clip
         self.tokenizer = tokenizer
-        self.size = int(clip.visual.image_size[0] if isinstance(clip.visual.image_size, (tuple, list))
-                        else clip.visual.image_size)
+        self.size = input_size(clip)
         self.set_prompts(prompts)
 
     @torch.no_grad()
