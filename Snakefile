@@ -27,5 +27,5 @@ report: "workflow/report/workflow.rst"
 
 rule all:
     input:
-        all_outputs(),
+        PLAN.all_outputs(),
     default_target: True

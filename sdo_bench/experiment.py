@@ -1,4 +1,9 @@
-"""One run: a task, a method (with options) and a seed, optimized for some iterations; one record.
+"""The experiments: :func:`run` (one task, one method variant, one seed: an optimization, one record),
+:func:`sweep` (one run per number of steps N, one record each) and :func:`gradcheck` (every method's
+first gradient against the exact one).
+
+    task = sdo_bench.tasks.build("gmm-latent", steps=20, seed=0)
+    record = experiment.run(task, Variant("sdo", {"step": "last"}), out="record.json")
 
 The order of work, so that every figure in the record is measured the same way for every method:
 
@@ -28,11 +33,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import methods as _methods
 from . import tasks as _tasks
-from .measure import PeakMemory
+from .measure import PeakMemory, agreement, synchronizer
+from .methods import Variant
 from .provenance import provenance
-from .records import write_atomic, write_npz_atomic
+from .records import check_writable, write_atomic, write_npz_atomic
 
 
 class _Stop(Exception):
@@ -47,45 +52,29 @@ def _finite(res) -> bool:
     return all(bool(torch.isfinite(g).all()) for g in res.grads)
 
 
-def _flat(ts):
-    return torch.cat([t.detach().reshape(-1).double() for t in ts])
-
-
 def _is_oom(exc: BaseException) -> bool:
     return isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)) or (
         isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
 
 
-def prepare(task: str, method: str, options: dict | None = None, *, seed: int = 0,
-            steps: int | None = None, iterations: int | None = None, dtype: str | None = None,
-            device: str | None = None, task_overrides: dict | None = None):
-    """Build and validate a (task, method) pair; every bad input raises ``ValueError`` here."""
-    if device is not None and torch.device(device).type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} is not available on this machine; use --device cpu")
-    m = _methods.build(method, **(options or {}))
-    t = _tasks.build(task, seed=seed, steps=steps, iterations=iterations, dtype=dtype, device=device,
-                     **(task_overrides or {}))
-    m.check(t)
-    return t, m
+def run(task: _tasks.Task, variant: Variant, *, memory_budget_bytes: int | None = None,
+        fidelity: bool = True, out=None, samples_out=None, samples_keep: int = 8,
+        progress: bool | None = None) -> dict:
+    """Optimize ``task`` with ``variant`` and return its record (also written atomically to ``out``).
 
-
-def run(task: str, method: str, options: dict | None = None, *, seed: int = 0,
-        steps: int | None = None, iterations: int | None = None, dtype: str | None = None,
-        device: str | None = None, memory_budget_bytes: int | None = None, fidelity: bool = True,
-        out: str | None = None, task_overrides: dict | None = None, progress: bool | None = None,
-        built=None, samples_out: str | None = None, samples_keep: int = 8) -> dict:
-    """Run one experiment and return its record (also written to ``out`` when given).
-
+    Bad input (options out of range for the task) raises ``ValueError`` before any work.
     ``samples_out``: also save the first ``samples_keep`` images before and after optimization
     (held-out noises where the task has them) to this ``.npz`` (arrays ``initial`` and ``final``)."""
-    t, m = built if built is not None else prepare(
-        task, method, options, seed=seed, steps=steps, iterations=iterations, dtype=dtype,
-        device=device, task_overrides=task_overrides)
-    config = {"task": task, "task_config": t.config, "method": method,
-              "method_options": m.resolved_options(t), "memory_budget_bytes": memory_budget_bytes}
+    for path in filter(None, [out, samples_out]):
+        check_writable(path)
+    t, m = task, variant.build()
+    m.check(t)
+    options = m.resolved_options(t)
+    config = {"task": t.name, "task_config": t.config, "method": m.name, "method_options": options,
+              "memory_budget_bytes": memory_budget_bytes}
     rec = {
-        "task": task, "method": method, "method_options": m.resolved_options(t), "seed": t.seed,
-        "steps": t.steps, "batch": t.batch, "target": t.target, "model": t.model_name,
+        "task": t.name, "method": m.name, "variant": variant.label, "method_options": options,
+        "seed": t.seed, "steps": t.steps, "batch": t.batch, "target": t.target, "model": t.model_name,
         "reward_name": t.reward_name, "dtype": str(t.dtype).replace("torch.", ""),
         "device": str(t.device), "status": "ok", "error": None, "iterations": 0,
         "iterations_requested": t.iterations, "memory_budget_bytes": memory_budget_bytes,
@@ -124,7 +113,7 @@ def run(task: str, method: str, options: dict | None = None, *, seed: int = 0,
 
 
 def _run_into(rec, task, method, budget, fidelity, progress):
-    sync = (lambda: torch.cuda.synchronize(task.device)) if task.device.type == "cuda" else (lambda: None)
+    sync = synchronizer(task.device)
     rec["reward_init"] = float(task.reward())
     if task.eval_noise is not None:
         rec["reward_heldout_init"] = float(task.reward(held_out=True))
@@ -157,8 +146,7 @@ def _run_into(rec, task, method, budget, fidelity, progress):
     params = task.parameters()
     curve, elapsed, it_s, fwd_s, bwd_s = rec["reward_curve"], rec["elapsed_s"], [], [], []
     clock = 0.0
-    quiet = (not sys.stderr.isatty()) if progress is None else (not progress)
-    bar = tqdm(range(task.iterations), desc=f"{rec['task']} {rec['method']}", disable=quiet,
+    bar = tqdm(range(task.iterations), desc=f"{rec['task']} {rec['variant']}", disable=_quiet(progress),
                leave=False)
     try:
         for _ in bar:
@@ -210,7 +198,7 @@ def _fidelity(rec, task, method, first, budget):
         exact = first
     else:
         try:
-            exact = _methods.build("bptt").gradient(task, measure_graph=budget is not None)
+            exact = Variant("bptt").build().gradient(task, measure_graph=budget is not None)
         except Exception as exc:  # noqa: BLE001
             if not _is_oom(exc):
                 raise
@@ -222,10 +210,79 @@ def _fidelity(rec, task, method, first, budget):
             rec["fidelity_note"] = (f"exact bptt gradient needs {exact.graph_bytes} graph bytes, over "
                                     f"memory_budget_bytes {budget}")
             return
-    a, b = _flat(first.grads), _flat(exact.grads)
-    nb = float(b.norm())
-    if nb == 0.0:
+    agree = agreement(first.grads, exact.grads)
+    if agree["cosine"] is None:
         rec["fidelity_note"] = "exact gradient is zero"
         return
-    rec["grad_cosine_vs_exact"] = float(a @ b) / (float(a.norm()) * nb) if float(a.norm()) else 0.0
-    rec["grad_relnorm_vs_exact"] = float(a.norm()) / nb
+    rec["grad_cosine_vs_exact"], rec["grad_relnorm_vs_exact"] = agree["cosine"], agree["relnorm"]
+
+
+def sweep(name: str, settings: dict, variant: Variant, steps: list[int], out_dir, *,
+          memory_budget_bytes: int | None = None, progress: bool | None = None) -> list[dict]:
+    """One :func:`run` of task ``name`` (``settings`` as for ``tasks.build``) per N in ``steps``, in
+    this process; the record of N goes to ``out_dir/N<N>.json``. Bad input for one N (an option out
+    of range) raises ``ValueError`` before that N's record is written."""
+    from pathlib import Path
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(out_dir / "probe.json")
+    settings = {k: v for k, v in settings.items() if k != "steps"}
+    # one unrecorded gradient at the smallest N first, so that one-time allocations (lazy module
+    # init, allocator arenas) do not land in the first N's peak-memory figure
+    try:
+        variant.build().gradient(_tasks.build(name, steps=min(steps), **settings))
+    except Exception:  # noqa: BLE001 - the recorded runs below record any failure
+        pass
+    records = []
+    for n in tqdm(steps, desc=f"{name} {variant.label} sweep", disable=_quiet(progress)):
+        rec = run(_tasks.build(name, steps=n, **settings), variant, out=out_dir / f"N{n}.json",
+                  memory_budget_bytes=memory_budget_bytes, progress=False)
+        records.append(rec)
+        print(f"{name} {variant.label} N={n}: {rec['status']}", flush=True)
+    return records
+
+
+def gradcheck(task: _tasks.Task, variants: list[Variant] | None = None) -> list[dict]:
+    """Every variant's first gradient against the exact ``bptt`` gradient at the same parameters (default
+    variants: each registered method's ``examples(N)``). One row per variant."""
+    from .methods import REGISTRY
+
+    if variants is None:
+        variants = [Variant(n, o) for n, cls in REGISTRY.items() for o in cls.examples(task.steps)]
+    exact = Variant("bptt").build().gradient(task)
+    rows = []
+    for v in variants:
+        res = v.build().gradient(task)
+        row = {"variant": v.label, "status": res.status, "nfe_forward": res.nfe_forward,
+               "nfe_backward": res.nfe_backward, "graph_bytes": res.graph_bytes}
+        if res.status == "ok":
+            row.update(agreement(res.grads, exact.grads))
+        rows.append(row)
+    return rows
+
+
+def gradcheck_text(name: str, **settings) -> str:
+    """``sdo-bench gradcheck``: :func:`gradcheck` of task ``name`` as a table."""
+    task = _tasks.build(name, **settings)
+    lines = [f"{name}: N={task.steps}, dtype={task.config['dtype']}",
+             f"{'method':22s} {'status':15s} {'rel. error':>11s} {'cosine':>8s} {'nfe fwd/bwd':>12s} "
+             f"{'graph bytes':>12s}"]
+    for r in gradcheck(task):
+        nums = "" if r["status"] != "ok" else (
+            f"{r['rel_error']:11.3e} {r['cosine']:8.4f} {r['nfe_forward']:>5d}/{r['nfe_backward']:<6d} "
+            f"{r['graph_bytes']:12d}")
+        lines.append(f"{r['variant']:22s} {r['status']:15s} {nums}".rstrip())
+    return "\n".join(lines)
+
+
+def summary(rec: dict) -> str:
+    """One line on how a run ended."""
+    line = f"{rec['task']} {rec['variant']} seed={rec['seed']}: {rec['status']}"
+    if rec["status"] == "ok":
+        return line + f", reward {rec['reward_init']:.4g} -> {rec['reward_final']:.4g}"
+    return line + (f" ({rec['error'].splitlines()[0][:200]})" if rec["error"] else "")
+
+
+def _quiet(progress: bool | None) -> bool:
+    return (not sys.stderr.isatty()) if progress is None else (not progress)

@@ -98,6 +98,27 @@ def note_saved(t: torch.Tensor) -> None:
         counter.add(t)
 
 
+def synchronizer(device: torch.device):
+    """A function that waits for the device's queued work (CUDA), or does nothing (CPU): call it
+    around a timed region."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return lambda: torch.cuda.synchronize(device)
+    return lambda: None
+
+
+def agreement(grads, exact) -> dict:
+    """How close a gradient is to the exact one (lists of tensors, compared in float64): ``cosine``,
+    ``relnorm`` (|g| / |exact|) and ``rel_error`` (|g - exact| / |exact|); None where |exact| = 0."""
+    a = torch.cat([t.detach().reshape(-1).double().cpu() for t in grads])
+    b = torch.cat([t.detach().reshape(-1).double().cpu() for t in exact])
+    na, nb = float(a.norm()), float(b.norm())
+    if nb == 0.0:
+        return {"cosine": None, "relnorm": None, "rel_error": None}
+    return {"cosine": float(a @ b) / (na * nb) if na else 0.0, "relnorm": na / nb,
+            "rel_error": float((a - b).norm()) / nb}
+
+
 # -- peak memory -----------------------------------------------------------------------------------
 def _read_status_kb(field: str) -> int | None:
     try:

@@ -11,25 +11,24 @@ For a fixed set of small cases (task, N) it measures, for every method, in one p
   one torch thread and are timed with that thread's CPU clock (``time.thread_time``).
 
 The baseline (``--update``) is the median of three measurements; a check takes, per figure, the
-better of two measurements, so that a regression must show in both. Absolute seconds are recorded for information only; compare them with pytest-benchmark's
-``--benchmark-compare-fail`` against a baseline taken on the same machine (see README).
+better of two measurements, so that a regression must show in both. Absolute seconds are recorded
+for information only; compare them with pytest-benchmark's ``--benchmark-compare-fail`` against a
+baseline taken on the same machine (see README).
 
-Test-only hook: ``SDO_BENCH_REGRESS_INJECT=<method>:extra_nfe`` (one extra network evaluation per
-step) or ``<method>:double_saved`` (twice the saved activations per step) injects a regression into one
-method, so that tests can show the check catches it.
+Every registered method is measured with its ``benchmark_options`` and named by its variant label, so
+a new method needs a baseline update (``sdo-bench regress --update``) in the commit that adds it.
 """
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
 from pathlib import Path
 
 import torch
 
-from . import methods as _methods
 from . import tasks as _tasks
+from .methods import REGISTRY, Variant
 
 #: (task, N, overrides, timing rounds)
 CASES = [
@@ -38,52 +37,25 @@ CASES = [
     ("digits-latent", 10, {"batch": 4, "judge": False}, 15),
     ("digits-weights", 10, {"batch": 4, "judge": False}, 12),
 ]
-VARIANTS = [("bptt", {}), ("checkpoint", {}), ("truncated", {"k": 1}), ("adjoint", {}),
-            ("sdo", {"step": "last"})]
+
+def default_variants() -> list[Variant]:
+    """One variant per registered method: its ``benchmark_options``."""
+    return [Variant(name, dict(cls.benchmark_options)) for name, cls in REGISTRY.items()]
+
 DETERMINISTIC = ("status", "graph_bytes", "nfe_forward", "nfe_backward")
 RATIOS = ("time_over_sample", "time_over_bptt")
 DEFAULT_BASELINE = Path("benchmarks/baseline.json")
 
 
-def _label(name, opts):
-    return name + "".join(f"-{k}={v}" for k, v in opts.items())
-
-
-def _inject(task, kind: str):
-    """Test-only regressions (see module doc); returns a function that undoes them."""
-    original = task.eps_at
-
-    if kind == "extra_nfe":
-        def eps_at(x, t):
-            original(x, t)
-            return original(x, t)
-    elif kind == "double_saved":
-        def eps_at(x, t):
-            out = original(x, t)
-            return out + 0.0 * (out.clone() * out.clone()) if out.requires_grad else out
-    else:
-        raise ValueError(f"unknown injection {kind!r}; valid choices: extra_nfe, double_saved")
-    task.eps_at = eps_at
-    return lambda: setattr(task, "eps_at", original)
-
-
-def _injection():
-    spec = os.environ.get("SDO_BENCH_REGRESS_INJECT", "")
-    if not spec:
-        return None, None
-    method, _, kind = spec.partition(":")
-    return method, kind
-
-
 def measure_case(task_name: str, steps: int, overrides: dict, rounds: int,
-                 variants=VARIANTS) -> dict:
+                 variants: list[Variant] | None = None) -> dict:
     """Deterministic figures and interleaved fastest times of every variant on one task (one process).
-    ``variants`` must include ``bptt``."""
+    ``variants`` (default :func:`default_variants`) must include ``bptt``."""
     torch.manual_seed(0)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one thread, timed with its own CPU clock: others' load matters less
     try:
-        return _measure_case(task_name, steps, overrides, rounds, variants)
+        return _measure_case(task_name, steps, overrides, rounds, variants or default_variants())
     finally:
         torch.set_num_threads(threads)
 
@@ -91,14 +63,10 @@ def measure_case(task_name: str, steps: int, overrides: dict, rounds: int,
 def _measure_case(task_name, steps, overrides, rounds, variants):
     clock = time.thread_time
     task = _tasks.build(task_name, steps=steps, **overrides)
-    inj_method, inj_kind = _injection()
-    variants = [(_label(n, o), _methods.build(n, **o)) for n, o in variants]
+    variants = [(v.label, v.build()) for v in variants]
     out = {}
     for label, m in variants:
-        undo = _inject(task, inj_kind) if inj_method == m.name else None
         res = m.gradient(task, measure_graph=True)  # also the warm-up
-        if undo:
-            undo()
         out[label] = {"status": res.status, "graph_bytes": res.graph_bytes,
                       "nfe_forward": res.nfe_forward, "nfe_backward": res.nfe_backward}
     task.reward()  # warm-up of the no-grad sample
@@ -111,12 +79,9 @@ def _measure_case(task_name, steps, overrides, rounds, variants):
         for label, m in variants:
             if out[label]["status"] != "ok":
                 continue
-            undo = _inject(task, inj_kind) if inj_method == m.name else None
             t0 = clock()
             m.gradient(task, measure_graph=False)
             times[label].append(clock() - t0)
-            if undo:
-                undo()
     t_sample = min(sample_times)
     t_bptt = min(times["bptt"])
     for label, _ in variants:
@@ -223,6 +188,25 @@ def write(path: Path, result: dict) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, result)
+
+
+def check(baseline: Path = DEFAULT_BASELINE, tolerance: float = 0.2, update: bool = False,
+          save: Path | None = None) -> tuple[bool, str]:
+    """The CI policy: the baseline (``update``) is the median of three measurements; a check takes the
+    better of two, so that a regression must show in both while one disturbed measurement does not
+    fail the check. Returns (passed, the text to print)."""
+    if tolerance <= 0:
+        raise ValueError(f"--tolerance must be > 0, got {tolerance}")
+    base = None if update else load(baseline)
+    fresh = combine([measure() for _ in range(3 if update else 2)], "median" if update else "min")
+    if save:
+        write(Path(save), fresh)
+    if update:
+        write(baseline, fresh)
+        return True, f"baseline written to {baseline} ({len(fresh['cases'])} entries)"
+    ok, rows = compare(fresh, base, tolerance)
+    return ok, (f"{format_rows(rows)}\nregression check: {'PASS' if ok else 'FAIL'} (tolerance "
+                f"{tolerance:.0%}; baseline from {base['machine']['device_name']})")
 
 
 def load(path: Path) -> dict:

@@ -19,8 +19,6 @@ In DDIM's natural variables ``x̄ = x / sqrt(ᾱ)`` and ``σ = sqrt(1 - ᾱ) / s
 from __future__ import annotations
 
 import math
-from typing import Callable
-
 import numpy as np
 import torch
 from diffusers import DDIMScheduler
@@ -85,16 +83,3 @@ class DDIMSampler:
         lo, hi = float(log_sigmas[i]), float(log_sigmas[i + 1])
         return i + (ls - lo) / (hi - lo)
 
-
-def run_steps(
-    sampler: DDIMSampler,
-    x: torch.Tensor,
-    eps_fn: Callable[[torch.Tensor, int], torch.Tensor],
-    start: int = 0,
-    stop: int | None = None,
-) -> torch.Tensor:
-    """Apply ``Φ_start … Φ_{stop-1}`` to ``x``; ``eps_fn(x, k)`` gives the network output of step k."""
-    stop = sampler.num_steps if stop is None else stop
-    for k in range(start, stop):
-        x = sampler.step(k, x, eps_fn(x, k))
-    return x

@@ -7,7 +7,8 @@ import torch
 
 import sdo_bench
 from sdo_bench.data.digits import load_split
-from sdo_bench.model_quality import class_conditional_samples
+from sdo_bench.methods import Variant
+from sdo_bench.worlds.digits.model_quality import class_conditional_samples
 from sdo_bench.models.digits import WeightsError, load_unet, train_model
 from sdo_bench.rewards.digit_classifier import accuracy, load_classifier, train_classifier
 from sdo_bench.worlds.digits import DEFAULT_WEIGHTS
@@ -67,8 +68,8 @@ def test_checkpoint_equals_bptt_float64(name):
 @pytest.mark.parametrize("name", DIGITS_TASKS)
 @pytest.mark.parametrize("method", ["bptt", "sdo"])
 def test_tiny_optimization_raises_reward(name, method):
-    rec = sdo_bench.experiment.run(name, method, steps=5, iterations=3, fidelity=False,
-                                   task_overrides={"batch": 2, "judge": False, "lr": _tiny_lr(name)})
+    task = sdo_bench.tasks.build(name, steps=5, iterations=3, batch=2, judge=False, lr=_tiny_lr(name))
+    rec = sdo_bench.experiment.run(task, Variant(method), fidelity=False)
     assert rec["status"] == "ok", rec["error"]
     assert rec["reward_final"] > rec["reward_init"], (rec["reward_init"], rec["reward_final"])
 
@@ -79,8 +80,8 @@ def _tiny_lr(name):
 
 
 def test_judge_scores_in_record():
-    rec = sdo_bench.experiment.run("digits-latent", "sdo", steps=5, iterations=1, fidelity=False,
-                                   task_overrides={"batch": 4})
+    task = sdo_bench.tasks.build("digits-latent", steps=5, iterations=1, batch=4)
+    rec = sdo_bench.experiment.run(task, Variant("sdo"), fidelity=False)
     j = rec["judge"]
     assert 0 <= j["judge_target_prob"] <= 1 and 0 <= j["judge_target_acc"] <= 1
     assert j["fid"] == j["fid"] and j["n_real"] == 360 and sum(j["judge_class_histogram"]) == 4

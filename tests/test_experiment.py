@@ -10,6 +10,8 @@ import torch
 
 import sdo_bench
 from sdo_bench import experiment, records
+from sdo_bench.methods import Variant
+from sdo_bench.tasks import build
 from sdo_bench.measure import PeakMemory
 
 CLI = [sys.executable, "-m", "sdo_bench.cli"]
@@ -49,7 +51,7 @@ def test_cli_record_holds_every_field_and_validates(tmp_path):
 
 
 def test_record_schema_rejects_missing_field():
-    rec = experiment.run("gmm-latent", "bptt", steps=5, iterations=2)
+    rec = experiment.run(build("gmm-latent", steps=5, iterations=2), Variant("bptt"))
     records.validate(rec)
     del rec["graph_bytes"]
     with pytest.raises(Exception, match="graph_bytes"):
@@ -74,15 +76,15 @@ def test_cpu_peak_memory_sees_a_known_allocation():
 
 
 def test_same_run_twice_gives_identical_curves():
-    a = experiment.run("gmm-weights", "truncated", {"k": "random"}, seed=3, steps=10, iterations=6)
-    b = experiment.run("gmm-weights", "truncated", {"k": "random"}, seed=3, steps=10, iterations=6)
+    a = experiment.run(build("gmm-weights", seed=3, steps=10, iterations=6), Variant("truncated", {"k": "random"}))
+    b = experiment.run(build("gmm-weights", seed=3, steps=10, iterations=6), Variant("truncated", {"k": "random"}))
     assert a["reward_curve"] == b["reward_curve"] and a["gradient_info"] == b["gradient_info"]
-    c = experiment.run("gmm-weights", "truncated", {"k": "random"}, seed=4, steps=10, iterations=6)
+    c = experiment.run(build("gmm-weights", seed=4, steps=10, iterations=6), Variant("truncated", {"k": "random"}))
     assert c["reward_curve"] != a["reward_curve"]
 
 
 def test_fidelity_of_exact_methods_is_one():
-    rec = experiment.run("gmm-latent", "checkpoint", steps=10, iterations=1, dtype="float64")
+    rec = experiment.run(build("gmm-latent", steps=10, iterations=1, dtype="float64"), Variant("checkpoint"))
     assert rec["grad_cosine_vs_exact"] == pytest.approx(1.0, abs=1e-12)
     assert rec["grad_relnorm_vs_exact"] == pytest.approx(1.0, abs=1e-9)
 
@@ -107,15 +109,15 @@ def test_memory_budget_marks_oom_and_exits_zero(tmp_path):
     assert rec["status"] == "oom" and "memory_budget_bytes" in rec["error"]
     assert rec["graph_bytes"] > 10000 and rec["reward_init"] is not None
     # sdo fits the same budget; its fidelity note says the exact gradient would not
-    rec = experiment.run("gmm-latent", "sdo", steps=20, iterations=2, memory_budget_bytes=10000)
+    rec = experiment.run(build("gmm-latent", steps=20, iterations=2), Variant("sdo"), memory_budget_bytes=10000)
     assert rec["status"] == "ok" and rec["grad_cosine_vs_exact"] is None
     assert "memory_budget_bytes" in rec["fidelity_note"]
 
 
 def test_diverged_run_is_recorded(tmp_path):
-    task, method = experiment.prepare("gmm-weights", "bptt", steps=5, iterations=3)
+    task = build("gmm-weights", steps=5, iterations=3)
     task.reward_fn = lambda x: x.sum(-1) * float("nan")
-    rec = experiment.run("gmm-weights", "bptt", built=(task, method), out=tmp_path / "r.json")
+    rec = experiment.run(task, Variant("bptt"), out=tmp_path / "r.json")
     assert rec["status"] == "diverged"
     records.validate(records.read(tmp_path / "r.json"))
 
@@ -177,7 +179,7 @@ def test_bad_input_from_a_real_process_has_no_traceback(tmp_path):
 def test_gradcheck_prints_every_method():
     p = cli("gradcheck", "--task", "gmm-weights", "--steps", "10")
     assert p.returncode == 0, p.stderr
-    for m in ("bptt", "checkpoint", "truncated(k=1)", "adjoint", "sdo"):
+    for m in ("bptt", "checkpoint", "truncated-k=1", "adjoint", "sdo"):
         assert m in p.stdout
     row = next(line for line in p.stdout.splitlines() if line.startswith("checkpoint"))
     assert float(row.split()[2]) < 1e-9

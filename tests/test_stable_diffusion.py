@@ -11,7 +11,7 @@ import torch.nn.functional as F
 import sdo_bench
 from _helpers import flat, rel_err
 from sdo_bench.models import tiny_sd
-from sdo_bench.rewards import clip_image, clip_models
+from sdo_bench.rewards import clip_image, clip_models, tiny_clip
 from sdo_bench.rewards.aesthetic import load_aesthetic
 from sdo_bench.rewards.hpsv2 import load_hpsv2
 from sdo_bench.weights import WeightsError
@@ -35,7 +35,7 @@ def offline_cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_dirs():
-    return tiny_sd.ensure(), clip_models.ensure_tiny()
+    return tiny_sd.ensure(), tiny_clip.ensure()
 
 
 def build(name, steps=3, dtype="float64", **kw):
@@ -254,7 +254,7 @@ def test_cli_reports_a_missing_weights_path_in_one_line(capsys):
 
 
 def test_prompts_override_through_the_command_line_syntax():
-    from sdo_bench.cli import _coerce
+    from sdo_bench.values import parse as _coerce
 
     assert _coerce('["a cat", "a dog"]') == ["a cat", "a dog"]
     assert _coerce("false") is False and _coerce("7.5") == 7.5

@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sdo_bench.methods import Variant
+
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = shutil.which("snakemake") or str(Path(sys.executable).parent / "snakemake")
 WEIGHTS = ROOT / "sdo_bench" / "assets" / "digits"
@@ -154,7 +156,7 @@ def test_tiny_sd_config_end_to_end(tmp_path):
     assert (w / "results" / "models" / "tiny-sd" / "model_index.json").is_file()
     assert not (tmp_path / "never-used-cache").exists()  # the workflow's own copy was used
     table = pd.read_csv(w / "results" / "tables" / "main.csv")
-    labels = [variant_label(v) for v in cfg["methods"]]
+    labels = [Variant.from_config(v).label for v in cfg["methods"]]
     assert sorted(zip(table.task, table.method)) == sorted(
         (e["task"], m) for e in cfg["tasks"] for m in labels)
     ok = table[table.status.str.startswith("ok")]
@@ -166,7 +168,3 @@ def test_tiny_sd_config_end_to_end(tmp_path):
         assert (w / "figures" / f"samples_{task}.png").stat().st_size > 10_000
     assert (w / "figures" / "scaling_tiny-sd-latent.png").stat().st_size > 10_000
 
-
-def variant_label(v):
-    opts = v.get("options") or {}
-    return v["method"] + "".join(f"-{k}={val}" for k, val in sorted(opts.items()))

@@ -20,6 +20,7 @@ import torch
 from torchdiffeq import odeint_adjoint
 
 from .base import GradientMethod, Option
+from .registry import register
 
 SOLVERS = ("euler", "midpoint", "rk4")
 
@@ -45,6 +46,7 @@ class _ProbabilityFlow(torch.nn.Module):
         return self.task.eps_at(xbar * math.sqrt(alpha_bar), self.timestep(s))
 
 
+@register
 class Adjoint(GradientMethod):
     name = "adjoint"
     options = {"solver": Option("euler", "torchdiffeq fixed-grid solver on the DDIM σ grid: "

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ..measure import GraphBytes
+from ..measure import GraphBytes, synchronizer
 
 NOT_APPLICABLE = object()
 
@@ -40,10 +40,26 @@ class Option:
 
 
 class GradientMethod:
-    """Base class. Subclasses set ``name``, ``options`` and implement ``forward``."""
+    """Base class. Subclasses set ``name``, ``options`` and implement ``forward``.
+
+    ``examples(N)`` are the option sets ``sdo-bench gradcheck`` compares with ``bptt``;
+    ``benchmark_options`` the one set ``sdo-bench regress`` times (its baseline keys)."""
 
     name: str = ""
     options: dict[str, Option] = {}
+    benchmark_options: dict = {}
+
+    @classmethod
+    def examples(cls, steps: int) -> list[dict]:
+        return [dict(cls.benchmark_options)]
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first line of the method module's docstring."""
+        import sys
+
+        doc = sys.modules[cls.__module__].__doc__ or cls.__doc__ or ""
+        return " ".join(doc.strip().split("\n\n")[0].split()).removeprefix(f"``{cls.name}``: ")
 
     def __init__(self, **options):
         unknown = sorted(set(options) - set(self.options))
@@ -80,7 +96,7 @@ class GradientMethod:
         self.info = {}
         params = task.parameters()
         task.network.reset_counts()
-        sync = _synchronizer(task.device)
+        sync = synchronizer(task.device)
         sync()
         t0 = time.perf_counter()
         with GraphBytes(enabled=measure_graph) as saved:
@@ -103,12 +119,6 @@ class GradientMethod:
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.opts.items())
         return f"{type(self).__name__}({opts})"
-
-
-def _synchronizer(device: torch.device):
-    if device.type == "cuda":
-        return lambda: torch.cuda.synchronize(device)
-    return lambda: None
 
 
 def as_int(key: str, value, method: str) -> int:

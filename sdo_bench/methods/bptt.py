@@ -7,8 +7,10 @@ holds the activations of all N steps.
 from __future__ import annotations
 
 from .base import GradientMethod
+from .registry import register
 
 
+@register
 class BPTT(GradientMethod):
     name = "bptt"
     options = {}

@@ -11,12 +11,14 @@ from torch.utils.checkpoint import checkpoint
 
 from ..measure import note_saved
 from .base import GradientMethod
+from .registry import register
 
 
 def _phi(task, k, x_k):
     return task.sampler.step(k, x_k, task.eps(x_k, k))
 
 
+@register
 class Checkpoint(GradientMethod):
     name = "checkpoint"
     options = {}

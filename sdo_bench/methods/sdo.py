@@ -22,17 +22,24 @@ from __future__ import annotations
 import torch
 
 from .base import GradientMethod, Option, as_int
+from .registry import register
 
 STEP_CHOICES = ("first", "last", "random")
 
 
+@register
 class SDO(GradientMethod):
     name = "sdo"
+    benchmark_options = {"step": "last"}
     options = {
         "step": Option(None, "which step keeps its graph: first | last | random | an integer 0..N-keep "
                              "(default: first for latent, random otherwise)"),
         "keep": Option(1, "how many consecutive steps keep their graph (1..N)"),
     }
+
+    @classmethod
+    def examples(cls, steps):
+        return [{}, {"step": "last"}]
 
     def parse_option(self, key, value):
         if key == "step":

@@ -14,15 +14,22 @@ from __future__ import annotations
 import torch
 
 from .base import NOT_APPLICABLE, GradientMethod, Option, as_int
+from .registry import register
 
 
+@register
 class Truncated(GradientMethod):
     name = "truncated"
+    benchmark_options = {"k": 1}
     options = {
         "k": Option(1, "number of final steps that keep their graph: an integer 1..N, or 'random'"),
         "k_min": Option(1, "smallest K drawn when k = random"),
         "k_max": Option(None, "largest K drawn when k = random (default N)"),
     }
+
+    @classmethod
+    def examples(cls, steps):
+        return [{"k": 1}, {"k": steps}]
 
     def parse_option(self, key, value):
         if key == "k" and value == "random":

@@ -125,4 +125,6 @@ def train_model(out: str | Path, *, steps: int = 2000, batch: int = 128, lr: flo
             "ema_decay": ema_decay, "train_seconds": time.time() - t_start, "image_size": IMAGE_SIZE,
             "parameters": sum(p.numel() for p in unet.parameters()), "loss_log": log}
     (out / "training.json").write_text(json.dumps(info, indent=1))
+    info["summary"] = (f"trained digits UNet ({info['parameters']} parameters) in {info['train_seconds']:.0f} s; "
+                       f"final loss {log[-1]['loss']:.4f}; saved to {out}")
     return info

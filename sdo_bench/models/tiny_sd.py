@@ -90,3 +90,12 @@ def ensure(out: str | Path | None = None, seed: int = 0) -> Path:
     """The tiny-sd directory ``out`` (default :func:`default_dir`), built first if it is not there."""
     return ensure_built(Path(out) if out else default_dir(), "model_index.json",
                         lambda tmp: build(tmp, seed=seed))
+
+
+def build_all(out: Path, seed: int = 0) -> str:
+    """``sdo-bench build-tiny``: tiny-sd and the tiny open_clip checkpoints under ``out``."""
+    from ..rewards import tiny_clip
+
+    sd_dir = ensure(Path(out) / "tiny-sd", seed=seed)
+    clip_dir = tiny_clip.ensure(Path(out) / "tiny-clip", seed=seed)
+    return f"tiny-sd in {sd_dir} (--set weights_dir={sd_dir}); tiny open_clip in {clip_dir} (--set reward_dir={clip_dir})"

@@ -11,6 +11,26 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 MiB = 2**20
+#: figures/<kind>_<task>.png for every task of the main runs, and for every swept task
+PER_TASK = ("reward_vs_iter", "reward_vs_time", "samples")
+PER_SWEPT_TASK = ("scaling", "fidelity")
+
+
+def paths(tasks, swept_tasks, out="figures") -> list[str]:
+    """The figure files :func:`write_all` makes for these tasks."""
+    return ([f"{out}/{kind}_{task}.png" for kind in PER_TASK for task in tasks]
+            + [f"{out}/{kind}_{task}.png" for kind in PER_SWEPT_TASK for task in swept_tasks])
+
+
+def write_all(df: pd.DataFrame, sweeps: pd.DataFrame, out: Path) -> None:
+    """Every figure of DESIGN §9 for the tasks in the records (``df``) and sweeps (``sweeps``)."""
+    for task in dict.fromkeys(df.task) if not df.empty else []:
+        reward_curves(df, task, "iter", out / f"reward_vs_iter_{task}.png")
+        reward_curves(df, task, "time", out / f"reward_vs_time_{task}.png")
+        samples(df, task, out / f"samples_{task}.png")
+    for task in dict.fromkeys(sweeps.task) if not sweeps.empty else []:
+        scaling(sweeps, task, out / f"scaling_{task}.png")
+        fidelity(sweeps, task, out / f"fidelity_{task}.png")
 
 
 def _colors(variants):

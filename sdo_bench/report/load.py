@@ -8,11 +8,6 @@ import numpy as np
 import pandas as pd
 
 
-def _variant_of(path: Path, rec: dict) -> str:
-    # results/raw/<task>/<variant>/seed<k>.json or results/sweeps/<task>/<variant>/N<n>.json
-    return path.parent.name if path.parent.parent.name == rec.get("task") else rec["method"]
-
-
 def load_records(paths) -> pd.DataFrame:
     """One row per record; nested fields flattened to the columns the report uses."""
     rows = []
@@ -21,7 +16,7 @@ def load_records(paths) -> pd.DataFrame:
         tpi = rec.get("time_per_iter_s") or {}
         judge = rec.get("judge") or {}
         rows.append({
-            "path": str(p), "task": rec["task"], "variant": _variant_of(p, rec),
+            "path": str(p), "task": rec["task"], "variant": rec.get("variant", rec["method"]),
             "method": rec["method"], "seed": rec["seed"], "steps": rec["steps"],
             "status": rec["status"], "error": rec.get("error"),
             "time_per_iter_s": tpi.get("median", np.nan),

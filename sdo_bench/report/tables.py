@@ -14,6 +14,9 @@ import pandas as pd
 from .html import markdown_to_html
 
 MiB = 2**20
+#: what :func:`write_tables` writes into its directory (the workflow's `tables` rule outputs)
+FILES = {"csv": "main.csv", "md": "main.md", "tex": "main.tex", "claims": "claims.md",
+         "html": "main.html", "claims_html": "claims.html"}
 
 
 def _mean_std(s: pd.Series) -> str:
@@ -140,14 +143,14 @@ def write_tables(df: pd.DataFrame, out_dir: str | Path, reference: str = "bptt")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     table = main_table(df, reference)
-    table.to_csv(out_dir / "main.csv", index=False)
+    table.to_csv(out_dir / FILES["csv"], index=False)
     shown = formatted(table)
     main_md = shown.to_markdown(index=False) + "\n"
     claims_md = claims(table, reference)
-    (out_dir / "main.md").write_text(main_md)
-    (out_dir / "main.tex").write_text(shown.to_latex(index=False, escape=True))
-    (out_dir / "claims.md").write_text(claims_md)
+    (out_dir / FILES["md"]).write_text(main_md)
+    (out_dir / FILES["tex"]).write_text(shown.to_latex(index=False, escape=True))
+    (out_dir / FILES["claims"]).write_text(claims_md)
     # HTML copies for `snakemake --report`, which shows HTML inline and Markdown only as a download
-    (out_dir / "main.html").write_text(markdown_to_html(main_md, "sdo-bench main table"))
-    (out_dir / "claims.html").write_text(markdown_to_html(claims_md, "sdo-bench claims"))
+    (out_dir / FILES["html"]).write_text(markdown_to_html(main_md, "sdo-bench main table"))
+    (out_dir / FILES["claims_html"]).write_text(markdown_to_html(claims_md, "sdo-bench claims"))
     return table

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import torch
 
-from ..weights import WeightsError, cache_dir, ensure_built, require
+from ..weights import WeightsError, require
 
 TINY = "sdo-tiny-clip"
-TINY_VERSION = 1
 _CONFIG_DIR = Path(__file__).resolve().parent.parent / "assets" / "open_clip"
 
 
@@ -83,33 +82,3 @@ def input_size(clip) -> int:
     """The square input size (px) of an open_clip model's image tower."""
     size = clip.visual.image_size
     return int(size[0] if isinstance(size, (tuple, list)) else size)
-
-
-def tiny_dir() -> Path:
-    return cache_dir(f"tiny-clip-v{TINY_VERSION}")
-
-
-def build_tiny(out, seed: int = 0) -> Path:
-    """Random-weight tiny checkpoints in the real files' formats: ``hps.pt`` ({"state_dict": CLIP}),
-    ``clip.pt`` (a bare CLIP state dict) and ``aesthetic_head.pth`` (the LAION MLP's state dict)."""
-    from .aesthetic import AestheticMLP
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    register_tiny()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        clip = _create(TINY)
-        head = AestheticMLP(clip.visual.output_dim)
-        torch.manual_seed(seed + 1)
-        clip2 = _create(TINY)
-    torch.save({"state_dict": clip.state_dict()}, out / "hps.pt")
-    torch.save(clip2.state_dict(), out / "clip.pt")
-    torch.save(head.state_dict(), out / "aesthetic_head.pth")
-    return out
-
-
-def ensure_tiny(out=None, seed: int = 0) -> Path:
-    """The tiny checkpoints' directory (default under ``$SDO_BENCH_CACHE``), built atomically if missing."""
-    return ensure_built(Path(out) if out else tiny_dir(), "aesthetic_head.pth",
-                        lambda tmp: build_tiny(tmp, seed=seed))

@@ -20,7 +20,8 @@ from ..measure import CountingNetwork
 from ..models.gmm import GMMDenoiser, ring_means
 from ..rewards.gmm_target import GMMTargetReward
 from ..sampling import DDIMSampler
-from ..tasks import Task, freeze, register, seeded_normal
+from ..tasks.registry import register
+from ..tasks.task import Task, freeze, seeded_normal
 
 GMM_DEFAULTS = dict(steps=20, batch=32, iterations=50, components=8, dim=2, radius=2.0, std=0.25,
                     target_point=(2.0, 2.0))

@@ -23,12 +23,13 @@ import torch
 from ..measure import CountingNetwork
 from ..models import stable_diffusion as sd
 from ..models import tiny_sd
-from ..rewards import clip_models
+from ..rewards import clip_models, tiny_clip
 from ..rewards.aesthetic import WHERE_CLIP, WHERE_HEAD, load_aesthetic
 from ..rewards.hpsv2 import WHERE as HPS_WHERE
 from ..rewards.hpsv2 import load_hpsv2
 from ..sampling import DDIMSampler
-from ..tasks import Task, register, seeded_normal
+from ..tasks.registry import register
+from ..tasks.task import Task, seeded_normal
 from ..weights import require
 
 TINY_PROMPTS = ["a red cube on a wooden table", "a watercolor painting of a lighthouse at dusk"]
@@ -75,7 +76,7 @@ def _build(name, target, *, model, reward, steps, batch, iterations, seed, dtype
     # -- reward --------------------------------------------------------------------------------------
     distinct = list(prompts)
     if model == "tiny-sd":
-        rdir = clip_models.ensure_tiny(reward_dir)
+        rdir = tiny_clip.ensure(reward_dir)
         reward_fn = load_hpsv2(rdir / "hps.pt", distinct, key="reward_dir", model=clip_models.TINY,
                                dtype=dtype, device=device)
     elif reward == "hpsv2":

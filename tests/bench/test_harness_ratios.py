@@ -3,9 +3,10 @@ method over one no-grad sample and over ``bptt``, and graph bytes over ``bptt``'
 measured in this one process. From the network-evaluation model: bptt ≈ 3 samples, checkpoint ≈ 4,
 sdo ≈ 1 + 3/N."""
 from sdo_bench import regress
+from sdo_bench.methods import Variant
 
-VARIANTS = [("bptt", {}), ("checkpoint", {}), ("truncated", {"k": 50}), ("adjoint", {}),
-            ("sdo", {"step": "first"}), ("sdo", {"step": "last"})]
+VARIANTS = [Variant("bptt"), Variant("checkpoint"), Variant("truncated", {"k": 50}), Variant("adjoint"),
+            Variant("sdo", {"step": "first"}), Variant("sdo", {"step": "last"})]
 
 
 def test_digits_latent_n50_ratios(benchmark):

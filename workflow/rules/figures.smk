@@ -3,10 +3,10 @@
 
 rule figures:
     input:
-        records=run_records(),
-        sweeps=sweep_records(),
+        records=PLAN.run_records(),
+        sweeps=PLAN.sweep_records(),
     output:
-        [report(f, caption="../report/figure.rst", category="Figures") for f in figure_outputs()],
+        [report(f, caption="../report/figure.rst", category="Figures") for f in PLAN.figure_outputs()],
     conda:
         "../envs/sdo-bench.yaml"
     log:

@@ -5,7 +5,7 @@
 
 rule train_digits_model:
     output:
-        f"{WEIGHTS}/unet/config.json",
+        f"{PLAN.weights}/unet/config.json",
     conda:
         "../envs/sdo-bench.yaml"
     log:
@@ -19,8 +19,8 @@ rule train_digits_model:
 
 rule train_digits_classifiers:
     output:
-        f"{WEIGHTS}/classifier.pt",
-        f"{WEIGHTS}/judge.pt",
+        f"{PLAN.weights}/classifier.pt",
+        f"{PLAN.weights}/judge.pt",
     conda:
         "../envs/sdo-bench.yaml"
     log:
@@ -34,7 +34,7 @@ rule train_digits_classifiers:
 
 rule digits_model_quality:
     input:
-        DIGITS_WEIGHTS,
+        PLAN.digits_weights(),
     output:
         json="results/model/model_quality.json",
         grid=report("results/model/digits_samples.png", caption="../report/digits_samples.rst",

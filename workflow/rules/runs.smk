@@ -4,7 +4,7 @@
 
 rule run:
     input:
-        weights_for,
+        inputs_for,
     output:
         record="results/raw/{task}/{variant}/seed{seed}.json",
         samples="results/raw/{task}/{variant}/seed{seed}.npz",
@@ -13,14 +13,11 @@ rule run:
     log:
         "logs/runs/{task}/{variant}/seed{seed}.log",
     params:
-        method=lambda wc: method_args(wc.variant),
-        task=lambda wc: task_args(wc.task),
-        common=lambda wc: common_args(wc.task),
+        args=lambda wc: PLAN.job_args(wc.task, wc.variant),
     threads: 1
     resources:
         runtime=60,
         mem_mb=8000,
     shell:
-        "OMP_NUM_THREADS={threads} sdo-bench run --task {wildcards.task} {params.method} "
-        "--seed {wildcards.seed} {params.task} {params.common} "
+        "OMP_NUM_THREADS={threads} sdo-bench run {params.args} --seed {wildcards.seed} "
         "--out {output.record} --samples-out {output.samples} > {log} 2>&1"

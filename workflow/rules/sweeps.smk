@@ -5,25 +5,23 @@
 
 rule sweep:
     input:
-        weights_for,
+        inputs_for,
     output:
-        expand("results/sweeps/{{task}}/{{variant}}/N{steps}.json", steps=SWEEP_STEPS),
+        expand("results/sweeps/{{task}}/{{variant}}/N{steps}.json", steps=PLAN.sweep_steps),
     conda:
         "../envs/sdo-bench.yaml"
     log:
         "logs/sweeps/{task}/{variant}.log",
     params:
-        method=lambda wc: method_args(wc.variant),
-        steps=" ".join(str(n) for n in SWEEP_STEPS),
-        iterations=SWEEPS.get("iterations", 3),
-        task=lambda wc: task_args(wc.task, sweep=True),
-        common=lambda wc: common_args(wc.task),
-        seed=SWEEPS.get("seed", 0),
+        args=lambda wc: PLAN.job_args(wc.task, wc.variant, sweep=True),
+        steps=" ".join(str(n) for n in PLAN.sweep_steps),
+        iterations=SWEEP["iterations"],
+        seed=SWEEP["seed"],
     threads: 1
     resources:
         runtime=120,
         mem_mb=8000,
     shell:
-        "OMP_NUM_THREADS={threads} sdo-bench sweep --task {wildcards.task} {params.method} "
-        "--seed {params.seed} --steps {params.steps} --iterations {params.iterations} "
-        "{params.task} {params.common} --out-dir results/sweeps/{wildcards.task}/{wildcards.variant} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} sdo-bench sweep {params.args} --seed {params.seed} "
+        "--steps {params.steps} --iterations {params.iterations} "
+        "--out-dir results/sweeps/{wildcards.task}/{wildcards.variant} > {log} 2>&1"

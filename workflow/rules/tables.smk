@@ -3,22 +3,21 @@
 
 rule tables:
     input:
-        run_records(),
+        PLAN.run_records(),
     output:
-        csv="results/tables/main.csv",
-        md="results/tables/main.md",
-        tex="results/tables/main.tex",
-        claims="results/tables/claims.md",
-        html=report("results/tables/main.html", caption="../report/main_table.rst",
-                    category="Tables"),
-        claims_html=report("results/tables/claims.html", caption="../report/claims.rst",
-                           category="Tables"),
+        csv=TABLES["csv"],
+        md=TABLES["md"],
+        tex=TABLES["tex"],
+        claims=TABLES["claims"],
+        html=report(TABLES["html"], caption="../report/main_table.rst", category="Tables"),
+        claims_html=report(TABLES["claims_html"], caption="../report/claims.rst", category="Tables"),
     conda:
         "../envs/sdo-bench.yaml"
     log:
         "logs/tables.log",
     params:
-        reference=REFERENCE,
+        reference=PLAN.reference,
+        out=lambda w, output: os.path.dirname(output.csv),
     shell:
-        "sdo-bench report tables --records {input} --out results/tables "
+        "sdo-bench report tables --records {input} --out {params.out} "
         "--reference {params.reference} > {log} 2>&1"

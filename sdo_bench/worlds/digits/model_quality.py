@@ -8,17 +8,17 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .data.digits import load_split, to_unit
+from ...data.digits import load_split, to_unit
 from .judge import _judge, fid_kid
-from .models.digits import DigitsDenoiser, ddim_scheduler, load_unet
-from .rewards.digit_classifier import accuracy, load_classifier
-from .sampling import DDIMSampler
+from ...models.digits import DigitsDenoiser, ddim_scheduler, load_unet
+from ...rewards.digit_classifier import accuracy, load_classifier
+from ...sampling import DDIMSampler
 
 
 @torch.no_grad()
 def class_conditional_samples(weights_dir: Path, labels: torch.Tensor, *, steps: int = 50,
                               guidance_scale: float = 2.0, seed: int = 0, batch: int = 100):
-    from .models.digits import NULL_CLASS
+    from ...models.digits import NULL_CLASS
 
     denoiser = DigitsDenoiser(load_unet(Path(weights_dir) / "unet")).eval()
     sampler = DDIMSampler(ddim_scheduler(), steps)
@@ -75,3 +75,8 @@ def evaluate(weights_dir: str | Path, out_dir: str | Path, *, n: int = 500, step
     save_grid(grid, out_dir / "digits_samples.png", nrow=10)
     (out_dir / "model_quality.json").write_text(json.dumps(result, indent=1))
     return result
+
+
+def evaluate_text(weights_dir, out_dir, n: int = 500) -> str:
+    """``sdo-bench evaluate-model``: :func:`evaluate` as indented JSON."""
+    return json.dumps(evaluate(weights_dir, out_dir, n=n), indent=1)

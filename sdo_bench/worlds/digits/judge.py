@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data.digits import load_split, to_unit
-from .rewards.digit_classifier import load_classifier
+from ...data.digits import load_split, to_unit
+from ...rewards.digit_classifier import load_classifier
 
 
 class _Features(nn.Module):

@@ -17,15 +17,16 @@ from pathlib import Path
 
 import torch
 
-from ..data.digits import to_unit
-from ..judge import DigitsJudge
-from ..measure import CountingNetwork
-from ..models.digits import NULL_CLASS, DigitsDenoiser, ddim_scheduler, load_unet
-from ..rewards.digit_classifier import DigitClassifierReward, load_classifier
-from ..sampling import DDIMSampler
-from ..tasks import Task, freeze, register, seeded_normal
+from ...data.digits import to_unit
+from ...measure import CountingNetwork
+from ...models.digits import NULL_CLASS, DigitsDenoiser, ddim_scheduler, load_unet
+from ...rewards.digit_classifier import DigitClassifierReward, load_classifier
+from ...sampling import DDIMSampler
+from ...tasks.registry import register
+from ...tasks.task import Task, freeze, seeded_normal
+from .judge import DigitsJudge
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "assets" / "digits"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[2] / "assets" / "digits"
 LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"]
 
 COMMON = dict(steps=50, batch=8, target_digit=3, weights_dir=None, judge=True)

@@ -1,7 +1,6 @@
-"""Tasks: named, fixed combinations of model, reward, target, steps, batch, optimizer and iterations.
+"""A built task: a named, fixed combination of model, reward, target, steps, batch, optimizer and iterations.
 
-``build(name, **overrides)`` makes one; ``names()`` lists them. Task names are
-``<model>-<target>[-<reward>]`` (DESIGN §4). A task owns everything a gradient method needs:
+``sdo_bench.tasks.build(name, **overrides)`` makes one (:mod:`.registry`). A task owns everything a gradient method needs:
 
 * ``parameters()``: the leaf tensors being optimized (``requires_grad=True``); nothing else requires grad;
 * ``x_T()``: the initial noise of the sampler (the parameter itself for the ``latent`` target);
@@ -18,8 +17,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .measure import CountingNetwork
-from .sampling import DDIMSampler
+from ..measure import CountingNetwork
+from ..sampling import DDIMSampler
 
 TARGETS = ("latent", "condition", "lora", "weights")
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
@@ -131,71 +130,6 @@ def _cat_cond(uncond, cond):
     if isinstance(uncond, dict):
         return {k: torch.cat([uncond[k], cond[k]]) for k in cond}
     return torch.cat([uncond, cond])
-
-
-# -- registry --------------------------------------------------------------------------------------
-@dataclass
-class TaskSpec:
-    name: str
-    factory: Callable[..., Task]
-    defaults: dict
-    description: str
-
-
-_REGISTRY: dict[str, TaskSpec] = {}
-COMMON_OVERRIDES = ("steps", "seed", "dtype", "batch", "iterations", "lr", "optimizer", "device")
-
-
-def register(name: str, description: str, **defaults):
-    def deco(factory):
-        _REGISTRY[name] = TaskSpec(name, factory, defaults, description)
-        return factory
-    return deco
-
-
-def _load_worlds() -> None:
-    from .worlds import digits, gmm, stable_diffusion  # noqa: F401  (registers their tasks)
-
-
-def names() -> list[str]:
-    _load_worlds()
-    return sorted(_REGISTRY)
-
-
-def spec(name: str) -> TaskSpec:
-    _load_worlds()
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown task {name!r}; valid choices: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name]
-
-
-def build(name: str, **overrides) -> Task:
-    """Build task ``name``; keyword overrides replace its defaults (``steps``, ``seed``, ``dtype`` …)."""
-    s = spec(name)
-    valid = set(COMMON_OVERRIDES) | set(s.defaults)
-    unknown = sorted(set(overrides) - valid)
-    if unknown:
-        raise ValueError(f"unknown option(s) {', '.join(unknown)} for task {name!r}; "
-                         f"valid choices: {', '.join(sorted(valid))}")
-    settings = dict(s.defaults)
-    settings.update({k: v for k, v in overrides.items() if v is not None})
-    settings.setdefault("seed", 0)
-    settings.setdefault("dtype", "float32")
-    settings.setdefault("device", "cpu")
-    settings.setdefault("optimizer", "adam")
-    for key in ("steps", "batch", "iterations", "seed"):
-        v = settings.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
-            raise ValueError(f"{key} must be an integer, got {v!r}")
-    for key in ("steps", "batch", "iterations"):
-        if settings.get(key) is not None and settings[key] < 1:
-            raise ValueError(f"{key} must be >= 1, got {settings[key]}")
-    settings["dtype"] = resolve_dtype(settings["dtype"])
-    settings["device"] = torch.device(settings["device"])
-    task = s.factory(name=name, **settings)
-    task.config = {k: (str(v) if isinstance(v, (torch.dtype, torch.device)) else v)
-                   for k, v in settings.items()}
-    return task
 
 
 def seeded_normal(shape, seed: int, dtype: torch.dtype, device) -> torch.Tensor:

@@ -1,0 +1,37 @@
+"""A method variant: a method name with its options, and the label that names it everywhere.
+
+The label is how tables, figures, record paths, ``regress`` and ``gradcheck`` name a variant:
+``method`` followed by ``-key=value`` for each option in key order (``truncated-k=1``,
+``sdo-step=last``), unless a config gives its own ``label``. It is defined here once and stored in
+every record (field ``variant``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .registry import build
+
+
+@dataclass(frozen=True)
+class Variant:
+    method: str
+    options: dict = field(default_factory=dict)
+    name: str | None = None  # an explicit label (config key `label`)
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        return self.method + "".join(f"-{k}={v}" for k, v in sorted(self.options.items()))
+
+    def build(self):
+        """The method object (validates the options: ``ValueError`` names a bad one)."""
+        return build(self.method, **self.options)
+
+    @classmethod
+    def from_config(cls, entry: dict) -> Variant:
+        """From a config entry ``{method, options, label}``."""
+        return cls(entry["method"], dict(entry.get("options") or {}), entry.get("label"))
+
+    def __hash__(self) -> int:
+        return hash(self.label)

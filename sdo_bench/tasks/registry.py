@@ -1,0 +1,105 @@
+"""The task registry: task families register their named tasks with :func:`register`.
+
+Task names are ``<model>-<target>[-<reward>]`` (DESIGN §4). A task family is one module under
+``sdo_bench/worlds/`` whose factories are decorated with ``@register(name, description, **defaults)``;
+``sdo_bench/tasks/__init__.py`` imports the families (CONTRIBUTING.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from .task import Task, resolve_dtype
+
+
+@dataclass
+class TaskSpec:
+    name: str
+    factory: Callable[..., Task]
+    defaults: dict
+    description: str
+
+    def option_names(self) -> set[str]:
+        """Every setting this task accepts: its own defaults and the common ones."""
+        return set(self.defaults) | set(COMMON_OVERRIDES)
+
+
+_REGISTRY: dict[str, TaskSpec] = {}
+COMMON_OVERRIDES = ("steps", "seed", "dtype", "batch", "iterations", "lr", "optimizer", "device")
+
+
+def register(name: str, description: str, **defaults):
+    def deco(factory):
+        _REGISTRY[name] = TaskSpec(name, factory, defaults, description)
+        return factory
+
+    return deco
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def spec(name: str) -> TaskSpec:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown task {name!r}; valid choices: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def settings_for(name: str, **overrides) -> dict:
+    """The task's resolved settings (defaults, then ``overrides``), checked; ``ValueError`` names a
+    bad key or value and the valid choices."""
+    s = spec(name)
+    valid = s.option_names()
+    unknown = sorted(set(overrides) - valid)
+    if unknown:
+        raise ValueError(f"unknown option(s) {', '.join(unknown)} for task {name!r}; "
+                         f"valid choices: {', '.join(sorted(valid))}")
+    settings = dict(s.defaults)
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    settings.setdefault("seed", 0)
+    settings.setdefault("dtype", "float32")
+    settings.setdefault("device", "cpu")
+    settings.setdefault("optimizer", "adam")
+    for key in ("steps", "batch", "iterations", "seed"):
+        v = settings.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+            raise ValueError(f"{key} must be an integer, got {v!r}")
+    for key in ("steps", "batch", "iterations"):
+        if settings.get(key) is not None and settings[key] < 1:
+            raise ValueError(f"{key} must be >= 1, got {settings[key]}")
+    resolve_dtype(settings["dtype"])
+    device = torch.device(settings["device"])
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {settings['device']!r} is not available on this machine; use --device cpu")
+    return settings
+
+
+def build(name: str, **overrides) -> Task:
+    """Build task ``name``; keyword overrides replace its defaults (``steps``, ``seed``, ``dtype`` …)."""
+    settings = settings_for(name, **overrides)
+    config = dict(settings)
+    settings["dtype"] = resolve_dtype(settings["dtype"])
+    settings["device"] = torch.device(settings["device"])
+    task = spec(name).factory(name=name, **settings)
+    task.config = {k: (str(v) if isinstance(v, (torch.dtype, torch.device)) else v) for k, v in config.items()}
+    return task
+
+
+def _short(v) -> str:
+    if isinstance(v, list):
+        return f"[{len(v)} items]"
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+def describe() -> str:
+    """Every task with its settings and their defaults (``sdo-bench list``)."""
+    lines = ["tasks:"]
+    for name in names():
+        s = spec(name)
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in s.defaults.items())
+        rest = ", ".join(k for k in COMMON_OVERRIDES if k not in s.defaults)
+        lines += [f"  {name:24s} {s.description}", f"      options (--set KEY=VALUE): {shown}; also {rest}"]
+    return "\n".join(lines)

@@ -1,0 +1,161 @@
+"""What the Snakemake workflow asks the library: one :class:`Plan` per validated config.
+
+``workflow/rules/common.smk`` builds ``Plan(config)`` in-process and takes from it the method variants
+and their labels, the tasks and their settings, option validation (a typo stops the workflow before
+any job starts, naming the config key and the valid choices), the output file names and each job's
+command-line arguments, with every config value encoded (:mod:`.values`) so that it reaches the job with its type.
+Nothing here is written twice in ``workflow/``.
+"""
+from __future__ import annotations
+
+import shlex
+
+from . import tasks as _tasks
+from .methods import Variant
+from .report import figures as _figures
+from .report import tables as _tables
+from .values import encode
+
+#: files the workflow's model rules make, where a task family needs them
+TINY_SD, TINY_CLIP = "results/models/tiny-sd", "results/models/tiny-clip"
+
+
+class Plan:
+    """The runs, sweeps and outputs of one config, validated against ``workflow/schemas/
+    config.schema.yaml`` first (Snakemake's ``validate`` fills in the schema's defaults)."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.tasks = {e["task"]: {k: v for k, v in e.items() if k != "task"} for e in config["tasks"]}
+        self.variants = self._check()
+        self.seeds = list(config["seeds"])
+        self.weights = config["weights_dir"]
+        sweeps = config["sweeps"]
+        self.sweep_tasks = list(sweeps["tasks"])
+        self.sweep_steps = list(sweeps["steps"])
+        self.sweep_variants = list(sweeps["methods"] or self.variants)
+        self.reference = config["report"]["reference_method"]
+
+    # -- validation ------------------------------------------------------------------------------------
+    def _check(self) -> dict[str, Variant]:
+        c, known = self.config, _tasks.names()
+        seen = set()
+        for i, entry in enumerate(c["tasks"]):
+            name = entry["task"]
+            if name not in known:
+                raise ValueError(f"config key tasks[{i}].task: unknown task {name!r}; valid choices: "
+                                 + ", ".join(known))
+            if name in seen:
+                raise ValueError(f"config key tasks[{i}].task: {name!r} listed twice")
+            seen.add(name)
+            valid = _tasks.spec(name).option_names()
+            for key in entry.get("options") or {}:
+                if key not in valid:
+                    raise ValueError(f"config key tasks[{i}].options.{key}: task {name!r} has no option "
+                                     f"{key!r}; valid choices: " + ", ".join(sorted(valid)))
+        for key in c["task_options"]:
+            if not any(key in _tasks.spec(e["task"]).option_names() for e in c["tasks"]):
+                raise ValueError(f"config key task_options.{key}: no task in `tasks` has option {key!r}")
+        variants: dict[str, Variant] = {}
+        for i, entry in enumerate(c["methods"]):
+            v = Variant.from_config(entry)
+            try:
+                v.build()
+            except ValueError as e:
+                raise ValueError(f"config key methods[{i}] ({v.method}): {e}") from None
+            if v.label in variants:
+                raise ValueError(f"config key methods[{i}]: label {v.label!r} used twice; set `label`")
+            variants[v.label] = v
+        for name in c["sweeps"]["tasks"]:
+            if name not in known:
+                raise ValueError(f"config key sweeps.tasks: unknown task {name!r}; valid choices: "
+                                 + ", ".join(known))
+        for label in c["sweeps"]["methods"]:
+            if label not in variants:
+                raise ValueError(f"config key sweeps.methods: unknown method label {label!r}; valid "
+                                 "choices: " + ", ".join(variants))
+        ref = c["report"]["reference_method"]
+        if ref not in variants:
+            raise ValueError(f"config key report.reference_method: {ref!r} is not a method label; "
+                             "valid choices: " + ", ".join(variants))
+        return variants
+
+    # -- outputs ---------------------------------------------------------------------------------------
+    def run_records(self) -> list[str]:
+        return [f"results/raw/{t}/{v}/seed{s}.json" for t in self.tasks for v in self.variants
+                for s in self.seeds]
+
+    def sweep_records(self) -> list[str]:
+        return [f"results/sweeps/{t}/{v}/N{n}.json" for t in self.sweep_tasks for v in self.sweep_variants
+                for n in self.sweep_steps]
+
+    def figure_outputs(self) -> list[str]:
+        return _figures.paths(list(self.tasks), self.sweep_tasks)
+
+    def table_outputs(self) -> dict[str, str]:
+        return {key: f"results/tables/{name}" for key, name in _tables.FILES.items()}
+
+    def all_outputs(self) -> list[str]:
+        tables = self.table_outputs()
+        out = [tables[k] for k in ("csv", "md", "tex", "claims")] + self.figure_outputs()
+        if any(self.family(t) == "digits" for t in [*self.tasks, *self.sweep_tasks]):
+            out.append("results/model/model_quality.json")
+        return out
+
+    # -- jobs ------------------------------------------------------------------------------------------
+    @staticmethod
+    def family(task: str) -> str:
+        """The world a task comes from (``digits``, ``gmm``, ``stable_diffusion``)."""
+        return _tasks.spec(task).factory.__module__.rsplit(".", 1)[-1]
+
+    def digits_weights(self) -> list[str]:
+        return [f"{self.weights}/unet/config.json", f"{self.weights}/classifier.pt", f"{self.weights}/judge.pt"]
+
+    def task_settings(self, task: str) -> dict:
+        """The task's settings from the config: shared task_options it accepts, then its own entry."""
+        valid = _tasks.spec(task).option_names()
+        settings = {k: v for k, v in self.config["task_options"].items() if k in valid}
+        entry = dict(self.tasks.get(task) or {})
+        settings.update(entry.pop("options", None) or {})
+        settings.update(entry)
+        if self.family(task) == "digits":
+            settings["weights_dir"] = self.weights
+        if task.startswith("tiny-sd"):  # built by the build_tiny rule unless the config points elsewhere
+            settings.setdefault("weights_dir", TINY_SD)
+            settings.setdefault("reward_dir", TINY_CLIP)
+        return settings
+
+    @staticmethod
+    def tiny_outputs() -> tuple[str, str]:
+        """Where the build_tiny rule writes tiny-sd and the tiny open_clip checkpoints."""
+        return TINY_SD, TINY_CLIP
+
+    def inputs(self, task: str) -> list[str]:
+        """Files a job of this task reads that a rule of the workflow makes."""
+        if self.family(task) == "digits":
+            return self.digits_weights()
+        if task.startswith("tiny-sd"):
+            s = self.task_settings(task)
+            return [f"{s['weights_dir']}/model_index.json", f"{s['reward_dir']}/aesthetic_head.pth"]
+        return []
+
+    def job_args(self, task: str, label: str, sweep: bool = False) -> str:
+        """The ``sdo-bench run`` (or ``sweep``) arguments for a task and a variant label, but the seed
+        and the outputs; values encoded to read back typed (``--set batch=2``, ``--set prompts='["a"]'``)."""
+        v = self.variants[label]
+        args = ["--task", task, "--method", v.method]
+        for key, value in v.options.items():
+            args += ["--option", f"{key}={encode(value)}"]
+        if v.name:
+            args += ["--label", v.name]
+        settings = self.task_settings(task)
+        for key in ("steps", "iterations"):
+            value = settings.pop(key, None)
+            if value is not None and not sweep:
+                args += [f"--{key}", str(value)]
+        for key, value in settings.items():
+            args += ["--set", f"{key}={encode(value)}"]
+        args += ["--device", self.config["device"], "--dtype", self.config["dtype"]]
+        if self.config["memory_budget_bytes"]:
+            args += ["--memory-budget-bytes", str(self.config["memory_budget_bytes"])]
+        return shlex.join(args)
