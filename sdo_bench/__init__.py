@@ -1,4 +1,5 @@
 """sdo-bench: gradient methods through diffusion sampling, measured on one table (see DESIGN.md)."""
+
 from . import experiment, methods, tasks
 from .methods import GradientResult
 

@@ -1,4 +1,5 @@
 """``python -m sdo_bench``: the command line, run by the interpreter that runs it."""
+
 import sys
 
 from .cli import main

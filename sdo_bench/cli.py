@@ -4,11 +4,15 @@ Bad input ends with one line on stderr and exit code 2; a run that fails, runs o
 diverges still writes its record (with that status) and exits 0 so that a workflow carries on.
 ``--set`` and ``--option`` values are JSON where they parse as JSON, else strings (:mod:`.values`).
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+from .values import integer as _int
+from .values import pairs
 
 DTYPES = ["float32", "float64", "float16", "bfloat16"]
 PAIR = dict(action="append", default=[], metavar="KEY=VALUE")
@@ -19,19 +23,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _int(name, least=None):
-    def parse(v):
-        try:
-            i = int(v)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {v!r}") from None
-        if least is not None and i < least:
-            raise argparse.ArgumentTypeError(f"{name} must be >= {least}, got {i}")
-        return i
-
-    return parse
-
-
+# the argument tables, one argument a line
+# fmt: off
 def _experiment_args(sweep: bool) -> list:
     return [("--task", dict(required=True)), ("--method", dict(required=True)),
             ("--option", dict(PAIR, help="a method option, repeatable (e.g. --option step=first)")),
@@ -71,7 +64,8 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("--reference", dict(default="bptt", help="variant label ratios are taken against"))]),
     "train-model": ("train the digits UNet (save_pretrained to OUT/unet)", [
         ("--out", dict(required=True)), ("--steps", dict(type=_int("--steps", 1), default=2000)),
-        ("--batch", dict(type=_int("--batch", 1), default=128)), ("--seed", dict(type=_int("--seed"), default=0))]),
+        ("--batch", dict(type=_int("--batch", 1), default=128)),
+        ("--seed", dict(type=_int("--seed"), default=0))]),
     "train-classifier": ("train the reward classifier and the judge", [
         ("--out", dict(required=True, help="weights directory (classifier.pt, judge.pt)")),
         ("--which", dict(choices=["reward", "judge", "both"], default="both")),
@@ -82,6 +76,7 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
     "build-tiny": ("build tiny-sd and tiny open_clip checkpoints (random weights, offline) into OUT", [
         ("--out", dict(required=True)), ("--seed", dict(type=_int("--seed"), default=0))]),
 }
+# fmt: on
 
 
 def parser() -> argparse.ArgumentParser:
@@ -97,17 +92,18 @@ def parser() -> argparse.ArgumentParser:
 def _experiment(a) -> str:
     from . import experiment, tasks
     from .methods import Variant
-    from .values import pairs
 
     variant = Variant(a.method, pairs(a.option, "--option"), a.label)
     variant.build()  # a bad method or option fails here, before anything is built
-    settings = dict(pairs(a.set, "--set"), seed=a.seed, iterations=a.iterations, dtype=a.dtype, device=a.device)
+    settings = pairs(a.set, "--set")
+    settings.update(seed=a.seed, iterations=a.iterations, dtype=a.dtype, device=a.device)
+    kw = {"memory_budget_bytes": a.memory_budget_bytes}
     if a.command == "sweep":
-        recs = experiment.sweep(a.task, settings, variant, a.steps, a.out_dir, memory_budget_bytes=a.memory_budget_bytes)
+        recs = experiment.sweep(a.task, settings, variant, a.steps, a.out_dir, **kw)
         return f"{a.task} {variant.label}: {len(recs)} records in {a.out_dir}"
     task = tasks.build(a.task, steps=a.steps, **settings)
-    return experiment.summary(experiment.run(task, variant, memory_budget_bytes=a.memory_budget_bytes,
-                                             fidelity=not a.no_fidelity, out=a.out, samples_out=a.samples_out))
+    kw.update(fidelity=not a.no_fidelity, out=a.out, samples_out=a.samples_out)
+    return experiment.summary(experiment.run(task, variant, **kw))
 
 
 def _call(target: str, *args, **kwargs):
@@ -118,10 +114,13 @@ def _call(target: str, *args, **kwargs):
     return getattr(importlib.import_module(f"sdo_bench.{module}"), function)(*args, **kwargs)
 
 
-HANDLERS = {  # each command: one library call; what it returns is printed ((code, text) sets the exit code)
+# each command: one library call; what it returns is printed ((code, text) sets the exit code)
+# fmt: off
+HANDLERS = {
     "run": _experiment, "sweep": _experiment,
     "list": lambda a: _call("tasks:describe") + "\n" + _call("methods:describe"),
-    "gradcheck": lambda a: _call("experiment:gradcheck_text", a.task, steps=a.steps, seed=a.seed, dtype=a.dtype),
+    "gradcheck": lambda a: _call("experiment:gradcheck_text", a.task, steps=a.steps, seed=a.seed,
+                                 dtype=a.dtype),
     "regress": lambda a: _call("regress:check", Path(a.baseline), a.tolerance, a.update, a.save),
     "report": lambda a: _call("report:write", a.what, a.records, a.sweeps, a.out, a.reference),
     "train-model": lambda a: _call("models.digits:train_model", Path(a.out) / "unet", steps=a.steps,
@@ -129,9 +128,11 @@ HANDLERS = {  # each command: one library call; what it returns is printed ((cod
     "train-classifier": lambda a: "\n".join(
         _call("rewards.digit_classifier:train_classifier", kind, a.out, epochs=a.epochs)["summary"]
         for kind in (["reward", "judge"] if a.which == "both" else [a.which])),
-    "evaluate-model": lambda a: _call("worlds.digits.model_quality:evaluate_text", a.weights, a.out, n=a.samples),
+    "evaluate-model": lambda a: _call("worlds.digits.model_quality:evaluate_text", a.weights, a.out,
+                                      n=a.samples),
     "build-tiny": lambda a: _call("models.tiny_sd:build_all", Path(a.out), seed=a.seed),
 }
+# fmt: on
 
 
 def main(argv: list[str] | None = None) -> int:

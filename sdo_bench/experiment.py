@@ -15,13 +15,15 @@ The order of work, so that every figure in the record is measured the same way f
    ``graph_bytes`` and the network-evaluation counts, is checked against ``memory_budget_bytes``, and is
    compared with the exact ``bptt`` gradient at the same parameters (``grad_cosine_vs_exact``,
    ``grad_relnorm_vs_exact``); it is not used for an update;
-4. ``iterations`` timed updates (gradient + optimizer step); the reward curve holds the reward of each iterate and, last, of the final parameters;
+4. ``iterations`` timed updates (gradient + optimizer step); the reward curve holds the reward of
+   each iterate and, last, of the final parameters;
 5. the judge on the final samples, where the task has one.
 
 OOM (CUDA or ``MemoryError``, or graph bytes over the budget) ends the run with status ``oom``; a
 non-finite reward or gradient with ``diverged``; anything else with ``error``. In every case the
 record is written atomically and the figures measured up to then are kept.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,12 +56,21 @@ def _finite(res) -> bool:
 
 def _is_oom(exc: BaseException) -> bool:
     return isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)) or (
-        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    )
 
 
-def run(task: _tasks.Task, variant: Variant, *, memory_budget_bytes: int | None = None,
-        fidelity: bool = True, out=None, samples_out=None, samples_keep: int = 8,
-        progress: bool | None = None) -> dict:
+def run(
+    task: _tasks.Task,
+    variant: Variant,
+    *,
+    memory_budget_bytes: int | None = None,
+    fidelity: bool = True,
+    out=None,
+    samples_out=None,
+    samples_keep: int = 8,
+    progress: bool | None = None,
+) -> dict:
     """Optimize ``task`` with ``variant`` and return its record (also written atomically to ``out``).
 
     Bad input (options out of range for the task) raises ``ValueError`` before any work.
@@ -70,21 +81,52 @@ def run(task: _tasks.Task, variant: Variant, *, memory_budget_bytes: int | None 
     t, m = task, variant.build()
     m.check(t)
     options = m.resolved_options(t)
-    config = {"task": t.name, "task_config": t.config, "method": m.name, "method_options": options,
-              "memory_budget_bytes": memory_budget_bytes}
+    config = {
+        "task": t.name,
+        "task_config": t.config,
+        "method": m.name,
+        "method_options": options,
+        "memory_budget_bytes": memory_budget_bytes,
+    }
     rec = {
-        "task": t.name, "method": m.name, "variant": variant.label, "method_options": options,
-        "seed": t.seed, "steps": t.steps, "batch": t.batch, "target": t.target, "model": t.model_name,
-        "reward_name": t.reward_name, "dtype": str(t.dtype).replace("torch.", ""),
-        "device": str(t.device), "status": "ok", "error": None, "iterations": 0,
-        "iterations_requested": t.iterations, "memory_budget_bytes": memory_budget_bytes,
-        "time_per_iter_s": None, "forward_s": None, "backward_s": None, "time_sample_s": None,
-        "peak_memory_bytes": None, "peak_memory_delta_bytes": None, "peak_memory_source": None,
-        "graph_bytes": None, "nfe_forward": None, "nfe_backward": None,
-        "reward_init": None, "reward_final": None, "reward_curve": [], "elapsed_s": [],
-        "reward_heldout_init": None, "reward_heldout_final": None,
-        "judge": None, "grad_cosine_vs_exact": None, "grad_relnorm_vs_exact": None,
-        "fidelity_note": None, "gradient_info": [],
+        "task": t.name,
+        "method": m.name,
+        "variant": variant.label,
+        "method_options": options,
+        "seed": t.seed,
+        "steps": t.steps,
+        "batch": t.batch,
+        "target": t.target,
+        "model": t.model_name,
+        "reward_name": t.reward_name,
+        "dtype": str(t.dtype).replace("torch.", ""),
+        "device": str(t.device),
+        "status": "ok",
+        "error": None,
+        "iterations": 0,
+        "iterations_requested": t.iterations,
+        "memory_budget_bytes": memory_budget_bytes,
+        "time_per_iter_s": None,
+        "forward_s": None,
+        "backward_s": None,
+        "time_sample_s": None,
+        "peak_memory_bytes": None,
+        "peak_memory_delta_bytes": None,
+        "peak_memory_source": None,
+        "graph_bytes": None,
+        "nfe_forward": None,
+        "nfe_backward": None,
+        "reward_init": None,
+        "reward_final": None,
+        "reward_curve": [],
+        "elapsed_s": [],
+        "reward_heldout_init": None,
+        "reward_heldout_final": None,
+        "judge": None,
+        "grad_cosine_vs_exact": None,
+        "grad_relnorm_vs_exact": None,
+        "fidelity_note": None,
+        "gradient_info": [],
         "provenance": provenance(config, t.device),
     }
     snapshots = {}
@@ -134,7 +176,10 @@ def _run_into(rec, task, method, budget, fidelity, progress):
     if first.status == "not_applicable":
         raise _Stop("not_applicable", first.reason)
     rec["graph_bytes"], rec["nfe_forward"], rec["nfe_backward"] = (
-        first.graph_bytes, first.nfe_forward, first.nfe_backward)
+        first.graph_bytes,
+        first.nfe_forward,
+        first.nfe_backward,
+    )
     if budget is not None and first.graph_bytes > budget:
         raise _Stop("oom", f"graph bytes {first.graph_bytes} exceed memory_budget_bytes {budget}")
     if not _finite(first):
@@ -146,8 +191,9 @@ def _run_into(rec, task, method, budget, fidelity, progress):
     params = task.parameters()
     curve, elapsed, it_s, fwd_s, bwd_s = rec["reward_curve"], rec["elapsed_s"], [], [], []
     clock = 0.0
-    bar = tqdm(range(task.iterations), desc=f"{rec['task']} {rec['variant']}", disable=_quiet(progress),
-               leave=False)
+    bar = tqdm(
+        range(task.iterations), desc=f"{rec['task']} {rec['variant']}", disable=_quiet(progress), leave=False
+    )
     try:
         for _ in bar:
             sync()
@@ -176,9 +222,11 @@ def _run_into(rec, task, method, budget, fidelity, progress):
     finally:
         bar.close()
         if it_s:
-            rec["time_per_iter_s"] = {"median": float(np.median(it_s)),
-                                      "p10": float(np.percentile(it_s, 10)),
-                                      "p90": float(np.percentile(it_s, 90))}
+            rec["time_per_iter_s"] = {
+                "median": float(np.median(it_s)),
+                "p10": float(np.percentile(it_s, 10)),
+                "p90": float(np.percentile(it_s, 90)),
+            }
             rec["forward_s"] = float(np.median(fwd_s))
             rec["backward_s"] = float(np.median(bwd_s))
     final = float(task.reward())
@@ -207,8 +255,10 @@ def _fidelity(rec, task, method, first, budget):
             rec["fidelity_note"] = f"exact bptt gradient did not fit in memory ({type(exc).__name__})"
             return
         if budget is not None and exact.graph_bytes > budget:
-            rec["fidelity_note"] = (f"exact bptt gradient needs {exact.graph_bytes} graph bytes, over "
-                                    f"memory_budget_bytes {budget}")
+            rec["fidelity_note"] = (
+                f"exact bptt gradient needs {exact.graph_bytes} graph bytes, over "
+                f"memory_budget_bytes {budget}"
+            )
             return
     agree = agreement(first.grads, exact.grads)
     if agree["cosine"] is None:
@@ -217,8 +267,16 @@ def _fidelity(rec, task, method, first, budget):
     rec["grad_cosine_vs_exact"], rec["grad_relnorm_vs_exact"] = agree["cosine"], agree["relnorm"]
 
 
-def sweep(name: str, settings: dict, variant: Variant, steps: list[int], out_dir, *,
-          memory_budget_bytes: int | None = None, progress: bool | None = None) -> list[dict]:
+def sweep(
+    name: str,
+    settings: dict,
+    variant: Variant,
+    steps: list[int],
+    out_dir,
+    *,
+    memory_budget_bytes: int | None = None,
+    progress: bool | None = None,
+) -> list[dict]:
     """One :func:`run` of task ``name`` (``settings`` as for ``tasks.build``) per N in ``steps``, in
     this process; the record of N goes to ``out_dir/N<N>.json``. Bad input for one N (an option out
     of range) raises ``ValueError`` before that N's record is written."""
@@ -236,8 +294,13 @@ def sweep(name: str, settings: dict, variant: Variant, steps: list[int], out_dir
         pass
     records = []
     for n in tqdm(steps, desc=f"{name} {variant.label} sweep", disable=_quiet(progress)):
-        rec = run(_tasks.build(name, steps=n, **settings), variant, out=out_dir / f"N{n}.json",
-                  memory_budget_bytes=memory_budget_bytes, progress=False)
+        rec = run(
+            _tasks.build(name, steps=n, **settings),
+            variant,
+            out=out_dir / f"N{n}.json",
+            memory_budget_bytes=memory_budget_bytes,
+            progress=False,
+        )
         records.append(rec)
         print(f"{name} {variant.label} N={n}: {rec['status']}", flush=True)
     return records
@@ -254,8 +317,13 @@ def gradcheck(task: _tasks.Task, variants: list[Variant] | None = None) -> list[
     rows = []
     for v in variants:
         res = v.build().gradient(task)
-        row = {"variant": v.label, "status": res.status, "nfe_forward": res.nfe_forward,
-               "nfe_backward": res.nfe_backward, "graph_bytes": res.graph_bytes}
+        row = {
+            "variant": v.label,
+            "status": res.status,
+            "nfe_forward": res.nfe_forward,
+            "nfe_backward": res.nfe_backward,
+            "graph_bytes": res.graph_bytes,
+        }
         if res.status == "ok":
             row.update(agreement(res.grads, exact.grads))
         rows.append(row)
@@ -265,13 +333,20 @@ def gradcheck(task: _tasks.Task, variants: list[Variant] | None = None) -> list[
 def gradcheck_text(name: str, **settings) -> str:
     """``sdo-bench gradcheck``: :func:`gradcheck` of task ``name`` as a table."""
     task = _tasks.build(name, **settings)
-    lines = [f"{name}: N={task.steps}, dtype={task.config['dtype']}",
-             f"{'method':22s} {'status':15s} {'rel. error':>11s} {'cosine':>8s} {'nfe fwd/bwd':>12s} "
-             f"{'graph bytes':>12s}"]
+    lines = [
+        f"{name}: N={task.steps}, dtype={task.config['dtype']}",
+        f"{'method':22s} {'status':15s} {'rel. error':>11s} {'cosine':>8s} {'nfe fwd/bwd':>12s} "
+        f"{'graph bytes':>12s}",
+    ]
     for r in gradcheck(task):
-        nums = "" if r["status"] != "ok" else (
-            f"{r['rel_error']:11.3e} {r['cosine']:8.4f} {r['nfe_forward']:>5d}/{r['nfe_backward']:<6d} "
-            f"{r['graph_bytes']:12d}")
+        nums = (
+            ""
+            if r["status"] != "ok"
+            else (
+                f"{r['rel_error']:11.3e} {r['cosine']:8.4f} {r['nfe_forward']:>5d}/{r['nfe_backward']:<6d} "
+                f"{r['graph_bytes']:12d}"
+            )
+        )
         lines.append(f"{r['variant']:22s} {r['status']:15s} {nums}".rstrip())
     return "\n".join(lines)
 

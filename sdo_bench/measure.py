@@ -9,6 +9,7 @@
   saved tensors (checkpointing keeps each step's input for recomputation) declare them with
   :func:`note_saved`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -16,7 +17,7 @@ import contextlib
 import torch
 from torch import nn
 
-_ACTIVE: list["GraphBytes"] = []
+_ACTIVE: list[GraphBytes] = []
 
 
 class CountingNetwork(nn.Module):
@@ -115,8 +116,11 @@ def agreement(grads, exact) -> dict:
     na, nb = float(a.norm()), float(b.norm())
     if nb == 0.0:
         return {"cosine": None, "relnorm": None, "rel_error": None}
-    return {"cosine": float(a @ b) / (na * nb) if na else 0.0, "relnorm": na / nb,
-            "rel_error": float((a - b).norm()) / nb}
+    return {
+        "cosine": float(a @ b) / (na * nb) if na else 0.0,
+        "relnorm": na / nb,
+        "rel_error": float((a - b).norm()) / nb,
+    }
 
 
 # -- peak memory -----------------------------------------------------------------------------------
@@ -152,7 +156,8 @@ class PeakMemory(contextlib.AbstractContextManager):
       miss short peaks).
 
     The kernel updates RSS counters in batches (up to 64 pages per thread), so the CPU figures are exact
-    to about that much. ``peak_bytes`` is absolute (the whole process or every CUDA allocation); ``delta_bytes`` is the rise
+    to about that much. ``peak_bytes`` is absolute (the whole process or every CUDA allocation);
+    ``delta_bytes`` is the rise
     over the value when the block started.
     """
 

@@ -1,4 +1,5 @@
 """Where a result came from: commit, package versions, device, config hash, start time."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -11,15 +12,29 @@ from pathlib import Path
 
 import torch
 
-PACKAGES = ("sdo-bench", "torch", "torchvision", "diffusers", "transformers", "peft", "torchdiffeq",
-            "open_clip_torch", "torchmetrics", "numpy", "scikit-learn")
+PACKAGES = (
+    "sdo-bench",
+    "torch",
+    "torchvision",
+    "diffusers",
+    "transformers",
+    "peft",
+    "torchdiffeq",
+    "open_clip_torch",
+    "torchmetrics",
+    "numpy",
+    "scikit-learn",
+)
 
 
 def git_commit() -> dict:
     root = Path(__file__).resolve().parent.parent
+
     def git(*args):
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+
     try:
         commit = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))

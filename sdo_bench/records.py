@@ -1,4 +1,5 @@
 """Run records (DESIGN §6): the JSON schema kept in the package and atomic writing."""
+
 from __future__ import annotations
 
 import json

@@ -18,6 +18,7 @@ baseline taken on the same machine (see README).
 Every registered method is measured with its ``benchmark_options`` and named by its variant label, so
 a new method needs a baseline update (``sdo-bench regress --update``) in the commit that adds it.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,17 +39,20 @@ CASES = [
     ("digits-weights", 10, {"batch": 4, "judge": False}, 12),
 ]
 
+
 def default_variants() -> list[Variant]:
     """One variant per registered method: its ``benchmark_options``."""
     return [Variant(name, dict(cls.benchmark_options)) for name, cls in REGISTRY.items()]
+
 
 DETERMINISTIC = ("status", "graph_bytes", "nfe_forward", "nfe_backward")
 RATIOS = ("time_over_sample", "time_over_bptt")
 DEFAULT_BASELINE = Path("benchmarks/baseline.json")
 
 
-def measure_case(task_name: str, steps: int, overrides: dict, rounds: int,
-                 variants: list[Variant] | None = None) -> dict:
+def measure_case(
+    task_name: str, steps: int, overrides: dict, rounds: int, variants: list[Variant] | None = None
+) -> dict:
     """Deterministic figures and interleaved fastest times of every variant on one task (one process).
     ``variants`` (default :func:`default_variants`) must include ``bptt``."""
     torch.manual_seed(0)
@@ -67,8 +71,12 @@ def _measure_case(task_name, steps, overrides, rounds, variants):
     out = {}
     for label, m in variants:
         res = m.gradient(task, measure_graph=True)  # also the warm-up
-        out[label] = {"status": res.status, "graph_bytes": res.graph_bytes,
-                      "nfe_forward": res.nfe_forward, "nfe_backward": res.nfe_backward}
+        out[label] = {
+            "status": res.status,
+            "graph_bytes": res.graph_bytes,
+            "nfe_forward": res.nfe_forward,
+            "nfe_backward": res.nfe_backward,
+        }
     task.reward()  # warm-up of the no-grad sample
     times = {label: [] for label, _ in variants}
     sample_times = []
@@ -97,8 +105,10 @@ def _measure_case(task_name, steps, overrides, rounds, variants):
 def measure(cases=CASES, progress: bool = True) -> dict:
     from .provenance import device_name, versions
 
-    result = {"machine": {"device_name": device_name("cpu"), "threads": 1,
-                          "torch": versions()["torch"]}, "cases": {}}
+    result = {
+        "machine": {"device_name": device_name("cpu"), "threads": 1, "torch": versions()["torch"]},
+        "cases": {},
+    }
     for task_name, steps, overrides, rounds in cases:
         t0 = time.perf_counter()
         case = measure_case(task_name, steps, overrides, rounds)
@@ -134,16 +144,31 @@ def compare(fresh: dict, baseline: dict, tolerance: float = 0.2) -> tuple[bool, 
         if key.endswith("/_sample"):
             continue
         if key not in bc or key not in fc:
-            rows.append({"case": key, "figure": "-", "baseline": key in bc, "fresh": key in fc,
-                         "change": "", "verdict": "FAIL: missing " + ("in baseline (run --update)"
-                                                                       if key not in bc else "now")})
+            rows.append(
+                {
+                    "case": key,
+                    "figure": "-",
+                    "baseline": key in bc,
+                    "fresh": key in fc,
+                    "change": "",
+                    "verdict": "FAIL: missing " + ("in baseline (run --update)" if key not in bc else "now"),
+                }
+            )
             ok = False
             continue
         f, b = fc[key], bc[key]
         for fig in DETERMINISTIC:
             if f.get(fig) != b.get(fig):
-                rows.append({"case": key, "figure": fig, "baseline": b.get(fig), "fresh": f.get(fig),
-                             "change": "", "verdict": "FAIL: must match exactly"})
+                rows.append(
+                    {
+                        "case": key,
+                        "figure": fig,
+                        "baseline": b.get(fig),
+                        "fresh": f.get(fig),
+                        "change": "",
+                        "verdict": "FAIL: must match exactly",
+                    }
+                )
                 ok = False
         for fig in RATIOS:
             fv, bv = f.get(fig), b.get(fig)
@@ -156,8 +181,16 @@ def compare(fresh: dict, baseline: dict, tolerance: float = 0.2) -> tuple[bool, 
                 verdict = "improved (consider --update)"
             else:
                 continue
-            rows.append({"case": key, "figure": fig, "baseline": round(bv, 4), "fresh": round(fv, 4),
-                         "change": f"{change:+.1%}", "verdict": verdict})
+            rows.append(
+                {
+                    "case": key,
+                    "figure": fig,
+                    "baseline": round(bv, 4),
+                    "fresh": round(fv, 4),
+                    "change": f"{change:+.1%}",
+                    "verdict": verdict,
+                }
+            )
     return ok, rows
 
 
@@ -167,8 +200,9 @@ def format_rows(rows: list[dict]) -> str:
     cols = ["case", "figure", "baseline", "fresh", "change", "verdict"]
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
     line = lambda r: "  ".join(str(r[c]).ljust(widths[c]) for c in cols)  # noqa: E731
-    return "\n".join([line({c: c for c in cols}), line({c: "-" * widths[c] for c in cols})]
-                     + [line(r) for r in rows])
+    return "\n".join(
+        [line({c: c for c in cols}), line({c: "-" * widths[c] for c in cols})] + [line(r) for r in rows]
+    )
 
 
 def ratio_spread(results: list[dict]) -> dict:
@@ -190,8 +224,9 @@ def write(path: Path, result: dict) -> None:
     write_atomic(path, result)
 
 
-def check(baseline: Path = DEFAULT_BASELINE, tolerance: float = 0.2, update: bool = False,
-          save: Path | None = None) -> tuple[bool, str]:
+def check(
+    baseline: Path = DEFAULT_BASELINE, tolerance: float = 0.2, update: bool = False, save: Path | None = None
+) -> tuple[bool, str]:
     """The CI policy: the baseline (``update``) is the median of three measurements; a check takes the
     better of two, so that a regression must show in both while one disturbed measurement does not
     fail the check. Returns (passed, the text to print)."""
@@ -205,12 +240,15 @@ def check(baseline: Path = DEFAULT_BASELINE, tolerance: float = 0.2, update: boo
         write(baseline, fresh)
         return True, f"baseline written to {baseline} ({len(fresh['cases'])} entries)"
     ok, rows = compare(fresh, base, tolerance)
-    return ok, (f"{format_rows(rows)}\nregression check: {'PASS' if ok else 'FAIL'} (tolerance "
-                f"{tolerance:.0%}; baseline from {base['machine']['device_name']})")
+    return ok, (
+        f"{format_rows(rows)}\nregression check: {'PASS' if ok else 'FAIL'} (tolerance "
+        f"{tolerance:.0%}; baseline from {base['machine']['device_name']})"
+    )
 
 
 def load(path: Path) -> dict:
     if not path.is_file():
-        raise ValueError(f"baseline {path} does not exist; create it with `sdo-bench regress "
-                         f"--update --baseline {path}`")
+        raise ValueError(
+            f"baseline {path} does not exist; create it with `sdo-bench regress --update --baseline {path}`"
+        )
     return json.loads(path.read_text())

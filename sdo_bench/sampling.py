@@ -16,9 +16,11 @@ In DDIM's natural variables ``x̄ = x / sqrt(ᾱ)`` and ``σ = sqrt(1 - ᾱ) / s
 ``x̄_{k+1} = x̄_k + (σ_{k+1} - σ_k) ε``: Euler on the probability-flow ODE ``dx̄/dσ = ε`` over the σ grid
 (used by the ``adjoint`` method).
 """
+
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import torch
 from diffusers import DDIMScheduler
@@ -82,4 +84,3 @@ class DDIMSampler:
         i = int(torch.searchsorted(log_sigmas, torch.tensor(ls, dtype=log_sigmas.dtype))) - 1
         lo, hi = float(log_sigmas[i]), float(log_sigmas[i + 1])
         return i + (ls - lo) / (hi - lo)
-

@@ -4,6 +4,7 @@ as JSON (``7.5``, ``false``, ``["a", "b"]``, ``"3"``), else the string itself (`
 :func:`encode` is its inverse, used by the workflow so that every config value reaches a job with its
 type: a string is written bare when it reads back as itself, else JSON-quoted.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,3 +36,19 @@ def pairs(items: list[str], flag: str) -> dict:
         key, value = item.split("=", 1)
         out[key.strip()] = parse(value.strip())
     return out
+
+
+def integer(name: str, least: int | None = None):
+    """An ``argparse`` type: an integer (at least ``least``), with an error that names the flag."""
+    import argparse
+
+    def parse(v):
+        try:
+            i = int(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {v!r}") from None
+        if least is not None and i < least:
+            raise argparse.ArgumentTypeError(f"{name} must be >= {least}, got {i}")
+        return i
+
+    return parse

@@ -3,34 +3,42 @@
 Nothing here downloads. A missing path is reported with the setting that names it (config key / task
 option), the files expected there, and where users usually get them.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 
 class WeightsError(FileNotFoundError):
-    """Weights missing or unreadable at a local path (the message says which key, which files, how to get them)."""
+    """Weights missing or unreadable at a local path (the message says which key, which files, how to
+    get them)."""
 
 
-def require(path, *, key: str, expected: list[str] | tuple[str, ...] = (), kind: str = "file",
-            where: str = "") -> Path:
+def require(
+    path, *, key: str, expected: list[str] | tuple[str, ...] = (), kind: str = "file", where: str = ""
+) -> Path:
     """Return ``path`` as a :class:`Path` if it exists (as a ``kind`` 'file' or 'dir', holding ``expected``).
 
     Raises :class:`WeightsError` naming ``key``, the missing files and ``where`` to get them otherwise."""
     hint = f" Where to get them: {where}" if where else ""
     if path in (None, ""):
-        raise WeightsError(f"option {key} is not set: give the local path of the weights "
-                           f"(--set {key}=PATH on the command line; task_options.{key} or "
-                           f"tasks[].options.{key} in the workflow config).{hint}")
+        raise WeightsError(
+            f"option {key} is not set: give the local path of the weights "
+            f"(--set {key}=PATH on the command line; task_options.{key} or "
+            f"tasks[].options.{key} in the workflow config).{hint}"
+        )
     p = Path(path).expanduser()
     if kind == "dir":
         if not p.is_dir():
-            raise WeightsError(f"{key}: directory {p} does not exist; it should hold "
-                               f"{', '.join(expected) or 'the weights'}.{hint}")
+            raise WeightsError(
+                f"{key}: directory {p} does not exist; it should hold "
+                f"{', '.join(expected) or 'the weights'}.{hint}"
+            )
         missing = [e for e in expected if not (p / e).exists()]
         if missing:
-            raise WeightsError(f"{key}: {p} lacks {', '.join(missing)} (expected "
-                               f"{', '.join(expected)}).{hint}")
+            raise WeightsError(
+                f"{key}: {p} lacks {', '.join(missing)} (expected {', '.join(expected)}).{hint}"
+            )
     elif not p.is_file():
         raise WeightsError(f"{key}: file {p} does not exist.{hint}")
     return p

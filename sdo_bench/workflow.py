@@ -3,9 +3,11 @@
 ``workflow/rules/common.smk`` builds ``Plan(config)`` in-process and takes from it the method variants
 and their labels, the tasks and their settings, option validation (a typo stops the workflow before
 any job starts, naming the config key and the valid choices), the output file names and each job's
-command-line arguments, with every config value encoded (:mod:`.values`) so that it reaches the job with its type.
+command-line arguments, with every config value encoded (:mod:`.values`) so that it reaches the job
+with its type.
 Nothing here is written twice in ``workflow/``.
 """
+
 from __future__ import annotations
 
 import shlex
@@ -43,16 +45,19 @@ class Plan:
         for i, entry in enumerate(c["tasks"]):
             name = entry["task"]
             if name not in known:
-                raise ValueError(f"config key tasks[{i}].task: unknown task {name!r}; valid choices: "
-                                 + ", ".join(known))
+                raise ValueError(
+                    f"config key tasks[{i}].task: unknown task {name!r}; valid choices: " + ", ".join(known)
+                )
             if name in seen:
                 raise ValueError(f"config key tasks[{i}].task: {name!r} listed twice")
             seen.add(name)
             valid = _tasks.spec(name).option_names()
             for key in entry.get("options") or {}:
                 if key not in valid:
-                    raise ValueError(f"config key tasks[{i}].options.{key}: task {name!r} has no option "
-                                     f"{key!r}; valid choices: " + ", ".join(sorted(valid)))
+                    raise ValueError(
+                        f"config key tasks[{i}].options.{key}: task {name!r} has no option "
+                        f"{key!r}; valid choices: " + ", ".join(sorted(valid))
+                    )
         for key in c["task_options"]:
             if not any(key in _tasks.spec(e["task"]).option_names() for e in c["tasks"]):
                 raise ValueError(f"config key task_options.{key}: no task in `tasks` has option {key!r}")
@@ -68,26 +73,36 @@ class Plan:
             variants[v.label] = v
         for name in c["sweeps"]["tasks"]:
             if name not in known:
-                raise ValueError(f"config key sweeps.tasks: unknown task {name!r}; valid choices: "
-                                 + ", ".join(known))
+                raise ValueError(
+                    f"config key sweeps.tasks: unknown task {name!r}; valid choices: " + ", ".join(known)
+                )
         for label in c["sweeps"]["methods"]:
             if label not in variants:
-                raise ValueError(f"config key sweeps.methods: unknown method label {label!r}; valid "
-                                 "choices: " + ", ".join(variants))
+                raise ValueError(
+                    f"config key sweeps.methods: unknown method label {label!r}; valid "
+                    "choices: " + ", ".join(variants)
+                )
         ref = c["report"]["reference_method"]
         if ref not in variants:
-            raise ValueError(f"config key report.reference_method: {ref!r} is not a method label; "
-                             "valid choices: " + ", ".join(variants))
+            raise ValueError(
+                f"config key report.reference_method: {ref!r} is not a method label; "
+                "valid choices: " + ", ".join(variants)
+            )
         return variants
 
     # -- outputs ---------------------------------------------------------------------------------------
     def run_records(self) -> list[str]:
-        return [f"results/raw/{t}/{v}/seed{s}.json" for t in self.tasks for v in self.variants
-                for s in self.seeds]
+        return [
+            f"results/raw/{t}/{v}/seed{s}.json" for t in self.tasks for v in self.variants for s in self.seeds
+        ]
 
     def sweep_records(self) -> list[str]:
-        return [f"results/sweeps/{t}/{v}/N{n}.json" for t in self.sweep_tasks for v in self.sweep_variants
-                for n in self.sweep_steps]
+        return [
+            f"results/sweeps/{t}/{v}/N{n}.json"
+            for t in self.sweep_tasks
+            for v in self.sweep_variants
+            for n in self.sweep_steps
+        ]
 
     def figure_outputs(self) -> list[str]:
         return _figures.paths(list(self.tasks), self.sweep_tasks)
@@ -109,7 +124,11 @@ class Plan:
         return _tasks.spec(task).factory.__module__.rsplit(".", 1)[-1]
 
     def digits_weights(self) -> list[str]:
-        return [f"{self.weights}/unet/config.json", f"{self.weights}/classifier.pt", f"{self.weights}/judge.pt"]
+        return [
+            f"{self.weights}/unet/config.json",
+            f"{self.weights}/classifier.pt",
+            f"{self.weights}/judge.pt",
+        ]
 
     def task_settings(self, task: str) -> dict:
         """The task's settings from the config: shared task_options it accepts, then its own entry."""

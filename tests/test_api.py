@@ -1,4 +1,5 @@
 """The public API of DESIGN §5 and its errors."""
+
 import pytest
 import torch
 
@@ -78,27 +79,33 @@ def test_unknown_method_lists_choices():
         sdo_bench.methods.build("sgd")
 
 
-@pytest.mark.parametrize("method,opts,match", [
-    ("sdo", {"kep": 2}, "valid options: keep, step"),
-    ("bptt", {"k": 1}, "valid options: \\(none\\)"),
-    ("truncated", {"k": 0}, ">= 1 or 'random'"),
-    ("truncated", {"k": "some"}, "must be an integer"),
-    ("sdo", {"step": "middle"}, "first, last, random"),
-    ("sdo", {"keep": 0}, ">= 1"),
-    ("adjoint", {"solver": "dopri5"}, "euler, midpoint, rk4"),
-])
+@pytest.mark.parametrize(
+    "method,opts,match",
+    [
+        ("sdo", {"kep": 2}, "valid options: keep, step"),
+        ("bptt", {"k": 1}, "valid options: \\(none\\)"),
+        ("truncated", {"k": 0}, ">= 1 or 'random'"),
+        ("truncated", {"k": "some"}, "must be an integer"),
+        ("sdo", {"step": "middle"}, "first, last, random"),
+        ("sdo", {"keep": 0}, ">= 1"),
+        ("adjoint", {"solver": "dopri5"}, "euler, midpoint, rk4"),
+    ],
+)
 def test_invalid_options_at_build(method, opts, match):
     with pytest.raises(ValueError, match=match):
         sdo_bench.methods.build(method, **opts)
 
 
-@pytest.mark.parametrize("method,opts,match", [
-    ("truncated", {"k": 11}, "valid choices: an integer 1..10 or 'random'"),
-    ("truncated", {"k": "random", "k_max": 12}, "k_max <= N=10"),
-    ("sdo", {"step": 10}, "valid choices: first, last, random, or 0..9"),
-    ("sdo", {"step": 8, "keep": 3}, "0..7"),
-    ("sdo", {"keep": 11}, "valid choices: 1..10"),
-])
+@pytest.mark.parametrize(
+    "method,opts,match",
+    [
+        ("truncated", {"k": 11}, "valid choices: an integer 1..10 or 'random'"),
+        ("truncated", {"k": "random", "k_max": 12}, "k_max <= N=10"),
+        ("sdo", {"step": 10}, "valid choices: first, last, random, or 0..9"),
+        ("sdo", {"step": 8, "keep": 3}, "0..7"),
+        ("sdo", {"keep": 11}, "valid choices: 1..10"),
+    ],
+)
 def test_invalid_options_against_task(method, opts, match):
     task = sdo_bench.tasks.build("gmm-weights", steps=10)
     m = sdo_bench.methods.build(method, **opts)

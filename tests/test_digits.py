@@ -1,4 +1,5 @@
 """The embedded default world: trained digits model, reward classifier, judge, and the four tasks."""
+
 import json
 import shutil
 
@@ -8,10 +9,10 @@ import torch
 import sdo_bench
 from sdo_bench.data.digits import load_split
 from sdo_bench.methods import Variant
-from sdo_bench.worlds.digits.model_quality import class_conditional_samples
 from sdo_bench.models.digits import WeightsError, load_unet, train_model
 from sdo_bench.rewards.digit_classifier import accuracy, load_classifier, train_classifier
 from sdo_bench.worlds.digits import DEFAULT_WEIGHTS
+from sdo_bench.worlds.digits.model_quality import class_conditional_samples
 
 DIGITS_TASKS = ["digits-latent", "digits-condition", "digits-lora", "digits-weights"]
 TINY = dict(steps=5, batch=2, judge=False)
@@ -46,8 +47,13 @@ def test_class_conditional_samples_are_judged_their_class():
 def test_gradient_of_all_five_methods(name):
     task = sdo_bench.tasks.build(name, **TINY)
     shapes = [p.shape for p in task.parameters()]
-    for method, opts in [("bptt", {}), ("checkpoint", {}), ("truncated", {"k": task.steps}),
-                         ("adjoint", {}), ("sdo", {})]:
+    for method, opts in [
+        ("bptt", {}),
+        ("checkpoint", {}),
+        ("truncated", {"k": task.steps}),
+        ("adjoint", {}),
+        ("sdo", {}),
+    ]:
         res = sdo_bench.methods.build(method, **opts).gradient(task)
         assert res.status == "ok", (method, res.reason)
         assert [g.shape for g in res.grads] == shapes
@@ -75,8 +81,7 @@ def test_tiny_optimization_raises_reward(name, method):
 
 
 def _tiny_lr(name):
-    return {"digits-latent": 0.3, "digits-condition": 0.1, "digits-lora": 1e-3,
-            "digits-weights": 1e-4}[name]
+    return {"digits-latent": 0.3, "digits-condition": 0.1, "digits-lora": 1e-3, "digits-weights": 1e-4}[name]
 
 
 def test_judge_scores_in_record():

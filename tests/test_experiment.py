@@ -1,4 +1,5 @@
 """The run harness and the command line (issue: run harness)."""
+
 import json
 import os
 import subprocess
@@ -10,9 +11,9 @@ import torch
 
 import sdo_bench
 from sdo_bench import experiment, records
+from sdo_bench.measure import PeakMemory
 from sdo_bench.methods import Variant
 from sdo_bench.tasks import build
-from sdo_bench.measure import PeakMemory
 
 CLI = [sys.executable, "-m", "sdo_bench.cli"]
 
@@ -24,6 +25,7 @@ def cli(*args, cwd=None):
 def cli_inprocess(capsys, *args):
     """The same command line, in this process (fast); returns (exit code, stdout, stderr)."""
     from sdo_bench.cli import main
+
     try:
         code = main(list(args))
     except SystemExit as e:
@@ -34,8 +36,23 @@ def cli_inprocess(capsys, *args):
 
 def test_cli_record_holds_every_field_and_validates(tmp_path):
     out = tmp_path / "rec.json"
-    p = cli("run", "--task", "gmm-weights", "--method", "sdo", "--option", "step=last", "--seed", "1",
-            "--steps", "10", "--iterations", "5", "--out", str(out))
+    p = cli(
+        "run",
+        "--task",
+        "gmm-weights",
+        "--method",
+        "sdo",
+        "--option",
+        "step=last",
+        "--seed",
+        "1",
+        "--steps",
+        "10",
+        "--iterations",
+        "5",
+        "--out",
+        str(out),
+    )
     assert p.returncode == 0, p.stderr
     rec = json.loads(out.read_text())
     records.validate(rec)
@@ -76,10 +93,16 @@ def test_cpu_peak_memory_sees_a_known_allocation():
 
 
 def test_same_run_twice_gives_identical_curves():
-    a = experiment.run(build("gmm-weights", seed=3, steps=10, iterations=6), Variant("truncated", {"k": "random"}))
-    b = experiment.run(build("gmm-weights", seed=3, steps=10, iterations=6), Variant("truncated", {"k": "random"}))
+    a = experiment.run(
+        build("gmm-weights", seed=3, steps=10, iterations=6), Variant("truncated", {"k": "random"})
+    )
+    b = experiment.run(
+        build("gmm-weights", seed=3, steps=10, iterations=6), Variant("truncated", {"k": "random"})
+    )
     assert a["reward_curve"] == b["reward_curve"] and a["gradient_info"] == b["gradient_info"]
-    c = experiment.run(build("gmm-weights", seed=4, steps=10, iterations=6), Variant("truncated", {"k": "random"}))
+    c = experiment.run(
+        build("gmm-weights", seed=4, steps=10, iterations=6), Variant("truncated", {"k": "random"})
+    )
     assert c["reward_curve"] != a["reward_curve"]
 
 
@@ -91,8 +114,19 @@ def test_fidelity_of_exact_methods_is_one():
 
 def test_not_applicable_is_recorded(tmp_path):
     out = tmp_path / "r.json"
-    p = cli("run", "--task", "gmm-latent", "--method", "truncated", "--option", "k=1",
-            "--seed", "0", "--out", str(out))
+    p = cli(
+        "run",
+        "--task",
+        "gmm-latent",
+        "--method",
+        "truncated",
+        "--option",
+        "k=1",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+    )
     assert p.returncode == 0
     rec = json.loads(out.read_text())
     records.validate(rec)
@@ -101,15 +135,30 @@ def test_not_applicable_is_recorded(tmp_path):
 
 def test_memory_budget_marks_oom_and_exits_zero(tmp_path):
     out = tmp_path / "r.json"
-    p = cli("run", "--task", "gmm-latent", "--method", "bptt", "--seed", "0", "--steps", "20",
-            "--memory-budget-bytes", "10000", "--out", str(out))
+    p = cli(
+        "run",
+        "--task",
+        "gmm-latent",
+        "--method",
+        "bptt",
+        "--seed",
+        "0",
+        "--steps",
+        "20",
+        "--memory-budget-bytes",
+        "10000",
+        "--out",
+        str(out),
+    )
     assert p.returncode == 0, p.stderr
     rec = json.loads(out.read_text())
     records.validate(rec)
     assert rec["status"] == "oom" and "memory_budget_bytes" in rec["error"]
     assert rec["graph_bytes"] > 10000 and rec["reward_init"] is not None
     # sdo fits the same budget; its fidelity note says the exact gradient would not
-    rec = experiment.run(build("gmm-latent", steps=20, iterations=2), Variant("sdo"), memory_budget_bytes=10000)
+    rec = experiment.run(
+        build("gmm-latent", steps=20, iterations=2), Variant("sdo"), memory_budget_bytes=10000
+    )
     assert rec["status"] == "ok" and rec["grad_cosine_vs_exact"] is None
     assert "memory_budget_bytes" in rec["fidelity_note"]
 
@@ -131,8 +180,20 @@ def _readonly_dir(tmp_path):
     return d
 
 
-@pytest.mark.parametrize("case", ["task", "method", "option", "seed", "iterations", "missing_dir",
-                                  "readonly_dir", "option_syntax", "k_too_big"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "task",
+        "method",
+        "option",
+        "seed",
+        "iterations",
+        "missing_dir",
+        "readonly_dir",
+        "option_syntax",
+        "k_too_big",
+    ],
+)
 def test_bad_input_one_line_exit_2_no_record(tmp_path, capsys, case):
     out = tmp_path / "r.json"
     args = {"task": "gmm-latent", "method": "sdo", "seed": "0", "out": str(out)}
@@ -159,8 +220,7 @@ def test_bad_input_one_line_exit_2_no_record(tmp_path, capsys, case):
         args["method"] = "truncated"
         args["task"] = "gmm-weights"
         extra = ["--option", "k=99"]
-    code, _, err = cli_inprocess(capsys, "run", *[x for k, v in args.items() for x in (f"--{k}", v)],
-                                 *extra)
+    code, _, err = cli_inprocess(capsys, "run", *[x for k, v in args.items() for x in (f"--{k}", v)], *extra)
     assert code == 2, (code, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "error" in lines[0] and "Traceback" not in err, err

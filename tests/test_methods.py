@@ -1,10 +1,11 @@
 """Each gradient is what it claims to be: exact methods against finite differences and each other,
 approximate ones against the exact gradient, and the cost counters against DESIGN §3's formulas."""
+
 import pytest
 import torch
+from _helpers import cosine, flat, rel_err
 
 import sdo_bench
-from _helpers import cosine, flat, rel_err
 
 GMM_TASKS = ["gmm-latent", "gmm-weights"]
 
@@ -60,8 +61,11 @@ def test_sdo_last_equals_truncated_one_on_weights():
 @pytest.mark.parametrize("k", [1, 5, "random"])
 def test_truncated_latent_is_not_applicable(k):
     task = build("gmm-latent", steps=10)
-    res = sdo_bench.methods.build("truncated", k=k, k_max=9).gradient(task) if k == "random" else \
-        sdo_bench.methods.build("truncated", k=k).gradient(task)
+    res = (
+        sdo_bench.methods.build("truncated", k=k, k_max=9).gradient(task)
+        if k == "random"
+        else sdo_bench.methods.build("truncated", k=k).gradient(task)
+    )
     assert res.status == "not_applicable"
     assert res.grads is None
     assert "x_T" in res.reason
@@ -84,8 +88,10 @@ def test_adjoint_error_falls_with_steps():
         for N in (10, 50, 200):
             task = build(name, steps=N)
             errors[name, N] = rel_err(grad(task, "adjoint").grads, grad(task, "bptt").grads)
-        print(f"\nadjoint relative error vs bptt on {name}: "
-              + ", ".join(f"N={N}: {errors[name, N]:.3e}" for N in (10, 50, 200)))
+        print(
+            f"\nadjoint relative error vs bptt on {name}: "
+            + ", ".join(f"N={N}: {errors[name, N]:.3e}" for N in (10, 50, 200))
+        )
         assert errors[name, 10] > errors[name, 50] > errors[name, 200]
     assert errors["gmm-weights", 200] < 0.05
 
@@ -113,8 +119,7 @@ def test_network_evaluation_counts(N):
 
 @pytest.mark.parametrize("name", GMM_TASKS)
 def test_graph_bytes_scaling(name):
-    gb = {(m, N): grad(build(name, steps=N), m).graph_bytes
-          for m in ("sdo", "bptt") for N in (10, 100)}
+    gb = {(m, N): grad(build(name, steps=N), m).graph_bytes for m in ("sdo", "bptt") for N in (10, 100)}
     print(f"\ngraph bytes on {name}: " + ", ".join(f"{m} N={N}: {b}" for (m, N), b in gb.items()))
     assert gb["sdo", 10] == gb["sdo", 100] > 0
     assert gb["bptt", 100] >= 8 * gb["bptt", 10]

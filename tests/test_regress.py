@@ -1,5 +1,6 @@
 """The performance regression check: exact figures must match, ratios may grow by a tolerance, and an
 injected regression is caught with the method and figure named."""
+
 import copy
 
 import pytest
@@ -11,8 +12,15 @@ SMALL = [("gmm-latent", 10, {"batch": 8}, 5)]
 
 
 def fake(**over):
-    base = {"status": "ok", "graph_bytes": 1000, "nfe_forward": 10, "nfe_backward": 1,
-            "time_s": 0.01, "time_over_sample": 1.1, "time_over_bptt": 0.4}
+    base = {
+        "status": "ok",
+        "graph_bytes": 1000,
+        "nfe_forward": 10,
+        "nfe_backward": 1,
+        "time_s": 0.01,
+        "time_over_sample": 1.1,
+        "time_over_bptt": 0.4,
+    }
     base.update(over)
     return {"machine": {"device_name": "x"}, "cases": {"gmm-latent/N10/sdo-step=last": base}}
 
@@ -81,7 +89,10 @@ def test_injected_regression_is_caught(monkeypatch, kind, figure):
 
 
 def test_committed_baseline_covers_every_case():
-    base = regress.load(regress.DEFAULT_BASELINE if regress.DEFAULT_BASELINE.is_absolute()
-                        else __import__("pathlib").Path(__file__).parent.parent / regress.DEFAULT_BASELINE)
+    base = regress.load(
+        regress.DEFAULT_BASELINE
+        if regress.DEFAULT_BASELINE.is_absolute()
+        else __import__("pathlib").Path(__file__).parent.parent / regress.DEFAULT_BASELINE
+    )
     keys = {f"{t}/N{n}/{v.label}" for t, n, _, _ in regress.CASES for v in regress.default_variants()}
     assert keys <= set(base["cases"])

@@ -1,4 +1,5 @@
 """The DDIM sampler equals diffusers' scheduler loop run by hand."""
+
 import pytest
 import torch
 
@@ -36,8 +37,15 @@ def test_no_grad_sample_equals_scheduler_loop_float32():
 def test_leading_spacing_with_offset_matches_scheduler():
     # Stable Diffusion's own scheduler config: "leading" spacing, steps_offset = 1, no final alpha one
     from diffusers import DDIMScheduler
-    sd = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                       clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+
+    sd = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
     sampler = DDIMSampler(sd, 10)
     sd.set_timesteps(10)
     assert sampler.timesteps == [int(t) for t in sd.timesteps]
@@ -59,8 +67,9 @@ def test_natural_variables_euler_is_ddim(steps):
         ab0, ab1 = sampler.alpha_bar[k], sampler.alpha_bar[k + 1]
         # x_{k+1}/sqrt(ᾱ_{k+1}) = x_k/sqrt(ᾱ_k) + (σ_{k+1} - σ_k) ε
         assert sampler.a[k] == pytest.approx((ab1 / ab0) ** 0.5, rel=1e-12)
-        assert sampler.b[k] == pytest.approx((sampler.sigma[k + 1] - sampler.sigma[k]) * ab1 ** 0.5,
-                                             rel=1e-9, abs=1e-12)
+        assert sampler.b[k] == pytest.approx(
+            (sampler.sigma[k + 1] - sampler.sigma[k]) * ab1**0.5, rel=1e-9, abs=1e-12
+        )
 
 
 def test_bad_step_count():

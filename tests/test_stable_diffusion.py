@@ -1,15 +1,16 @@
 """The paper-scale path at tiny size, offline: tiny-sd through the real diffusers loader, the HPSv2 and
 aesthetic rewards on a tiny open_clip config, every method on every tiny-sd task, and the sd15 tasks'
 code path on tiny checkpoints."""
+
 import socket
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _helpers import flat, rel_err
 
 import sdo_bench
-from _helpers import flat, rel_err
 from sdo_bench.models import tiny_sd
 from sdo_bench.rewards import clip_image, clip_models, tiny_clip
 from sdo_bench.rewards.aesthetic import load_aesthetic
@@ -28,6 +29,7 @@ def offline_cache(tmp_path_factory):
 
     def no_network(*a, **k):
         raise AssertionError("a network connection was attempted")
+
     mp.setattr(socket.socket, "connect", no_network)
     yield
     mp.undo()
@@ -49,8 +51,14 @@ def grad(task, method, **options):
 # -- tiny-sd: built from config, saved, loaded through the SD loader --------------------------------
 def test_tiny_sd_is_saved_and_loaded_through_the_pipeline_loader(tiny_dirs):
     sd_dir, _ = tiny_dirs
-    for sub in ("model_index.json", "unet/config.json", "vae/config.json", "text_encoder/config.json",
-                "tokenizer/tokenizer_config.json", "scheduler/scheduler_config.json"):
+    for sub in (
+        "model_index.json",
+        "unet/config.json",
+        "vae/config.json",
+        "text_encoder/config.json",
+        "tokenizer/tokenizer_config.json",
+        "scheduler/scheduler_config.json",
+    ):
         assert (sd_dir / sub).is_file(), sub
     task = build("tiny-sd-latent")
     pipe = task.pipeline
@@ -63,6 +71,7 @@ def test_tiny_sd_is_saved_and_loaded_through_the_pipeline_loader(tiny_dirs):
 
 def tiny_sd_prompt(i):
     from sdo_bench.worlds.stable_diffusion import TINY_PROMPTS
+
     return TINY_PROMPTS[i % len(TINY_PROMPTS)]
 
 
@@ -119,8 +128,11 @@ def test_bptt_matches_finite_differences_on_tiny_sd():
 
 @pytest.mark.parametrize("name", ["tiny-sd-latent", "tiny-sd-lora"])
 def test_sdo_graph_bytes_do_not_grow_with_steps(name):
-    gb = {(m, n): grad(build(name, steps=n, dtype="float32"), m).graph_bytes
-          for m in ("sdo", "bptt") for n in (2, 4)}
+    gb = {
+        (m, n): grad(build(name, steps=n, dtype="float32"), m).graph_bytes
+        for m in ("sdo", "bptt")
+        for n in (2, 4)
+    }
     print(f"\n{name} graph bytes: {gb}")
     assert gb["sdo", 2] == gb["sdo", 4] > 0
     assert gb["bptt", 4] > gb["bptt", 2] > gb["sdo", 2]
@@ -136,8 +148,10 @@ def test_no_grad_sampling_equals_the_pipeline(name):
     latents = task.pipeline(task.prompts, output_type="latent", **kw).images
     ours = task.sample()
     diff = float((images - ours).abs().max())
-    print(f"\n{name}: max |image diff| {diff:.2e}, latent rel diff "
-          f"{float((latents - task.final_state()).abs().max() / latents.abs().max()):.2e}")
+    print(
+        f"\n{name}: max |image diff| {diff:.2e}, latent rel diff "
+        f"{float((latents - task.final_state()).abs().max() / latents.abs().max()):.2e}"
+    )
     assert ours.shape == images.shape == (task.batch, 3, 64, 64)
     assert diff < 1e-5
     assert float((latents - task.final_state()).abs().max() / latents.abs().max()) < 1e-6
@@ -149,15 +163,18 @@ PROMPTS = ["a red cube on a table", "a lighthouse at dusk"]
 
 def smooth_images(size, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return F.interpolate(torch.rand(2, 3, 8, 8, generator=g), size=(size, size), mode="bilinear",
-                         align_corners=False)
+    return F.interpolate(
+        torch.rand(2, 3, 8, 8, generator=g), size=(size, size), mode="bilinear", align_corners=False
+    )
 
 
 def test_hps_equals_the_pil_path_at_the_model_input_size(tiny_dirs):
     """Same 8-bit image: the differentiable score and HPSv2's PIL + open_clip transform path agree."""
     hps = load_hpsv2(tiny_dirs[1] / "hps.pt", PROMPTS, model=clip_models.TINY)
-    for images in (torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(1)),
-                   smooth_images(224)):
+    for images in (
+        torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(1)),
+        smooth_images(224),
+    ):
         q = (images * 255).round() / 255
         diff = float((hps(q) - hps.score_pil(clip_image.to_pil(q), PROMPTS)).abs().max())
         assert diff < 1e-5, diff
@@ -181,8 +198,13 @@ def test_hps_equals_the_float_pil_path_after_resizing(tiny_dirs):
 
     hps = load_hpsv2(tiny_dirs[1] / "hps.pt", PROMPTS, model=clip_models.TINY)
     images = smooth_images(512, seed=3)
-    chans = [[np.asarray(Image.fromarray(im[c].numpy(), mode="F").resize((224, 224), Image.BICUBIC))
-              for c in range(3)] for im in images]
+    chans = [
+        [
+            np.asarray(Image.fromarray(im[c].numpy(), mode="F").resize((224, 224), Image.BICUBIC))
+            for c in range(3)
+        ]
+        for im in images
+    ]
     x = torch.from_numpy(np.array(chans)).float().clamp(0, 1)
     m = torch.tensor(clip_image.OPENAI_CLIP_MEAN).view(1, 3, 1, 1)
     s = torch.tensor(clip_image.OPENAI_CLIP_STD).view(1, 3, 1, 1)
@@ -212,10 +234,18 @@ def test_aesthetic_is_the_laion_head_on_normalized_clip_embeddings(tiny_dirs):
 def test_sd15_tasks_run_on_tiny_checkpoints(tiny_dirs):
     sd_dir, clip_dir = tiny_dirs
     hps = dict(sd15_path=str(sd_dir), hps_checkpoint=str(clip_dir / "hps.pt"), hps_model=clip_models.TINY)
-    aes = dict(sd15_path=str(sd_dir), aesthetic_clip=str(clip_dir / "clip.pt"),
-               aesthetic_head=str(clip_dir / "aesthetic_head.pth"), aesthetic_model=clip_models.TINY)
-    for name, opts in [("sd15-latent-hpsv2", hps), ("sd15-latent-aesthetic", aes),
-                       ("sd15-condition-hpsv2", hps), ("sd15-lora-hpsv2", hps)]:
+    aes = dict(
+        sd15_path=str(sd_dir),
+        aesthetic_clip=str(clip_dir / "clip.pt"),
+        aesthetic_head=str(clip_dir / "aesthetic_head.pth"),
+        aesthetic_model=clip_models.TINY,
+    )
+    for name, opts in [
+        ("sd15-latent-hpsv2", hps),
+        ("sd15-latent-aesthetic", aes),
+        ("sd15-condition-hpsv2", hps),
+        ("sd15-lora-hpsv2", hps),
+    ]:
         task = build(name, steps=2, batch=2, dtype="float32", **opts)
         assert task.guidance_scale == 7.5 and len(task.prompts) == 2
         res = grad(task, "sdo")
@@ -223,20 +253,38 @@ def test_sd15_tasks_run_on_tiny_checkpoints(tiny_dirs):
     assert sdo_bench.tasks.spec("sd15-latent-hpsv2").defaults["steps"] == 50
 
 
-@pytest.mark.parametrize("name,opts,needles", [
-    ("sd15-latent-hpsv2", {}, ["sd15_path", "is not set", "model_index.json", "huggingface-cli"]),
-    ("sd15-latent-hpsv2", {"sd15_path": "/nonexistent/sd15"},
-     ["sd15_path", "/nonexistent/sd15", "model_index.json", "unet"]),
-    ("sd15-lora-hpsv2", {"sd15_path": "TINY", "hps_checkpoint": "/nonexistent/HPS.pt"},
-     ["hps_checkpoint", "/nonexistent/HPS.pt", "HPS_v2.1_compressed.pt", "xswu/HPSv2"]),
-    ("sd15-latent-aesthetic", {"sd15_path": "TINY", "aesthetic_clip": "TINYCLIP"},
-     ["aesthetic_head", "is not set", "sac+logos+ava1-l14-linearMSE.pth"]),
-    ("sd15-latent-hpsv2", {"sd15_path": "TINY", "hps_checkpoint": "TINYHEAD"},
-     ["hps_checkpoint", "aesthetic_head.pth", "not a checkpoint of open_clip model ViT-H-14"]),
-])
+@pytest.mark.parametrize(
+    "name,opts,needles",
+    [
+        ("sd15-latent-hpsv2", {}, ["sd15_path", "is not set", "model_index.json", "huggingface-cli"]),
+        (
+            "sd15-latent-hpsv2",
+            {"sd15_path": "/nonexistent/sd15"},
+            ["sd15_path", "/nonexistent/sd15", "model_index.json", "unet"],
+        ),
+        (
+            "sd15-lora-hpsv2",
+            {"sd15_path": "TINY", "hps_checkpoint": "/nonexistent/HPS.pt"},
+            ["hps_checkpoint", "/nonexistent/HPS.pt", "HPS_v2.1_compressed.pt", "xswu/HPSv2"],
+        ),
+        (
+            "sd15-latent-aesthetic",
+            {"sd15_path": "TINY", "aesthetic_clip": "TINYCLIP"},
+            ["aesthetic_head", "is not set", "sac+logos+ava1-l14-linearMSE.pth"],
+        ),
+        (
+            "sd15-latent-hpsv2",
+            {"sd15_path": "TINY", "hps_checkpoint": "TINYHEAD"},
+            ["hps_checkpoint", "aesthetic_head.pth", "not a checkpoint of open_clip model ViT-H-14"],
+        ),
+    ],
+)
 def test_missing_weights_name_the_key_the_files_and_where_to_get_them(tiny_dirs, name, opts, needles):
-    subst = {"TINY": str(tiny_dirs[0]), "TINYCLIP": str(tiny_dirs[1] / "clip.pt"),
-             "TINYHEAD": str(tiny_dirs[1] / "aesthetic_head.pth")}
+    subst = {
+        "TINY": str(tiny_dirs[0]),
+        "TINYCLIP": str(tiny_dirs[1] / "clip.pt"),
+        "TINYHEAD": str(tiny_dirs[1] / "aesthetic_head.pth"),
+    }
     opts = {k: subst.get(v, v) for k, v in opts.items()}
     with pytest.raises(WeightsError) as e:
         build(name, dtype="float32", **opts)
@@ -247,8 +295,19 @@ def test_missing_weights_name_the_key_the_files_and_where_to_get_them(tiny_dirs,
 def test_cli_reports_a_missing_weights_path_in_one_line(capsys):
     from sdo_bench.cli import main
 
-    rc = main(["run", "--task", "sd15-latent-aesthetic", "--method", "sdo", "--set",
-               "sd15_path=/nonexistent/sd", "--out", "/tmp/never-written.json"])
+    rc = main(
+        [
+            "run",
+            "--task",
+            "sd15-latent-aesthetic",
+            "--method",
+            "sdo",
+            "--set",
+            "sd15_path=/nonexistent/sd",
+            "--out",
+            "/tmp/never-written.json",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and "sd15_path" in err and "model_index.json" in err
 

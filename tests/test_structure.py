@@ -1,6 +1,7 @@
 """The package's structure (issue: one place for each fact): no import cycle among sdo_bench modules, a
 thin command line, one definition of a variant's label, and a new method that is one file and one
 registry line and then shows up everywhere."""
+
 import ast
 import re
 import subprocess
@@ -60,7 +61,7 @@ def find_cycle(graph):
         stack.append(n)
         for m in sorted(graph.get(n, ())):
             if state.get(m) == "open":
-                return stack[stack.index(m):] + [m]
+                return stack[stack.index(m) :] + [m]
             if m not in state:
                 found = visit(m)
                 if found:
@@ -93,8 +94,12 @@ def test_cli_is_thin():
 
 
 def test_the_variant_label_is_defined_once_and_nothing_parses_paths_for_it():
-    out = subprocess.run(["git", "grep", "-n", r"variant_label\|_label(", "--", "*.py", "*.smk", "Snakefile"],
-                         cwd=ROOT, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["git", "grep", "-n", r"variant_label\|_label(", "--", "*.py", "*.smk", "Snakefile"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
     definitions = [line for line in out.splitlines() if re.search(r"def \w*_label\(", line)]
     assert len(definitions) <= 1, out
     load = (PKG / "report" / "load.py").read_text()
@@ -151,8 +156,10 @@ def test_a_method_in_its_own_module_runs_everywhere(halfway, tmp_path, capsys):
     # sdo-bench list
     assert main(["list"]) == 0 and "halfway" in capsys.readouterr().out
     # the workflow's config validation accepts it, with its options, and names its outputs
-    config = {"tasks": [{"task": "gmm-weights", "steps": 6}],
-              "methods": [{"method": "bptt"}, {"method": "halfway", "options": {"scale": 2}}]}
+    config = {
+        "tasks": [{"task": "gmm-weights", "steps": 6}],
+        "methods": [{"method": "bptt"}, {"method": "halfway", "options": {"scale": 2}}],
+    }
     validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     plan = Plan(config)
     assert "results/raw/gmm-weights/halfway-scale=2/seed0.json" in plan.run_records()

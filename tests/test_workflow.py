@@ -1,5 +1,6 @@
 """The Snakemake workflow: lint, dry runs with every profile, config errors, and (slow) the CI profile
 end to end, with resumption after an interruption."""
+
 import json
 import math
 import os
@@ -18,8 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = shutil.which("snakemake") or str(Path(sys.executable).parent / "snakemake")
 WEIGHTS = ROOT / "sdo_bench" / "assets" / "digits"
 
-pytestmark = pytest.mark.skipif(not Path(SNAKEMAKE).exists(), reason="snakemake not installed "
-                                "(pip install -e '.[workflow]')")
+pytestmark = pytest.mark.skipif(
+    not Path(SNAKEMAKE).exists(), reason="snakemake not installed (pip install -e '.[workflow]')"
+)
 
 
 def workdir(tmp_path) -> Path:
@@ -33,10 +35,12 @@ def workdir(tmp_path) -> Path:
 
 
 def snakemake(cwd, *args, timeout=900, env_extra=None, **kw):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-               **(env_extra or {}))
-    return subprocess.run([SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env, **kw)
+    env = dict(
+        os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", **(env_extra or {})
+    )
+    return subprocess.run(
+        [SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, **kw
+    )
 
 
 def test_lint_is_clean():
@@ -47,23 +51,25 @@ def test_lint_is_clean():
 @pytest.mark.parametrize("profile", ["default", "ci", "slurm"])
 def test_dry_run_with_each_profile(tmp_path, profile):
     w = workdir(tmp_path)
-    p = snakemake(w, "-n", "--workflow-profile", f"profiles/{profile}",
-                  "--config", f"weights_dir={WEIGHTS}")
+    p = snakemake(w, "-n", "--workflow-profile", f"profiles/{profile}", "--config", f"weights_dir={WEIGHTS}")
     out = p.stdout + p.stderr
     assert p.returncode == 0, out
     assert "rule run:" in out and "rule tables:" in out and "rule figures:" in out
 
 
-@pytest.mark.parametrize("bad,key", [
-    ("seeds: zero\n", "seeds"),
-    ("seeds: [-1, 0]\n", "seeds"),
-    ("methods:\n  - method: sgd\n", "method"),
-    ("tasks:\n  - task: gmm-latentt\n", "tasks[0].task"),
-    ("methods:\n  - method: sdo\n    options: {stepp: first}\n", "methods[0]"),
-    ("tasks:\n  - {task: gmm-latent, steps: many}\n", "steps"),
-    ("tasks:\n  - {task: gmm-latent, options: {guidance_scale: 2}}\n", "tasks[0].options.guidance_scale"),
-    ("task_options: {sd15_path: /x}\n", "task_options.sd15_path"),
-])
+@pytest.mark.parametrize(
+    "bad,key",
+    [
+        ("seeds: zero\n", "seeds"),
+        ("seeds: [-1, 0]\n", "seeds"),
+        ("methods:\n  - method: sgd\n", "method"),
+        ("tasks:\n  - task: gmm-latentt\n", "tasks[0].task"),
+        ("methods:\n  - method: sdo\n    options: {stepp: first}\n", "methods[0]"),
+        ("tasks:\n  - {task: gmm-latent, steps: many}\n", "steps"),
+        ("tasks:\n  - {task: gmm-latent, options: {guidance_scale: 2}}\n", "tasks[0].options.guidance_scale"),
+        ("task_options: {sd15_path: /x}\n", "task_options.sd15_path"),
+    ],
+)
 def test_config_errors_name_the_key(tmp_path, bad, key):
     w = workdir(tmp_path)
     (w / "bad.yaml").write_text(bad)
@@ -97,8 +103,11 @@ def test_ci_profile_end_to_end_and_resume(tmp_path):
     w = workdir(tmp_path)
     cmd = [SNAKEMAKE, "--workflow-profile", "profiles/ci", "--config", f"weights_dir={WEIGHTS}"]
     # a first, partial invocation (as if the workflow had been stopped after these runs)
-    first = ["results/raw/gmm-latent/bptt/seed0.json", "results/raw/gmm-latent/sdo/seed1.json",
-             "results/raw/digits-latent/checkpoint/seed0.json"]
+    first = [
+        "results/raw/gmm-latent/bptt/seed0.json",
+        "results/raw/gmm-latent/sdo/seed1.json",
+        "results/raw/digits-latent/checkpoint/seed0.json",
+    ]
     p = snakemake(w, *first, *cmd[1:], timeout=600)
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
     done = {p: p.stat().st_mtime_ns for p in _records(w)}
@@ -132,8 +141,12 @@ def test_ci_profile_end_to_end_and_resume(tmp_path):
             assert (w / "figures" / f"{kind}_{task}.png").stat().st_size > 10_000
     for kind in ("scaling", "fidelity"):
         assert (w / "figures" / f"{kind}_gmm-latent.png").stat().st_size > 10_000
-    assert json.loads((w / "results" / "model" / "model_quality.json").read_text())[
-        "samples_judged_as_their_class"] >= 0.9
+    assert (
+        json.loads((w / "results" / "model" / "model_quality.json").read_text())[
+            "samples_judged_as_their_class"
+        ]
+        >= 0.9
+    )
     rep = snakemake(w, *cmd[1:], "--report", "report.html", timeout=600)
     assert rep.returncode == 0 and (w / "report.html").stat().st_size > 50_000, rep.stderr[-2000:]
 
@@ -150,15 +163,23 @@ def test_tiny_sd_config_end_to_end(tmp_path):
         entry.update(steps=3, iterations=2)
     cfg["sweeps"].update(steps=[2, 4], iterations=1)
     (w / "small.yaml").write_text(yaml.safe_dump(cfg))
-    p = snakemake(w, "--cores", "2", "--configfile", "small.yaml", timeout=1500,
-                  env_extra={"SDO_BENCH_CACHE": str(tmp_path / "never-used-cache")})
+    p = snakemake(
+        w,
+        "--cores",
+        "2",
+        "--configfile",
+        "small.yaml",
+        timeout=1500,
+        env_extra={"SDO_BENCH_CACHE": str(tmp_path / "never-used-cache")},
+    )
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
     assert (w / "results" / "models" / "tiny-sd" / "model_index.json").is_file()
     assert not (tmp_path / "never-used-cache").exists()  # the workflow's own copy was used
     table = pd.read_csv(w / "results" / "tables" / "main.csv")
     labels = [Variant.from_config(v).label for v in cfg["methods"]]
     assert sorted(zip(table.task, table.method)) == sorted(
-        (e["task"], m) for e in cfg["tasks"] for m in labels)
+        (e["task"], m) for e in cfg["tasks"] for m in labels
+    )
     ok = table[table.status.str.startswith("ok")]
     assert len(ok) == len(table) - 1  # truncated on the latent target is not applicable
     assert (ok[ok.method == "checkpoint"].grad_cosine_vs_exact > 0.9999).all()
@@ -167,4 +188,3 @@ def test_tiny_sd_config_end_to_end(tmp_path):
         assert t.loc["sdo", "graph_MiB"] < t.loc["bptt", "graph_MiB"]
         assert (w / "figures" / f"samples_{task}.png").stat().st_size > 10_000
     assert (w / "figures" / "scaling_tiny-sd-latent.png").stat().st_size > 10_000
-

@@ -3,6 +3,7 @@
 Images are scaled from 0..16 to [-1, 1] and upsampled to 16×16 (bilinear). The train/held-out split is
 fixed (stratified, seed 0, 20% held out), so that every network and every FID sees the same split.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ SPLIT_SEED = 0
 
 @dataclass
 class DigitsSplit:
-    train_x: torch.Tensor   # (n, 1, S, S) in [-1, 1]
-    train_y: torch.Tensor   # (n,)
+    train_x: torch.Tensor  # (n, 1, S, S) in [-1, 1]
+    train_y: torch.Tensor  # (n,)
     held_x: torch.Tensor
     held_y: torch.Tensor
 
@@ -38,8 +39,9 @@ def load_split(size: int = IMAGE_SIZE) -> DigitsSplit:
     from sklearn.model_selection import train_test_split
 
     d = load_digits()
-    idx_train, idx_held = train_test_split(np.arange(len(d.target)), test_size=HELD_OUT_FRACTION,
-                                           random_state=SPLIT_SEED, stratify=d.target)
+    idx_train, idx_held = train_test_split(
+        np.arange(len(d.target)), test_size=HELD_OUT_FRACTION, random_state=SPLIT_SEED, stratify=d.target
+    )
     x = to_model_space(d.images, size)
     y = torch.as_tensor(d.target, dtype=torch.long)
     return DigitsSplit(x[idx_train], y[idx_train], x[idx_held], y[idx_held])

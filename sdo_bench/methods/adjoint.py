@@ -12,6 +12,7 @@ adjoint is discretised; the error shrinks as N grows. With Euler it costs 2N net
 vector-Jacobian products, and O(1) activations. Between grid points the network gets the continuous
 timestep ``t(σ)`` (log σ interpolation over the training schedule).
 """
+
 from __future__ import annotations
 
 import math
@@ -49,13 +50,15 @@ class _ProbabilityFlow(torch.nn.Module):
 @register
 class Adjoint(GradientMethod):
     name = "adjoint"
-    options = {"solver": Option("euler", "torchdiffeq fixed-grid solver on the DDIM σ grid: "
-                                         + " | ".join(SOLVERS))}
+    options = {
+        "solver": Option("euler", "torchdiffeq fixed-grid solver on the DDIM σ grid: " + " | ".join(SOLVERS))
+    }
 
     def parse_option(self, key, value):
         if value not in SOLVERS:
-            raise ValueError(f"option solver of method 'adjoint' must be one of {', '.join(SOLVERS)}, "
-                             f"got {value!r}")
+            raise ValueError(
+                f"option solver of method 'adjoint' must be one of {', '.join(SOLVERS)}, got {value!r}"
+            )
         return value
 
     def forward(self, task):
@@ -78,8 +81,11 @@ class Adjoint(GradientMethod):
         xbar_0 = x_T / math.sqrt(sampler.alpha_bar[0])
         adjoint_params = () if task.target == "latent" else tuple(task.parameters())
         xbar = odeint_adjoint(
-            _ProbabilityFlow(task), xbar_0, torch.stack([sigma[0], sigma[-1]]),
-            method=self.opts["solver"], options={"grid_constructor": grid},
+            _ProbabilityFlow(task),
+            xbar_0,
+            torch.stack([sigma[0], sigma[-1]]),
+            method=self.opts["solver"],
+            options={"grid_constructor": grid},
             adjoint_params=adjoint_params,
         )[-1]
         return xbar * math.sqrt(sampler.alpha_bar[-1])

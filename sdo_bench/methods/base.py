@@ -5,6 +5,7 @@ returns the final state ``x_N`` with whatever graph the method keeps (or :data:`
 :meth:`GradientMethod.gradient` wraps it: counts network evaluations and graph bytes, takes the reward
 of the decoded ``x_N`` and differentiates it with respect to ``task.parameters()``.
 """
+
 from __future__ import annotations
 
 import random
@@ -21,15 +22,15 @@ NOT_APPLICABLE = object()
 
 @dataclass
 class GradientResult:
-    status: str                        # "ok" | "not_applicable"
-    reward: float                      # mean reward of the sample the gradient was taken at
-    grads: list[torch.Tensor] | None   # gradient of the mean REWARD (ascent), aligned with parameters()
+    status: str  # "ok" | "not_applicable"
+    reward: float  # mean reward of the sample the gradient was taken at
+    grads: list[torch.Tensor] | None  # gradient of the mean REWARD (ascent), aligned with parameters()
     nfe_forward: int
     nfe_backward: int
-    graph_bytes: int | None = None     # bytes saved for backward (None when not measured)
+    graph_bytes: int | None = None  # bytes saved for backward (None when not measured)
     forward_s: float = float("nan")
     backward_s: float = float("nan")
-    reason: str | None = None          # why not applicable
+    reason: str | None = None  # why not applicable
     info: dict = field(default_factory=dict)  # per-gradient choices (e.g. the K or step drawn)
 
 
@@ -65,8 +66,9 @@ class GradientMethod:
         unknown = sorted(set(options) - set(self.options))
         if unknown:
             valid = ", ".join(sorted(self.options)) or "(none)"
-            raise ValueError(f"unknown option(s) {', '.join(unknown)} for method {self.name!r}; "
-                             f"valid options: {valid}")
+            raise ValueError(
+                f"unknown option(s) {', '.join(unknown)} for method {self.name!r}; valid options: {valid}"
+            )
         self.opts = {k: o.default for k, o in self.options.items()}
         self.opts.update({k: self.parse_option(k, v) for k, v in options.items()})
         self._rng: random.Random | None = None
@@ -102,9 +104,16 @@ class GradientMethod:
         with GraphBytes(enabled=measure_graph) as saved:
             x_N = self.forward(task)
             if x_N is NOT_APPLICABLE:
-                return GradientResult("not_applicable", float("nan"), None, task.network.nfe_forward,
-                                      task.network.nfe_backward, None,
-                                      reason=self.info.pop("reason", None), info=dict(self.info))
+                return GradientResult(
+                    "not_applicable",
+                    float("nan"),
+                    None,
+                    task.network.nfe_forward,
+                    task.network.nfe_backward,
+                    None,
+                    reason=self.info.pop("reason", None),
+                    info=dict(self.info),
+                )
             reward = task.reward_per_sample(x_N).mean()
         sync()
         t1 = time.perf_counter()
@@ -112,9 +121,17 @@ class GradientMethod:
         sync()
         t2 = time.perf_counter()
         grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
-        return GradientResult("ok", float(reward.detach()), grads, task.network.nfe_forward,
-                              task.network.nfe_backward, saved.bytes if measure_graph else None,
-                              forward_s=t1 - t0, backward_s=t2 - t1, info=dict(self.info))
+        return GradientResult(
+            "ok",
+            float(reward.detach()),
+            grads,
+            task.network.nfe_forward,
+            task.network.nfe_backward,
+            saved.bytes if measure_graph else None,
+            forward_s=t1 - t0,
+            backward_s=t2 - t1,
+            info=dict(self.info),
+        )
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.opts.items())

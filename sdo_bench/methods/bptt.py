@@ -4,6 +4,7 @@ Every step ``x_{k+1} = Φ_k(x_k) = a_k x_k + b_k ε(x_k, t_k, c; θ)`` keeps its
 ``∇ R(decode(x_N))`` is taken through all N steps. Exact; costs N network forwards and N backwards and
 holds the activations of all N steps.
 """
+
 from __future__ import annotations
 
 from .base import GradientMethod

@@ -5,6 +5,7 @@ Each step ``Φ_k`` — the whole network call with its affine update — runs in
 and recomputed during backward. Exact (equal to ``bptt`` up to rounding); costs 2N network forwards and N
 backwards, and holds the N step inputs ``x_k`` plus the activations of one step at a time.
 """
+
 from __future__ import annotations
 
 from torch.utils.checkpoint import checkpoint

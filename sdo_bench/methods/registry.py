@@ -5,6 +5,7 @@ decorated with ``@register``) and its module name in the import line of ``method
 then on it is in ``sdo-bench list``, the workflow's config validation, ``gradcheck``, ``regress`` and
 every table and figure (CONTRIBUTING.md).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -17,6 +17,7 @@ integer 0..N-keep. Default: ``first`` for the ``latent`` target (the authors' re
 ``random`` for parameter targets — the step the paper uses for network parameters is not public, so that
 default is an assumption.
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,8 +33,11 @@ class SDO(GradientMethod):
     name = "sdo"
     benchmark_options = {"step": "last"}
     options = {
-        "step": Option(None, "which step keeps its graph: first | last | random | an integer 0..N-keep "
-                             "(default: first for latent, random otherwise)"),
+        "step": Option(
+            None,
+            "which step keeps its graph: first | last | random | an integer 0..N-keep "
+            "(default: first for latent, random otherwise)",
+        ),
         "keep": Option(1, "how many consecutive steps keep their graph (1..N)"),
     }
 
@@ -48,8 +52,10 @@ class SDO(GradientMethod):
             try:
                 v = as_int(key, value, self.name)
             except ValueError:
-                raise ValueError(f"option step of method 'sdo' must be one of {', '.join(STEP_CHOICES)} "
-                                 f"or an integer step index, got {value!r}") from None
+                raise ValueError(
+                    f"option step of method 'sdo' must be one of {', '.join(STEP_CHOICES)} "
+                    f"or an integer step index, got {value!r}"
+                ) from None
             if v < 0:
                 raise ValueError(f"option step of method 'sdo' must be >= 0, got {v}")
             return v
@@ -73,11 +79,14 @@ class SDO(GradientMethod):
     def check(self, task):
         N, keep, step = task.steps, self.opts["keep"], self.opts["step"]
         if keep > N:
-            raise ValueError(f"option keep={keep} of method 'sdo' exceeds the number of steps N={N}; "
-                             f"valid choices: 1..{N}")
+            raise ValueError(
+                f"option keep={keep} of method 'sdo' exceeds the number of steps N={N}; valid choices: 1..{N}"
+            )
         if isinstance(step, int) and step + keep > N:
-            raise ValueError(f"option step={step} of method 'sdo' is out of range for N={N}, "
-                             f"keep={keep}; valid choices: first, last, random, or 0..{N - keep}")
+            raise ValueError(
+                f"option step={step} of method 'sdo' is out of range for N={N}, "
+                f"keep={keep}; valid choices: first, last, random, or 0..{N - keep}"
+            )
 
     def kept_start(self, task) -> int:
         """``k*``: the first step whose network call keeps its graph."""

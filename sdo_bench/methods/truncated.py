@@ -9,6 +9,7 @@ parameters. With ``k: random`` one K is drawn per gradient, uniformly from ``[k_
 It gives no gradient to ``x_T`` unless K = N, so on the ``latent`` target a K < N is reported as
 ``not_applicable``, never as a zero gradient.
 """
+
 from __future__ import annotations
 
 import torch
@@ -45,13 +46,17 @@ class Truncated(GradientMethod):
         N = task.steps
         k, lo, hi = self.opts["k"], self.opts["k_min"], self.opts["k_max"]
         if k != "random" and k > N:
-            raise ValueError(f"option k={k} of method 'truncated' exceeds the number of steps N={N}; "
-                             f"valid choices: an integer 1..{N} or 'random'")
+            raise ValueError(
+                f"option k={k} of method 'truncated' exceeds the number of steps N={N}; "
+                f"valid choices: an integer 1..{N} or 'random'"
+            )
         if k == "random":
             hi = N if hi is None else hi
             if not 1 <= lo <= hi <= N:
-                raise ValueError(f"options k_min={lo}, k_max={hi} of method 'truncated' must satisfy "
-                                 f"1 <= k_min <= k_max <= N={N}")
+                raise ValueError(
+                    f"options k_min={lo}, k_max={hi} of method 'truncated' must satisfy "
+                    f"1 <= k_min <= k_max <= N={N}"
+                )
 
     def draw_k(self, task) -> int:
         if self.opts["k"] != "random":

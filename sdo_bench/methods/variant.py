@@ -5,6 +5,7 @@ The label is how tables, figures, record paths, ``regress`` and ``gradcheck`` na
 ``sdo-step=last``), unless a config gives its own ``label``. It is defined here once and stored in
 every record (field ``variant``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

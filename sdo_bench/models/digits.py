@@ -6,6 +6,7 @@ time, with an EMA of the weights (diffusers' ``EMAModel``). ``sdo-bench train-mo
 saves it with ``save_pretrained``; :func:`load_unet` loads it with ``from_pretrained`` from a local
 directory only.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,10 +29,19 @@ TRAIN_COMMAND = "sdo-bench train-model --out {path}"
 
 
 def unet_config(size: int = IMAGE_SIZE) -> dict:
-    return dict(sample_size=size, in_channels=1, out_channels=1, block_out_channels=(16, 32),
-                layers_per_block=1, down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-                up_block_types=("AttnUpBlock2D", "UpBlock2D"), num_class_embeds=NUM_CLASSES + 1,
-                norm_num_groups=8, attention_head_dim=8, add_attention=False)
+    return dict(
+        sample_size=size,
+        in_channels=1,
+        out_channels=1,
+        block_out_channels=(16, 32),
+        layers_per_block=1,
+        down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+        up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+        num_class_embeds=NUM_CLASSES + 1,
+        norm_num_groups=8,
+        attention_head_dim=8,
+        add_attention=False,
+    )
 
 
 def noise_schedule_config() -> dict:
@@ -40,8 +50,13 @@ def noise_schedule_config() -> dict:
 
 def ddim_scheduler() -> DDIMScheduler:
     """The sampler's scheduler: the training schedule; the last step lands on the clean sample."""
-    return DDIMScheduler(**noise_schedule_config(), clip_sample=False, set_alpha_to_one=True,
-                         timestep_spacing="trailing", steps_offset=0)
+    return DDIMScheduler(
+        **noise_schedule_config(),
+        clip_sample=False,
+        set_alpha_to_one=True,
+        timestep_spacing="trailing",
+        steps_offset=0,
+    )
 
 
 class DigitsDenoiser(nn.Module):
@@ -75,15 +90,25 @@ def load_unet(path: str | Path) -> UNet2DModel:
     try:
         unet = UNet2DModel.from_pretrained(path, local_files_only=True)
     except Exception as e:  # noqa: BLE001 - any load failure is a corrupted directory for the user
-        raise WeightsError(f"digits model weights at {path} could not be loaded "
-                           f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); {fix}") from None
+        raise WeightsError(
+            f"digits model weights at {path} could not be loaded "
+            f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); {fix}"
+        ) from None
     return unet.eval()
 
 
 # -- training --------------------------------------------------------------------------------------
-def train_model(out: str | Path, *, steps: int = 2000, batch: int = 128, lr: float = 2e-3,
-                seed: int = 0, cond_drop: float = 0.1, ema_decay: float = 0.999,
-                progress: bool | None = None) -> dict:
+def train_model(
+    out: str | Path,
+    *,
+    steps: int = 2000,
+    batch: int = 128,
+    lr: float = 2e-3,
+    seed: int = 0,
+    cond_drop: float = 0.1,
+    ema_decay: float = 0.999,
+    progress: bool | None = None,
+) -> dict:
     """Train the digits UNet and save it (EMA weights) with ``save_pretrained`` to ``out``."""
     from diffusers.training_utils import EMAModel
 
@@ -121,10 +146,21 @@ def train_model(out: str | Path, *, steps: int = 2000, batch: int = 128, lr: flo
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     unet.save_pretrained(out)
-    info = {"steps": steps, "batch": batch, "lr": lr, "seed": seed, "cond_drop": cond_drop,
-            "ema_decay": ema_decay, "train_seconds": time.time() - t_start, "image_size": IMAGE_SIZE,
-            "parameters": sum(p.numel() for p in unet.parameters()), "loss_log": log}
+    info = {
+        "steps": steps,
+        "batch": batch,
+        "lr": lr,
+        "seed": seed,
+        "cond_drop": cond_drop,
+        "ema_decay": ema_decay,
+        "train_seconds": time.time() - t_start,
+        "image_size": IMAGE_SIZE,
+        "parameters": sum(p.numel() for p in unet.parameters()),
+        "loss_log": log,
+    }
     (out / "training.json").write_text(json.dumps(info, indent=1))
-    info["summary"] = (f"trained digits UNet ({info['parameters']} parameters) in {info['train_seconds']:.0f} s; "
-                       f"final loss {log[-1]['loss']:.4f}; saved to {out}")
+    info["summary"] = (
+        f"trained digits UNet ({info['parameters']} parameters) in {info['train_seconds']:.0f} s; "
+        f"final loss {log[-1]['loss']:.4f}; saved to {out}"
+    )
     return info

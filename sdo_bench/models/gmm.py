@@ -10,6 +10,7 @@ closed form::
 It is differentiable in ``x`` and in the means ``μ`` (the ``weights`` target). ``t`` may be fractional:
 ``log ᾱ`` is interpolated linearly between training timesteps (exact on integers).
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,13 @@ from torch import nn
 class GMMDenoiser(nn.Module):
     """``eps = model(x, t, cond)`` for a Gaussian mixture; ``x`` has shape (B, D); ``cond`` is ignored."""
 
-    def __init__(self, means: torch.Tensor, std: float, alphas_cumprod: torch.Tensor,
-                 log_weights: torch.Tensor | None = None):
+    def __init__(
+        self,
+        means: torch.Tensor,
+        std: float,
+        alphas_cumprod: torch.Tensor,
+        log_weights: torch.Tensor | None = None,
+    ):
         super().__init__()
         K, _ = means.shape
         self.means = nn.Parameter(means.clone())
@@ -45,7 +51,7 @@ class GMMDenoiser(nn.Module):
 
     def forward(self, x: torch.Tensor, t, cond=None) -> torch.Tensor:
         ab = self.alpha_bar(float(t))
-        v = ab * self.std ** 2 + (1.0 - ab)
+        v = ab * self.std**2 + (1.0 - ab)
         centres = math.sqrt(ab) * self.means  # (K, D)
         d2 = ((x[:, None, :] - centres[None, :, :]) ** 2).sum(-1)  # (B, K)
         w = torch.softmax(self.log_weights[None, :] - d2 / (2 * v), dim=-1)

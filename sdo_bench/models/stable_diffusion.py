@@ -9,6 +9,7 @@ What the suite differentiates through, per sampling step (the pipeline's own loo
 ``ε = ε_u + w (ε_c − ε_u)`` with ``(ε_u, ε_c) = unet(cat[x, x], t, cat[c_∅, c])``; after the last step
 ``image = clamp(vae.decode(x / scaling_factor) / 2 + 1/2, 0, 1)`` — the VAE decode is inside the graph.
 """
+
 from __future__ import annotations
 
 import torch
@@ -17,14 +18,22 @@ from torch import nn
 from ..weights import WeightsError, require
 
 PIPELINE_FILES = ("model_index.json", "unet", "vae", "text_encoder", "tokenizer", "scheduler")
-WHERE_SD15 = ("download Stable Diffusion 1.5 in diffusers format once, e.g. `huggingface-cli download "
-              "stable-diffusion-v1-5/stable-diffusion-v1-5 --local-dir PATH` (the directory with "
-              "model_index.json), and point the option at PATH")
+WHERE_SD15 = (
+    "download Stable Diffusion 1.5 in diffusers format once, e.g. `huggingface-cli download "
+    "stable-diffusion-v1-5/stable-diffusion-v1-5 --local-dir PATH` (the directory with "
+    "model_index.json), and point the option at PATH"
+)
 LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
 
 
-def load_pipeline(path, *, key: str = "weights_dir", dtype: torch.dtype = torch.float32,
-                  device="cpu", where: str = WHERE_SD15):
+def load_pipeline(
+    path,
+    *,
+    key: str = "weights_dir",
+    dtype: torch.dtype = torch.float32,
+    device="cpu",
+    where: str = WHERE_SD15,
+):
     """Load a ``StableDiffusionPipeline`` from a local diffusers directory, with DDIM as its scheduler.
 
     No safety checker, no download. Weights are frozen; the pipeline is in eval mode."""
@@ -34,11 +43,18 @@ def load_pipeline(path, *, key: str = "weights_dir", dtype: torch.dtype = torch.
     quiet_progress_bars()
     try:
         pipe = StableDiffusionPipeline.from_pretrained(
-            path, dtype=dtype, local_files_only=True, safety_checker=None,
-            feature_extractor=None, requires_safety_checker=False)
+            path,
+            dtype=dtype,
+            local_files_only=True,
+            safety_checker=None,
+            feature_extractor=None,
+            requires_safety_checker=False,
+        )
     except Exception as e:  # noqa: BLE001 - any failure here is an unusable directory for the user
-        raise WeightsError(f"{key}: Stable Diffusion pipeline at {path} could not be loaded "
-                           f"({type(e).__name__}: {str(e).splitlines()[0][:300]}). {where}") from None
+        raise WeightsError(
+            f"{key}: Stable Diffusion pipeline at {path} could not be loaded "
+            f"({type(e).__name__}: {str(e).splitlines()[0][:300]}). {where}"
+        ) from None
     pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=True)
     pipe.to(device)
@@ -70,7 +86,8 @@ class SDDenoiser(nn.Module):
 
 @torch.no_grad()
 def encode_prompts(pipe, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(prompt embeddings, negative = empty-prompt embeddings), each (len(prompts), 77, D), as the pipeline makes them."""
+    """(prompt embeddings, negative = empty-prompt embeddings), each (len(prompts), 77, D), as the
+    pipeline makes them."""
     cond, uncond = pipe.encode_prompt(list(prompts), pipe.device, 1, True, negative_prompt=None)
     return cond, uncond
 
@@ -83,6 +100,7 @@ def decoder(pipe):
     def decode(latents: torch.Tensor) -> torch.Tensor:
         image = vae.decode(latents / scale, return_dict=False)[0]
         return (image / 2 + 0.5).clamp(0, 1)
+
     return decode
 
 
@@ -98,8 +116,9 @@ def add_lora(unet, rank: int, seed: int, targets=LORA_TARGETS) -> list[torch.Ten
 
     with torch.random.fork_rng(devices=[]):  # LoRA's A matrices draw from the global RNG
         torch.manual_seed(seed)
-        unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=True,
-                                    target_modules=list(targets)))
+        unet.add_adapter(
+            LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=True, target_modules=list(targets))
+        )
     params = [p for n, p in unet.named_parameters() if "lora_" in n]
     for p in params:
         p.requires_grad_(True)

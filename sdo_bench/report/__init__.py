@@ -1,4 +1,5 @@
 """Tables and figures from run records (DESIGN §9): :func:`write` is what ``sdo-bench report`` does."""
+
 from __future__ import annotations
 
 from pathlib import Path

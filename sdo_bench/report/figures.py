@@ -1,4 +1,5 @@
 """Figures of DESIGN §9, matplotlib, one function per kind."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,9 @@ PER_SWEPT_TASK = ("scaling", "fidelity")
 
 def paths(tasks, swept_tasks, out="figures") -> list[str]:
     """The figure files :func:`write_all` makes for these tasks."""
-    return ([f"{out}/{kind}_{task}.png" for kind in PER_TASK for task in tasks]
-            + [f"{out}/{kind}_{task}.png" for kind in PER_SWEPT_TASK for task in swept_tasks])
+    return [f"{out}/{kind}_{task}.png" for kind in PER_TASK for task in tasks] + [
+        f"{out}/{kind}_{task}.png" for kind in PER_SWEPT_TASK for task in swept_tasks
+    ]
 
 
 def write_all(df: pd.DataFrame, sweeps: pd.DataFrame, out: Path) -> None:
@@ -65,8 +67,11 @@ def reward_curves(df: pd.DataFrame, task: str, x: str, path: Path) -> None:
         ax.fill_between(X, lo, hi, color=colors[variant], alpha=0.15, lw=0)
     ax.set_xlabel("iteration" if x == "iter" else "wall-clock time (s)")
     ax.set_ylabel("mean reward of the batch")
-    ax.set_title(f"{task}: reward against {'iterations' if x == 'iter' else 'time'}\n"
-                 "(line: mean over seeds; band: min–max)", fontsize=10)
+    ax.set_title(
+        f"{task}: reward against {'iterations' if x == 'iter' else 'time'}\n"
+        "(line: mean over seeds; band: min–max)",
+        fontsize=10,
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
@@ -86,8 +91,10 @@ def scaling(sweep: pd.DataFrame, task: str, path: Path) -> None:
         axes[2].plot(g.steps, g.graph_bytes / MiB, **kw)
     src = ", ".join(sorted(set(d.peak_memory_source.dropna()))) or "–"
     for ax, ylabel, title in zip(
-            axes, ["time per iteration (s)", "peak memory rise (MiB)", "graph bytes (MiB)"],
-            ["time", f"peak memory ({src})", "bytes saved for backward"]):
+        axes,
+        ["time per iteration (s)", "peak memory rise (MiB)", "graph bytes (MiB)"],
+        ["time", f"peak memory ({src})", "bytes saved for backward"],
+    ):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("sampling steps N")
@@ -130,8 +137,7 @@ def fidelity(sweep: pd.DataFrame, task: str, path: Path) -> None:
     _steps_axis(ax, sorted(set(d.steps)))
     ax.set_xlabel("sampling steps N")
     ax.set_ylabel("cosine(gradient, exact bptt gradient)")
-    ax.set_ylim(min(-0.05, float(np.nanmin(d.grad_cosine_vs_exact)) - 0.05) if len(d) else -0.05,
-                1.05)
+    ax.set_ylim(min(-0.05, float(np.nanmin(d.grad_cosine_vs_exact)) - 0.05) if len(d) else -0.05, 1.05)
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")
     ax.set_title(f"{task}: gradient fidelity at the initial parameters", fontsize=10)
     ax.grid(alpha=0.3, which="both")
@@ -178,8 +184,13 @@ def samples(df: pd.DataFrame, task: str, path: Path, seed: int | None = None) ->
                 ax.imshow(_strip(imgs), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
                 if i == 0:
                     ax.set_title(when, fontsize=9)
-            row[0].set_ylabel(variant + ("" if status == "ok" else f"\n({status})"), fontsize=7,
-                              rotation=0, ha="right", va="center")
+            row[0].set_ylabel(
+                variant + ("" if status == "ok" else f"\n({status})"),
+                fontsize=7,
+                rotation=0,
+                ha="right",
+                va="center",
+            )
     fig.suptitle(f"{task}: samples of seed {seed} before and after optimization", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -1,6 +1,7 @@
 """HTML versions of the Markdown tables, for ``snakemake --report`` (which shows HTML files inline and
 Markdown only as a download). Converts the small Markdown subset the tables use: ``#`` headings,
 paragraphs, numbered lists, pipe tables, ``**bold**`` and ```code```."""
+
 from __future__ import annotations
 
 import html
@@ -45,10 +46,13 @@ def markdown_to_html(md: str, title: str = "") -> str:
                 rows.append(_cells(lines[i]))
                 i += 1
             body = [r for r in rows[1:] if not all(set(c) <= set(":-") for c in r)]
-            out.append("<table><thead><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in rows[0])
-                       + "</tr></thead><tbody>"
-                       + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>"
-                                 for r in body) + "</tbody></table>")
+            out.append(
+                "<table><thead><tr>"
+                + "".join(f"<th>{_inline(c)}</th>" for c in rows[0])
+                + "</tr></thead><tbody>"
+                + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in body)
+                + "</tbody></table>"
+            )
             continue
         if line.startswith("#"):
             flush()
@@ -69,5 +73,8 @@ def markdown_to_html(md: str, title: str = "") -> str:
         i += 1
     flush()
     head = f"<title>{html.escape(title)}</title>" if title else ""
-    return f"<!doctype html><html><head><meta charset='utf-8'>{head}{STYLE}</head><body>" \
-           + "\n".join(out) + "</body></html>\n"
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'>{head}{STYLE}</head><body>"
+        + "\n".join(out)
+        + "</body></html>\n"
+    )

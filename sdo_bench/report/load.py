@@ -1,4 +1,5 @@
 """Run records into pandas frames."""
+
 from __future__ import annotations
 
 import json
@@ -15,29 +16,40 @@ def load_records(paths) -> pd.DataFrame:
         rec = json.loads(p.read_text())
         tpi = rec.get("time_per_iter_s") or {}
         judge = rec.get("judge") or {}
-        rows.append({
-            "path": str(p), "task": rec["task"], "variant": rec.get("variant", rec["method"]),
-            "method": rec["method"], "seed": rec["seed"], "steps": rec["steps"],
-            "status": rec["status"], "error": rec.get("error"),
-            "time_per_iter_s": tpi.get("median", np.nan),
-            "time_p10_s": tpi.get("p10", np.nan), "time_p90_s": tpi.get("p90", np.nan),
-            "time_sample_s": _num(rec.get("time_sample_s")),
-            "forward_s": _num(rec.get("forward_s")), "backward_s": _num(rec.get("backward_s")),
-            "peak_memory_bytes": _num(rec.get("peak_memory_bytes")),
-            "peak_memory_delta_bytes": _num(rec.get("peak_memory_delta_bytes")),
-            "peak_memory_source": rec.get("peak_memory_source"),
-            "graph_bytes": _num(rec.get("graph_bytes")),
-            "nfe_forward": _num(rec.get("nfe_forward")), "nfe_backward": _num(rec.get("nfe_backward")),
-            "reward_init": _num(rec.get("reward_init")), "reward_final": _num(rec.get("reward_final")),
-            "reward_heldout_final": _num(rec.get("reward_heldout_final")),
-            "grad_cosine_vs_exact": _num(rec.get("grad_cosine_vs_exact")),
-            "judge_target_prob": _num(judge.get("judge_target_prob")),
-            "judge_fid": _num(judge.get("fid")),
-            "reward_curve": rec.get("reward_curve") or [],
-            "elapsed_s": rec.get("elapsed_s") or [],
-            "device_name": (rec.get("provenance") or {}).get("device_name"),
-            "git_commit": (rec.get("provenance") or {}).get("git_commit"),
-        })
+        rows.append(
+            {
+                "path": str(p),
+                "task": rec["task"],
+                "variant": rec.get("variant", rec["method"]),
+                "method": rec["method"],
+                "seed": rec["seed"],
+                "steps": rec["steps"],
+                "status": rec["status"],
+                "error": rec.get("error"),
+                "time_per_iter_s": tpi.get("median", np.nan),
+                "time_p10_s": tpi.get("p10", np.nan),
+                "time_p90_s": tpi.get("p90", np.nan),
+                "time_sample_s": _num(rec.get("time_sample_s")),
+                "forward_s": _num(rec.get("forward_s")),
+                "backward_s": _num(rec.get("backward_s")),
+                "peak_memory_bytes": _num(rec.get("peak_memory_bytes")),
+                "peak_memory_delta_bytes": _num(rec.get("peak_memory_delta_bytes")),
+                "peak_memory_source": rec.get("peak_memory_source"),
+                "graph_bytes": _num(rec.get("graph_bytes")),
+                "nfe_forward": _num(rec.get("nfe_forward")),
+                "nfe_backward": _num(rec.get("nfe_backward")),
+                "reward_init": _num(rec.get("reward_init")),
+                "reward_final": _num(rec.get("reward_final")),
+                "reward_heldout_final": _num(rec.get("reward_heldout_final")),
+                "grad_cosine_vs_exact": _num(rec.get("grad_cosine_vs_exact")),
+                "judge_target_prob": _num(judge.get("judge_target_prob")),
+                "judge_fid": _num(judge.get("fid")),
+                "reward_curve": rec.get("reward_curve") or [],
+                "elapsed_s": rec.get("elapsed_s") or [],
+                "device_name": (rec.get("provenance") or {}).get("device_name"),
+                "git_commit": (rec.get("provenance") or {}).get("git_commit"),
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -6,6 +6,7 @@ resize is antialiased (its kernel widens when downsampling); torch's ``interpola
 antialias=True)`` is the same kernel, so on the same pixels the two agree up to PIL's rounding of its
 8-bit output. Here images are clamped to [0, 1] first, as the HPSv2 protocol says.
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,19 +26,24 @@ def resized_shape(h: int, w: int, size: int) -> tuple[int, int]:
 def center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
     h, w = x.shape[-2:]
     top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
-    return x[..., top:top + size, left:left + size]
+    return x[..., top : top + size, left : left + size]
 
 
-def preprocess(images: torch.Tensor, size: int = 224, mean=OPENAI_CLIP_MEAN,
-               std=OPENAI_CLIP_STD) -> torch.Tensor:
+def preprocess(
+    images: torch.Tensor, size: int = 224, mean=OPENAI_CLIP_MEAN, std=OPENAI_CLIP_STD
+) -> torch.Tensor:
     """(B, 3, H, W) images in [0, 1] -> the CLIP input (B, 3, size, size), differentiable."""
     x = images.clamp(0, 1)
     h, w = x.shape[-2:]
     if (h, w) != (size, size):
         dtype = x.dtype  # antialiased resampling has no float16/bfloat16 kernels: resize in float32
-        x = F.interpolate(x.float() if dtype in (torch.float16, torch.bfloat16) else x,
-                          size=resized_shape(h, w, size), mode="bicubic", align_corners=False,
-                          antialias=True).to(dtype)
+        x = F.interpolate(
+            x.float() if dtype in (torch.float16, torch.bfloat16) else x,
+            size=resized_shape(h, w, size),
+            mode="bicubic",
+            align_corners=False,
+            antialias=True,
+        ).to(dtype)
         x = center_crop(x, size)
     m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     s = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)

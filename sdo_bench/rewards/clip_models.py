@@ -8,6 +8,7 @@ local file into it: an open_clip/HPS checkpoint (``{"state_dict": ...}`` or a ba
 real vocabulary (49408): registered with ``open_clip.add_model_config`` at run time, it stands in for
 ViT-H-14 (HPSv2) and ViT-L-14 (aesthetic) in offline tests and in the ``tiny-sd`` tasks.
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,8 +59,16 @@ def _state_dict(path: Path) -> dict:
     return load_state_dict(str(path), weights_only=False)
 
 
-def load_clip(name: str, checkpoint, *, key: str, where: str, quick_gelu: bool = False,
-              dtype: torch.dtype = torch.float32, device="cpu"):
+def load_clip(
+    name: str,
+    checkpoint,
+    *,
+    key: str,
+    where: str,
+    quick_gelu: bool = False,
+    dtype: torch.dtype = torch.float32,
+    device="cpu",
+):
     """open_clip model ``name`` with the weights of the local file ``checkpoint`` (frozen, eval mode)."""
     if name == TINY:
         register_tiny()
@@ -72,8 +81,10 @@ def load_clip(name: str, checkpoint, *, key: str, where: str, quick_gelu: bool =
             state["logit_scale"] = state["logit_scale"].reshape(model.logit_scale.shape)
         model.load_state_dict(state, strict=True)
     except Exception as e:  # noqa: BLE001 - a wrong file is a user error, say which
-        raise WeightsError(f"{key}: {path} is not a checkpoint of open_clip model {name} "
-                           f"({type(e).__name__}: {str(e).splitlines()[0][:300]}). {where}") from None
+        raise WeightsError(
+            f"{key}: {path} is not a checkpoint of open_clip model {name} "
+            f"({type(e).__name__}: {str(e).splitlines()[0][:300]}). {where}"
+        ) from None
     model.to(dtype=dtype, device=device).eval().requires_grad_(False)
     return model
 

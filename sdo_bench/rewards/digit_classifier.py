@@ -4,6 +4,7 @@ The same file defines the held-out *judge*'s network (a different architecture, 
 seed) because both are trained by ``sdo-bench train-classifier`` in the same way; the judge never enters
 an optimization (see :mod:`sdo_bench.judge`). Inputs are images in [0, 1], shape (B, 1, 16, 16).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,18 @@ class RewardCNN(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.SiLU(), nn.Conv2d(32, 32, 3, padding=1), nn.SiLU(),
-            nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.SiLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(64 * 4 * 4, 128), nn.SiLU())
+            nn.Conv2d(1, 32, 3, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(32, 32, 3, padding=1),
+            nn.SiLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.SiLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64 * 4 * 4, 128),
+            nn.SiLU(),
+        )
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(128, 10))
 
     def forward(self, images):
@@ -43,9 +53,14 @@ class JudgeCNN(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 24, 5, stride=2, padding=2), nn.GELU(),
-            nn.Conv2d(24, 48, 3, stride=2, padding=1), nn.GELU(),
-            nn.Flatten(), nn.Linear(48 * 4 * 4, self.num_features), nn.GELU())
+            nn.Conv2d(1, 24, 5, stride=2, padding=2),
+            nn.GELU(),
+            nn.Conv2d(24, 48, 3, stride=2, padding=1),
+            nn.GELU(),
+            nn.Flatten(),
+            nn.Linear(48 * 4 * 4, self.num_features),
+            nn.GELU(),
+        )
         self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(self.num_features, 10))
 
     def forward(self, images):
@@ -74,8 +89,16 @@ def _augment(x, g):
     return (x + 0.03 * torch.randn(x.shape, generator=g)).clamp(0, 1)
 
 
-def train_classifier(kind: str, out_dir: str | Path, *, epochs: int = 30, batch: int = 64,
-                     lr: float = 2e-3, seed: int | None = None, progress: bool | None = None) -> dict:
+def train_classifier(
+    kind: str,
+    out_dir: str | Path,
+    *,
+    epochs: int = 30,
+    batch: int = 64,
+    lr: float = 2e-3,
+    seed: int | None = None,
+    progress: bool | None = None,
+) -> dict:
     """Train the reward classifier (``kind='reward'``) or the judge (``'judge'``) and save it."""
     cls, filename, default_seed = ARCHS[kind]
     seed = default_seed if seed is None else seed
@@ -91,7 +114,7 @@ def train_classifier(kind: str, out_dir: str | Path, *, epochs: int = 30, batch:
         net.train()
         perm = torch.randperm(len(x), generator=g)
         for i in range(0, len(x), batch):
-            idx = perm[i:i + batch]
+            idx = perm[i : i + batch]
             loss = F.cross_entropy(net(_augment(x[idx], g)), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -101,12 +124,21 @@ def train_classifier(kind: str, out_dir: str | Path, *, epochs: int = 30, batch:
     acc = accuracy(net, split.held_x, split.held_y)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    info = {"kind": kind, "arch": cls.__name__, "seed": seed, "epochs": epochs,
-            "held_out_accuracy": acc, "train_seconds": time.time() - t0}
+    info = {
+        "kind": kind,
+        "arch": cls.__name__,
+        "seed": seed,
+        "epochs": epochs,
+        "held_out_accuracy": acc,
+        "train_seconds": time.time() - t0,
+    }
     torch.save({"state_dict": net.state_dict(), "info": info}, out_dir / filename)
     (out_dir / f"{kind}_training.json").write_text(json.dumps(info, indent=1))
-    return dict(info, summary=f"trained {kind} classifier {info['arch']} in {info['train_seconds']:.0f} s; "
-                f"held-out accuracy {acc:.4f}")
+    return dict(
+        info,
+        summary=f"trained {kind} classifier {info['arch']} in {info['train_seconds']:.0f} s; "
+        f"held-out accuracy {acc:.4f}",
+    )
 
 
 @torch.no_grad()
@@ -127,8 +159,10 @@ def load_classifier(kind: str, weights_dir: str | Path) -> nn.Module:
         net = cls()
         net.load_state_dict(blob["state_dict"])
     except Exception as e:  # noqa: BLE001
-        raise FileNotFoundError(f"digit {kind} classifier at {path} could not be loaded "
-                                f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); {fix}") from None
+        raise FileNotFoundError(
+            f"digit {kind} classifier at {path} could not be loaded "
+            f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); {fix}"
+        ) from None
     for p in net.parameters():
         p.requires_grad_(False)
     return net.eval()

@@ -1,4 +1,5 @@
 """``gmm-target``: negative squared distance of each sample to a fixed target point (higher is better)."""
+
 from __future__ import annotations
 
 import torch

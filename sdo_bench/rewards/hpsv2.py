@@ -9,6 +9,7 @@ HPSv2's ``img_score.py`` (no logit scale; typical values 0.2–0.35). ``preproce
 equal of its evaluation transform (:mod:`sdo_bench.rewards.clip_image`). :meth:`HPSv2Reward.score_pil`
 is the non-differentiable path through open_clip's own PIL transform, kept as the reference.
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,8 +19,10 @@ from .clip_image import preprocess, reference_transform
 from .clip_models import input_size, load_clip
 
 VERSIONS = {"v2.0": "HPS_v2_compressed.pt", "v2.1": "HPS_v2.1_compressed.pt"}
-WHERE = ("the HPSv2 checkpoints are on the Hugging Face hub (repo xswu/HPSv2: HPS_v2_compressed.pt for "
-         "v2.0, HPS_v2.1_compressed.pt for v2.1); download the file once and point the option at it")
+WHERE = (
+    "the HPSv2 checkpoints are on the Hugging Face hub (repo xswu/HPSv2: HPS_v2_compressed.pt for "
+    "v2.0, HPS_v2.1_compressed.pt for v2.1); download the file once and point the option at it"
+)
 
 
 class HPSv2Reward(nn.Module):
@@ -59,8 +62,16 @@ class HPSv2Reward(nn.Module):
         return torch.diagonal(img @ txt.T)
 
 
-def load_hpsv2(checkpoint, prompts: list[str], *, key: str = "hps_checkpoint", model: str = "ViT-H-14",
-               version: str = "v2.1", dtype=torch.float32, device="cpu") -> HPSv2Reward:
+def load_hpsv2(
+    checkpoint,
+    prompts: list[str],
+    *,
+    key: str = "hps_checkpoint",
+    model: str = "ViT-H-14",
+    version: str = "v2.1",
+    dtype=torch.float32,
+    device="cpu",
+) -> HPSv2Reward:
     """HPS ``version`` (v2.0 or v2.1: the same network, different checkpoint files) from a local file."""
     import open_clip
 

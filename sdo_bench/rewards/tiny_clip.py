@@ -1,5 +1,6 @@
 """The tiny open_clip checkpoints the tests and the ``tiny-sd`` tasks use: random weights in the real
 files' formats, built offline (``sdo-bench build-tiny``) into a directory or ``$SDO_BENCH_CACHE``."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,5 +38,6 @@ def build(out, seed: int = 0) -> Path:
 
 def ensure(out=None, seed: int = 0) -> Path:
     """The tiny checkpoints' directory (default under ``$SDO_BENCH_CACHE``), built atomically if missing."""
-    return ensure_built(Path(out) if out else cache(), "aesthetic_head.pth",
-                        lambda tmp: build(tmp, seed=seed))
+    return ensure_built(
+        Path(out) if out else cache(), "aesthetic_head.pth", lambda tmp: build(tmp, seed=seed)
+    )

@@ -4,10 +4,11 @@ Task names are ``<model>-<target>[-<reward>]`` (DESIGN §4). A task family is on
 ``sdo_bench/worlds/`` whose factories are decorated with ``@register(name, description, **defaults)``;
 ``sdo_bench/tasks/__init__.py`` imports the families (CONTRIBUTING.md).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
@@ -55,8 +56,10 @@ def settings_for(name: str, **overrides) -> dict:
     valid = s.option_names()
     unknown = sorted(set(overrides) - valid)
     if unknown:
-        raise ValueError(f"unknown option(s) {', '.join(unknown)} for task {name!r}; "
-                         f"valid choices: {', '.join(sorted(valid))}")
+        raise ValueError(
+            f"unknown option(s) {', '.join(unknown)} for task {name!r}; "
+            f"valid choices: {', '.join(sorted(valid))}"
+        )
     settings = dict(s.defaults)
     settings.update({k: v for k, v in overrides.items() if v is not None})
     settings.setdefault("seed", 0)
@@ -84,7 +87,9 @@ def build(name: str, **overrides) -> Task:
     settings["dtype"] = resolve_dtype(settings["dtype"])
     settings["device"] = torch.device(settings["device"])
     task = spec(name).factory(name=name, **settings)
-    task.config = {k: (str(v) if isinstance(v, (torch.dtype, torch.device)) else v) for k, v in config.items()}
+    task.config = {
+        k: (str(v) if isinstance(v, (torch.dtype, torch.device)) else v) for k, v in config.items()
+    }
     return task
 
 

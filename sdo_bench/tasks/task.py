@@ -1,6 +1,7 @@
 """A built task: a named, fixed combination of model, reward, target, steps, batch, optimizer and iterations.
 
-``sdo_bench.tasks.build(name, **overrides)`` makes one (:mod:`.registry`). A task owns everything a gradient method needs:
+``sdo_bench.tasks.build(name, **overrides)`` makes one (:mod:`.registry`). A task owns everything a
+gradient method needs:
 
 * ``parameters()``: the leaf tensors being optimized (``requires_grad=True``); nothing else requires grad;
 * ``x_T()``: the initial noise of the sampler (the parameter itself for the ``latent`` target);
@@ -9,10 +10,12 @@
 * ``sampler``: the :class:`~sdo_bench.sampling.DDIMSampler` with its steps ``Φ_k``;
 * ``reward_per_sample(x_N)``: the differentiable reward of the decoded final state, shape (B,).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,8 +24,12 @@ from ..measure import CountingNetwork
 from ..sampling import DDIMSampler
 
 TARGETS = ("latent", "condition", "lora", "weights")
-DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
-          "bfloat16": torch.bfloat16}
+DTYPES = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+}
 
 
 def resolve_dtype(dtype) -> torch.dtype:
@@ -45,7 +52,7 @@ class Task:
     sampler: DDIMSampler
     reward_fn: Callable[[torch.Tensor], torch.Tensor]
     params: list[torch.Tensor]
-    noise: torch.Tensor                      # x_T (a parameter for the latent target)
+    noise: torch.Tensor  # x_T (a parameter for the latent target)
     seed: int
     batch: int
     iterations: int
@@ -55,14 +62,14 @@ class Task:
     device: torch.device
     decode: Callable[[torch.Tensor], torch.Tensor] = lambda x: x
     to_images: Callable[[torch.Tensor], torch.Tensor] = lambda x: x
-    condition: Callable[[int], Any] | None = None    # batch size -> conditioning (may hold parameters)
+    condition: Callable[[int], Any] | None = None  # batch size -> conditioning (may hold parameters)
     uncondition: Callable[[int], Any] | None = None  # batch size -> null conditioning for guidance
     guidance_scale: float = 1.0
     judge: Callable[[torch.Tensor], dict] | None = None  # held-out scores of final samples
-    eval_noise: torch.Tensor | None = None   # held-out noises for parameter targets (lora, weights)
+    eval_noise: torch.Tensor | None = None  # held-out noises for parameter targets (lora, weights)
     pipeline: Any = None
     prompts: list[str] | None = None
-    config: dict = field(default_factory=dict)      # the resolved settings, for records
+    config: dict = field(default_factory=dict)  # the resolved settings, for records
 
     @property
     def steps(self) -> int:
@@ -115,7 +122,8 @@ class Task:
 
     @torch.no_grad()
     def sample(self, held_out: bool = False) -> torch.Tensor:
-        """Decoded images (B, C, H, W) in [0, 1] of the same no-grad sample (GMM: the points, (B, D, 1, 1))."""
+        """Decoded images (B, C, H, W) in [0, 1] of the same no-grad sample (GMM: the points,
+        (B, D, 1, 1))."""
         return self.to_images(self.decode(self.final_state(held_out)))
 
     def make_optimizer(self) -> torch.optim.Optimizer:

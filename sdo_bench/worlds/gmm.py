@@ -9,9 +9,8 @@ point placed between two modes.
 * ``gmm-weights`` optimizes the mixture means ``μ`` (the network weights of this model) from a fixed set
   of ``batch`` noises.
 """
-from __future__ import annotations
 
-import math
+from __future__ import annotations
 
 import torch
 from diffusers import DDIMScheduler
@@ -23,21 +22,46 @@ from ..sampling import DDIMSampler
 from ..tasks.registry import register
 from ..tasks.task import Task, freeze, seeded_normal
 
-GMM_DEFAULTS = dict(steps=20, batch=32, iterations=50, components=8, dim=2, radius=2.0, std=0.25,
-                    target_point=(2.0, 2.0))
+GMM_DEFAULTS = dict(
+    steps=20, batch=32, iterations=50, components=8, dim=2, radius=2.0, std=0.25, target_point=(2.0, 2.0)
+)
 
 
 def gmm_scheduler() -> DDIMScheduler:
-    return DDIMScheduler(num_train_timesteps=1000, beta_schedule="linear", beta_start=1e-4,
-                         beta_end=0.02, clip_sample=False, set_alpha_to_one=True,
-                         timestep_spacing="trailing", steps_offset=0)
+    return DDIMScheduler(
+        num_train_timesteps=1000,
+        beta_schedule="linear",
+        beta_start=1e-4,
+        beta_end=0.02,
+        clip_sample=False,
+        set_alpha_to_one=True,
+        timestep_spacing="trailing",
+        steps_offset=0,
+    )
 
 
-def _build(name, target, *, steps, batch, iterations, components, dim, radius, std, target_point,
-           seed, dtype, device, lr, optimizer) -> Task:
+def _build(
+    name,
+    target,
+    *,
+    steps,
+    batch,
+    iterations,
+    components,
+    dim,
+    radius,
+    std,
+    target_point,
+    seed,
+    dtype,
+    device,
+    lr,
+    optimizer,
+) -> Task:
     scheduler = gmm_scheduler()
-    model = GMMDenoiser(ring_means(components, dim, radius, torch.float64), std,
-                        scheduler.alphas_cumprod).to(dtype=dtype, device=device)
+    model = GMMDenoiser(ring_means(components, dim, radius, torch.float64), std, scheduler.alphas_cumprod).to(
+        dtype=dtype, device=device
+    )
     freeze(model)
     point = torch.zeros(dim, dtype=dtype, device=device)
     point[: min(dim, len(target_point))] = torch.tensor(list(target_point)[:dim], dtype=dtype)
@@ -48,20 +72,34 @@ def _build(name, target, *, steps, batch, iterations, components, dim, radius, s
     else:
         model.means.requires_grad_(True)
         params = [model.means]
-    return Task(name=name, model_name="gmm", reward_name="gmm-target", target=target,
-                network=CountingNetwork(model), sampler=DDIMSampler(scheduler, steps),
-                reward_fn=GMMTargetReward(point), params=params, noise=noise, seed=seed, batch=batch,
-                iterations=iterations, optimizer=optimizer, lr=lr, dtype=dtype, device=device,
-                to_images=lambda x: x[:, :, None, None])
+    return Task(
+        name=name,
+        model_name="gmm",
+        reward_name="gmm-target",
+        target=target,
+        network=CountingNetwork(model),
+        sampler=DDIMSampler(scheduler, steps),
+        reward_fn=GMMTargetReward(point),
+        params=params,
+        noise=noise,
+        seed=seed,
+        batch=batch,
+        iterations=iterations,
+        optimizer=optimizer,
+        lr=lr,
+        dtype=dtype,
+        device=device,
+        to_images=lambda x: x[:, :, None, None],
+    )
 
 
-@register("gmm-latent", "analytic GMM, optimize x_T towards a target point", lr=0.05,
-          **GMM_DEFAULTS)
+@register("gmm-latent", "analytic GMM, optimize x_T towards a target point", lr=0.05, **GMM_DEFAULTS)
 def gmm_latent(name, **kw):
     return _build(name, "latent", **kw)
 
 
-@register("gmm-weights", "analytic GMM, optimize the mixture means from fixed noises", lr=0.02,
-          **GMM_DEFAULTS)
+@register(
+    "gmm-weights", "analytic GMM, optimize the mixture means from fixed noises", lr=0.02, **GMM_DEFAULTS
+)
 def gmm_weights(name, **kw):
     return _build(name, "weights", **kw)

@@ -16,6 +16,7 @@ Rewards: HPSv2 / v2.1 (prompt-aware) or the LAION aesthetic predictor, from loca
 ``tiny-sd`` tasks use HPS's code path on the tiny random open_clip config, so their reward has no meaning;
 they exist to time and measure the SD code path.
 """
+
 from __future__ import annotations
 
 import torch
@@ -47,10 +48,34 @@ def _per_sample(prompts: list[str], n: int) -> list[str]:
     return [prompts[i % len(prompts)] for i in range(n)]
 
 
-def _build(name, target, *, model, reward, steps, batch, iterations, seed, dtype, device, lr,
-           optimizer, prompts, guidance_scale, weights_dir=None, reward_dir=None, sd15_path=None,
-           hps_checkpoint=None, hps_version="v2.1", hps_model="ViT-H-14", aesthetic_clip=None,
-           aesthetic_head=None, aesthetic_model="ViT-L-14", lora_rank=4, eval_batch=None) -> Task:
+def _build(
+    name,
+    target,
+    *,
+    model,
+    reward,
+    steps,
+    batch,
+    iterations,
+    seed,
+    dtype,
+    device,
+    lr,
+    optimizer,
+    prompts,
+    guidance_scale,
+    weights_dir=None,
+    reward_dir=None,
+    sd15_path=None,
+    hps_checkpoint=None,
+    hps_version="v2.1",
+    hps_model="ViT-H-14",
+    aesthetic_clip=None,
+    aesthetic_head=None,
+    aesthetic_model="ViT-L-14",
+    lora_rank=4,
+    eval_batch=None,
+) -> Task:
     if isinstance(prompts, str):
         prompts = [prompts]
     if not prompts or not all(isinstance(p, str) for p in prompts):
@@ -77,17 +102,20 @@ def _build(name, target, *, model, reward, steps, batch, iterations, seed, dtype
     distinct = list(prompts)
     if model == "tiny-sd":
         rdir = tiny_clip.ensure(reward_dir)
-        reward_fn = load_hpsv2(rdir / "hps.pt", distinct, key="reward_dir", model=clip_models.TINY,
-                               dtype=dtype, device=device)
+        reward_fn = load_hpsv2(
+            rdir / "hps.pt", distinct, key="reward_dir", model=clip_models.TINY, dtype=dtype, device=device
+        )
     elif reward == "hpsv2":
-        reward_fn = load_hpsv2(hps_checkpoint, distinct, version=hps_version, model=hps_model,
-                               dtype=dtype, device=device)
+        reward_fn = load_hpsv2(
+            hps_checkpoint, distinct, version=hps_version, model=hps_model, dtype=dtype, device=device
+        )
     else:
-        reward_fn = load_aesthetic(aesthetic_clip, aesthetic_head, model=aesthetic_model, dtype=dtype,
-                                   device=device)
+        reward_fn = load_aesthetic(
+            aesthetic_clip, aesthetic_head, model=aesthetic_model, dtype=dtype, device=device
+        )
 
     # -- conditioning --------------------------------------------------------------------------------
-    cond_emb, uncond_emb = sd.encode_prompts(pipe, distinct)   # (P, 77, D) each
+    cond_emb, uncond_emb = sd.encode_prompts(pipe, distinct)  # (P, 77, D) each
     uncond_emb = uncond_emb[:1]
 
     def per_sample(emb):
@@ -105,67 +133,127 @@ def _build(name, target, *, model, reward, steps, batch, iterations, seed, dtype
         params = [cond_emb]
     elif target == "lora":
         params = sd.add_lora(unet, lora_rank, seed)
-        eval_noise = seeded_normal(sd.latent_shape(pipe, eval_batch or 2 * batch), seed + 10_000,
-                                   dtype, device)
+        eval_noise = seeded_normal(
+            sd.latent_shape(pipe, eval_batch or 2 * batch), seed + 10_000, dtype, device
+        )
     else:
         raise ValueError(f"unknown target {target!r}")
 
-    task = Task(name=name, model_name=model, reward_name=reward, target=target,
-                network=CountingNetwork(sd.SDDenoiser(unet)), sampler=DDIMSampler(pipe.scheduler, steps),
-                reward_fn=reward_fn, params=params, noise=noise, seed=seed, batch=batch,
-                iterations=iterations, optimizer=optimizer, lr=lr, dtype=dtype, device=device,
-                decode=sd.decoder(pipe), condition=condition,
-                uncondition=lambda n: uncond_emb.expand(n, -1, -1),
-                guidance_scale=float(guidance_scale), eval_noise=eval_noise, pipeline=pipe,
-                prompts=_per_sample(distinct, batch))
+    task = Task(
+        name=name,
+        model_name=model,
+        reward_name=reward,
+        target=target,
+        network=CountingNetwork(sd.SDDenoiser(unet)),
+        sampler=DDIMSampler(pipe.scheduler, steps),
+        reward_fn=reward_fn,
+        params=params,
+        noise=noise,
+        seed=seed,
+        batch=batch,
+        iterations=iterations,
+        optimizer=optimizer,
+        lr=lr,
+        dtype=dtype,
+        device=device,
+        decode=sd.decoder(pipe),
+        condition=condition,
+        uncondition=lambda n: uncond_emb.expand(n, -1, -1),
+        guidance_scale=float(guidance_scale),
+        eval_noise=eval_noise,
+        pipeline=pipe,
+        prompts=_per_sample(distinct, batch),
+    )
     return task
 
 
-TINY = dict(steps=20, batch=2, prompts=TINY_PROMPTS, guidance_scale=7.5, weights_dir=None,
-            reward_dir=None)
+TINY = dict(steps=20, batch=2, prompts=TINY_PROMPTS, guidance_scale=7.5, weights_dir=None, reward_dir=None)
 SD15 = dict(steps=50, batch=4, prompts=PAPER_PROMPTS, guidance_scale=7.5, sd15_path=None)
 # the open_clip architectures are options only so that tests can run these tasks on tiny checkpoints
 HPS = dict(hps_checkpoint=None, hps_version="v2.1", hps_model="ViT-H-14")
 AESTHETIC = dict(aesthetic_clip=None, aesthetic_head=None, aesthetic_model="ViT-L-14")
 
 
-@register("tiny-sd-latent", "tiny random SD (CPU-sized), optimize x_T; tiny-HPS reward (no meaning)",
-          iterations=5, lr=0.05, **TINY)
+@register(
+    "tiny-sd-latent",
+    "tiny random SD (CPU-sized), optimize x_T; tiny-HPS reward (no meaning)",
+    iterations=5,
+    lr=0.05,
+    **TINY,
+)
 def tiny_sd_latent(name, **kw):
     return _build(name, "latent", model="tiny-sd", reward="hpsv2", **kw)
 
 
-@register("tiny-sd-condition", "tiny random SD, optimize the prompt embeddings; tiny-HPS reward",
-          iterations=5, lr=0.01, **TINY)
+@register(
+    "tiny-sd-condition",
+    "tiny random SD, optimize the prompt embeddings; tiny-HPS reward",
+    iterations=5,
+    lr=0.01,
+    **TINY,
+)
 def tiny_sd_condition(name, **kw):
     return _build(name, "condition", model="tiny-sd", reward="hpsv2", **kw)
 
 
-@register("tiny-sd-lora", "tiny random SD, optimize a LoRA adapter from fixed noises; tiny-HPS reward",
-          iterations=5, lr=1e-3, lora_rank=4, eval_batch=4, **TINY)
+@register(
+    "tiny-sd-lora",
+    "tiny random SD, optimize a LoRA adapter from fixed noises; tiny-HPS reward",
+    iterations=5,
+    lr=1e-3,
+    lora_rank=4,
+    eval_batch=4,
+    **TINY,
+)
 def tiny_sd_lora(name, **kw):
     return _build(name, "lora", model="tiny-sd", reward="hpsv2", **kw)
 
 
-@register("sd15-latent-hpsv2", "SD1.5 (local weights), optimize x_T for HPSv2",
-          iterations=20, lr=0.01, **SD15, **HPS)
+@register(
+    "sd15-latent-hpsv2",
+    "SD1.5 (local weights), optimize x_T for HPSv2",
+    iterations=20,
+    lr=0.01,
+    **SD15,
+    **HPS,
+)
 def sd15_latent_hpsv2(name, **kw):
     return _build(name, "latent", model="sd15", reward="hpsv2", **kw)
 
 
-@register("sd15-latent-aesthetic", "SD1.5 (local weights), optimize x_T for the LAION aesthetic score",
-          iterations=20, lr=0.01, **SD15, **AESTHETIC)
+@register(
+    "sd15-latent-aesthetic",
+    "SD1.5 (local weights), optimize x_T for the LAION aesthetic score",
+    iterations=20,
+    lr=0.01,
+    **SD15,
+    **AESTHETIC,
+)
 def sd15_latent_aesthetic(name, **kw):
     return _build(name, "latent", model="sd15", reward="aesthetic", **kw)
 
 
-@register("sd15-condition-hpsv2", "SD1.5 (local weights), optimize the prompt embeddings for HPSv2",
-          iterations=20, lr=1e-3, **SD15, **HPS)
+@register(
+    "sd15-condition-hpsv2",
+    "SD1.5 (local weights), optimize the prompt embeddings for HPSv2",
+    iterations=20,
+    lr=1e-3,
+    **SD15,
+    **HPS,
+)
 def sd15_condition_hpsv2(name, **kw):
     return _build(name, "condition", model="sd15", reward="hpsv2", **kw)
 
 
-@register("sd15-lora-hpsv2", "SD1.5 (local weights), optimize a LoRA adapter for HPSv2",
-          iterations=20, lr=1e-4, lora_rank=4, eval_batch=8, **SD15, **HPS)
+@register(
+    "sd15-lora-hpsv2",
+    "SD1.5 (local weights), optimize a LoRA adapter for HPSv2",
+    iterations=20,
+    lr=1e-4,
+    lora_rank=4,
+    eval_batch=8,
+    **SD15,
+    **HPS,
+)
 def sd15_lora_hpsv2(name, **kw):
     return _build(name, "lora", model="sd15", reward="hpsv2", **kw)

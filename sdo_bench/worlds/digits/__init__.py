@@ -11,6 +11,7 @@ Tasks (DESIGN §4), all rewarding ``log p(target_digit | image)`` under the rewa
   noises; evaluated on ``eval_batch`` held-out noises;
 * ``digits-weights``: the same with every UNet weight.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,9 +37,26 @@ def resolve_weights_dir(value) -> Path:
     return Path(value) if value else DEFAULT_WEIGHTS
 
 
-def _build(name, target, *, steps, batch, iterations, seed, dtype, device, lr, optimizer,
-           target_digit, weights_dir: str | None, judge: bool, guidance_scale=1.0, source_digit=None,
-           eval_batch=None, lora_rank=4) -> Task:
+def _build(
+    name,
+    target,
+    *,
+    steps,
+    batch,
+    iterations,
+    seed,
+    dtype,
+    device,
+    lr,
+    optimizer,
+    target_digit,
+    weights_dir: str | None,
+    judge: bool,
+    guidance_scale=1.0,
+    source_digit=None,
+    eval_batch=None,
+    lora_rank=4,
+) -> Task:
     if not 0 <= int(target_digit) <= 9:
         raise ValueError(f"target_digit must be 0..9, got {target_digit}")
     wdir = resolve_weights_dir(weights_dir)
@@ -56,9 +74,12 @@ def _build(name, target, *, steps, batch, iterations, seed, dtype, device, lr, o
 
         with torch.random.fork_rng(devices=[]):  # LoRA's A matrices draw from the global RNG
             torch.manual_seed(seed)
-            inject_adapter_in_model(LoraConfig(r=lora_rank, lora_alpha=lora_rank,
-                                               init_lora_weights=True, target_modules=LORA_TARGETS),
-                                    unet)
+            inject_adapter_in_model(
+                LoraConfig(
+                    r=lora_rank, lora_alpha=lora_rank, init_lora_weights=True, target_modules=LORA_TARGETS
+                ),
+                unet,
+            )
     denoiser.to(dtype=dtype, device=device)
     reward.to(dtype=dtype, device=device)
     null_emb = denoiser.embed(null.to(device)).detach()  # (1, E)
@@ -86,36 +107,73 @@ def _build(name, target, *, steps, batch, iterations, seed, dtype, device, lr, o
     if target in ("lora", "weights"):
         eval_noise = seeded_normal((eval_batch or 4 * batch, *shape[1:]), seed + 10_000, dtype, device)
 
-    task = Task(name=name, model_name="digits", reward_name="digit-classifier", target=target,
-                network=CountingNetwork(denoiser), sampler=DDIMSampler(ddim_scheduler(), steps),
-                reward_fn=reward, params=params, noise=noise, seed=seed, batch=batch,
-                iterations=iterations, optimizer=optimizer, lr=lr, dtype=dtype, device=device,
-                to_images=to_unit, condition=condition, uncondition=uncondition,
-                guidance_scale=float(guidance_scale) if uncondition is not None else 1.0,
-                eval_noise=eval_noise,
-                judge=DigitsJudge(wdir, target_digit) if judge else None)
+    task = Task(
+        name=name,
+        model_name="digits",
+        reward_name="digit-classifier",
+        target=target,
+        network=CountingNetwork(denoiser),
+        sampler=DDIMSampler(ddim_scheduler(), steps),
+        reward_fn=reward,
+        params=params,
+        noise=noise,
+        seed=seed,
+        batch=batch,
+        iterations=iterations,
+        optimizer=optimizer,
+        lr=lr,
+        dtype=dtype,
+        device=device,
+        to_images=to_unit,
+        condition=condition,
+        uncondition=uncondition,
+        guidance_scale=float(guidance_scale) if uncondition is not None else 1.0,
+        eval_noise=eval_noise,
+        judge=DigitsJudge(wdir, target_digit) if judge else None,
+    )
     return task
 
 
-@register("digits-latent", "digits UNet, optimize x_T towards the target digit",
-          iterations=30, lr=0.1, **COMMON)
+@register(
+    "digits-latent", "digits UNet, optimize x_T towards the target digit", iterations=30, lr=0.1, **COMMON
+)
 def digits_latent(name, **kw):
     return _build(name, "latent", **kw)
 
 
-@register("digits-condition", "digits UNet, optimize the class embedding (with guidance)",
-          iterations=30, lr=0.2, guidance_scale=2.0, source_digit=None, **COMMON)
+@register(
+    "digits-condition",
+    "digits UNet, optimize the class embedding (with guidance)",
+    iterations=30,
+    lr=0.2,
+    guidance_scale=2.0,
+    source_digit=None,
+    **COMMON,
+)
 def digits_condition(name, **kw):
     return _build(name, "condition", **kw)
 
 
-@register("digits-lora", "digits UNet, optimize a LoRA adapter from fixed noises",
-          iterations=30, lr=5e-3, lora_rank=4, eval_batch=32, **COMMON)
+@register(
+    "digits-lora",
+    "digits UNet, optimize a LoRA adapter from fixed noises",
+    iterations=30,
+    lr=5e-3,
+    lora_rank=4,
+    eval_batch=32,
+    **COMMON,
+)
 def digits_lora(name, **kw):
     return _build(name, "lora", **kw)
 
 
-@register("digits-weights", "digits UNet, optimize all weights from fixed noises",
-          iterations=60, lr=3e-4, eval_batch=32, **COMMON)
+@register(
+    "digits-weights",
+    "digits UNet, optimize all weights from fixed noises",
+    iterations=60,
+    lr=3e-4,
+    eval_batch=32,
+    **COMMON,
+)
 def digits_weights(name, **kw):
     return _build(name, "weights", **kw)

@@ -4,6 +4,7 @@
 A method that games the reward classifier (adversarial pixels) shows up as a target probability under
 the judge far below the reward's, or as a large FID.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -42,15 +43,19 @@ def fid_kid(fake01: torch.Tensor, real01: torch.Tensor, weights_dir: str | Path)
     feats = _Features(_judge(str(weights_dir)))
     n = min(len(fake01), len(real01))
     fid = FrechetInceptionDistance(feature=feats, normalize=True)
-    kid = KernelInceptionDistance(feature=feats, normalize=True, subset_size=max(2, min(50, n)),
-                                  subsets=20)
+    kid = KernelInceptionDistance(feature=feats, normalize=True, subset_size=max(2, min(50, n)), subsets=20)
     with torch.no_grad():
         for metric in (fid, kid):
             metric.update(real01.float().cpu(), real=True)
             metric.update(fake01.float().cpu(), real=False)
         k_mean, k_std = kid.compute()
-        return {"fid": float(fid.compute()), "kid": float(k_mean), "kid_std": float(k_std),
-                "n_fake": len(fake01), "n_real": len(real01)}
+        return {
+            "fid": float(fid.compute()),
+            "kid": float(k_mean),
+            "kid_std": float(k_std),
+            "n_fake": len(fake01),
+            "n_real": len(real01),
+        }
 
 
 @lru_cache(maxsize=2)
@@ -70,9 +75,11 @@ class DigitsJudge:
     def __call__(self, images01: torch.Tensor) -> dict:
         images01 = images01.detach().float().cpu()
         probs = F.softmax(_judge(self.weights_dir)(images01), dim=-1)
-        out = {"judge_target_prob": float(probs[:, self.target_digit].mean()),
-               "judge_target_acc": float((probs.argmax(-1) == self.target_digit).float().mean()),
-               "judge_class_histogram": torch.bincount(probs.argmax(-1), minlength=10).tolist()}
+        out = {
+            "judge_target_prob": float(probs[:, self.target_digit].mean()),
+            "judge_target_acc": float((probs.argmax(-1) == self.target_digit).float().mean()),
+            "judge_class_histogram": torch.bincount(probs.argmax(-1), minlength=10).tolist(),
+        }
         if len(images01) >= 2:
             out.update(fid_kid(images01, held_out_images(), self.weights_dir))
         return out

@@ -1,5 +1,6 @@
 """Quality of the trained digits model, as the judge sees it: class-conditional accuracy, FID against the
 held-out split next to the floor (held-out against train), and a sample grid (one row per class)."""
+
 from __future__ import annotations
 
 import json
@@ -9,15 +10,22 @@ import torch
 import torch.nn.functional as F
 
 from ...data.digits import load_split, to_unit
-from .judge import _judge, fid_kid
 from ...models.digits import DigitsDenoiser, ddim_scheduler, load_unet
 from ...rewards.digit_classifier import accuracy, load_classifier
 from ...sampling import DDIMSampler
+from .judge import _judge, fid_kid
 
 
 @torch.no_grad()
-def class_conditional_samples(weights_dir: Path, labels: torch.Tensor, *, steps: int = 50,
-                              guidance_scale: float = 2.0, seed: int = 0, batch: int = 100):
+def class_conditional_samples(
+    weights_dir: Path,
+    labels: torch.Tensor,
+    *,
+    steps: int = 50,
+    guidance_scale: float = 2.0,
+    seed: int = 0,
+    batch: int = 100,
+):
     from ...models.digits import NULL_CLASS
 
     denoiser = DigitsDenoiser(load_unet(Path(weights_dir) / "unet")).eval()
@@ -26,7 +34,7 @@ def class_conditional_samples(weights_dir: Path, labels: torch.Tensor, *, steps:
     g = torch.Generator().manual_seed(seed)
     out = []
     for i in range(0, len(labels), batch):
-        y = labels[i:i + batch]
+        y = labels[i : i + batch]
         n = len(y)
         x = torch.randn(n, 1, size, size, generator=g)
         c = denoiser.embed(y)
@@ -46,32 +54,43 @@ def save_grid(images01: torch.Tensor, path: Path, nrow: int, scale: int = 4) -> 
     save_image(up, path, nrow=nrow, padding=2, pad_value=0.5)
 
 
-def evaluate(weights_dir: str | Path, out_dir: str | Path, *, n: int = 500, steps: int = 50,
-             guidance_scale: float = 2.0, seed: int = 0) -> dict:
+def evaluate(
+    weights_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    n: int = 500,
+    steps: int = 50,
+    guidance_scale: float = 2.0,
+    seed: int = 0,
+) -> dict:
     weights_dir, out_dir = Path(weights_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     split = load_split()
     labels = torch.arange(n) % 10
-    samples = class_conditional_samples(weights_dir, labels, steps=steps,
-                                        guidance_scale=guidance_scale, seed=seed)
+    samples = class_conditional_samples(
+        weights_dir, labels, steps=steps, guidance_scale=guidance_scale, seed=seed
+    )
     judge = _judge(str(weights_dir))
     with torch.no_grad():
         judged = judge(samples).argmax(-1)
     held, train = to_unit(split.held_x), to_unit(split.train_x)
     result = {
-        "n_samples": n, "steps": steps, "guidance_scale": guidance_scale,
-        "reward_classifier_held_out_accuracy": accuracy(load_classifier("reward", weights_dir),
-                                                        split.held_x, split.held_y),
+        "n_samples": n,
+        "steps": steps,
+        "guidance_scale": guidance_scale,
+        "reward_classifier_held_out_accuracy": accuracy(
+            load_classifier("reward", weights_dir), split.held_x, split.held_y
+        ),
         "judge_held_out_accuracy": accuracy(judge, split.held_x, split.held_y),
         "samples_judged_as_their_class": float((judged == labels).float().mean()),
-        "per_class_judged_accuracy": [float((judged[labels == c] == c).float().mean())
-                                      for c in range(10)],
+        "per_class_judged_accuracy": [float((judged[labels == c] == c).float().mean()) for c in range(10)],
         "samples_vs_held_out": fid_kid(samples, held, weights_dir),
         "floor_held_out_vs_train": fid_kid(held, train, weights_dir),
     }
     grid_labels = torch.arange(10).repeat_interleave(10)
-    grid = class_conditional_samples(weights_dir, grid_labels, steps=steps,
-                                     guidance_scale=guidance_scale, seed=seed + 1)
+    grid = class_conditional_samples(
+        weights_dir, grid_labels, steps=steps, guidance_scale=guidance_scale, seed=seed + 1
+    )
     save_grid(grid, out_dir / "digits_samples.png", nrow=10)
     (out_dir / "model_quality.json").write_text(json.dumps(result, indent=1))
     return result
