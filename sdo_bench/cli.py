@@ -1,8 +1,7 @@
 """The ``sdo-bench`` command line (DESIGN §5): it parses arguments, calls one library function, prints.
 
-Bad input ends with one line on stderr and exit code 2; a run that fails, runs out of memory or
-diverges still writes its record (with that status) and exits 0 so that a workflow carries on.
-``--set`` and ``--option`` values are JSON where they parse as JSON, else strings (:mod:`.values`).
+Bad input: one line on stderr, exit code 2. A run that fails, runs out of memory or diverges still writes
+its record (with that status) and exits 0. ``--set``/``--option`` values: JSON or strings (:mod:`.values`).
 """
 
 from __future__ import annotations
