@@ -18,6 +18,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/runs.smk"
 include: "workflow/rules/sweeps.smk"
+include: "workflow/rules/cost.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 

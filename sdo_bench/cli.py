@@ -7,6 +7,7 @@ its record (with that status) and exits 0. ``--set``/``--option`` values: JSON o
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -24,31 +25,31 @@ class _Parser(argparse.ArgumentParser):
 
 # the argument tables, one argument a line
 # fmt: off
-def _experiment_args(sweep: bool) -> list:
-    return [("--task", dict(required=True)), ("--method", dict(required=True)),
-            ("--option", dict(PAIR, help="a method option, repeatable (e.g. --option step=first)")),
-            ("--label", dict(help="the variant's name in tables (default: method-key=value...)")),
-            ("--seed", dict(type=_int("--seed"), default=0)), ("--dtype", dict(choices=DTYPES)),
-            ("--device", dict(help="cpu (default), cuda or cuda:N")),
-            ("--memory-budget-bytes", dict(type=_int("--memory-budget-bytes", 1),
-                                           help="mark the run oom when its graph bytes exceed this")),
-            ("--set", dict(PAIR, help="a task setting (e.g. --set batch=8 --set lr=0.1)"))] + (
-        [("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
-         ("--iterations", dict(type=_int("--iterations", 1), default=3)),
-         ("--out-dir", dict(required=True, help="the record of N goes to OUT_DIR/N<N>.json"))] if sweep else
-        [("--steps", dict(type=_int("--steps", 1))), ("--iterations", dict(type=_int("--iterations", 1))),
-         ("--no-fidelity", dict(action="store_true", help="skip the comparison with bptt")),
-         ("--out", dict(required=True, help="record path (JSON, written atomically)")),
-         ("--samples-out", dict(help="also save images before/after optimization (.npz)"))])
-
-
+REQ, SEED = dict(required=True), ("--seed", dict(type=_int("--seed"), default=0))
+VARIANT = [("--task", REQ), ("--method", REQ), ("--label", dict(help="the variant's name in tables")),
+           ("--option", dict(PAIR, help="a method option, repeatable (e.g. --option step=first)")),
+           ("--set", dict(PAIR, help="a task setting (e.g. --set batch=8 --set lr=0.1)"))]
+RUN = VARIANT + [SEED, ("--dtype", dict(choices=DTYPES)), ("--device", dict(help="cpu, cuda or cuda:N")),
+                 ("--memory-budget-bytes", dict(type=_int("--memory-budget-bytes", 1),
+                                                help="mark the run oom when its graph bytes exceed this"))]
 COMMANDS = {  # name: (help, [(flag, argparse keywords)])
     "list": ("tasks, methods and their options", []),
-    "run": ("one optimization run, one record", _experiment_args(sweep=False)),
-    "sweep": ("one run per number of steps N, in one process, one record each", _experiment_args(True)),
+    "run": ("one optimization run, one record", RUN + [
+        ("--steps", dict(type=_int("--steps", 1))), ("--iterations", dict(type=_int("--iterations", 1))),
+        ("--no-fidelity", dict(action="store_true", help="skip the comparison with bptt")),
+        ("--out", dict(REQ, help="record path (JSON, written atomically)")),
+        ("--samples-out", dict(help="also save images before/after optimization (.npz)"))]),
+    "sweep": ("one run per number of steps N, in one process, one record each", RUN + [
+        ("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
+        ("--iterations", dict(type=_int("--iterations", 1), default=3)),
+        ("--out-dir", dict(REQ, help="the record of N goes to OUT_DIR/N<N>.json"))]),
+    "cost": ("predicted peak memory and FLOPs of one gradient (fake tensors, no weights, no GPU)", VARIANT + [
+        ("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
+        ("--dtype", dict(default="float16", help="float16 (default), bfloat16 or float32")),
+        ("--batch", dict(type=_int("--batch", 1))), ("--attention", dict(default="flash", help="flash|math")),
+        ("--json", dict(action="store_true")), ("--out", dict(help="also write the rows to a JSON file"))]),
     "gradcheck": ("every method's gradient against bptt on one task", [
-        ("--task", dict(required=True)), ("--steps", dict(type=_int("--steps", 1))),
-        ("--seed", dict(type=_int("--seed"), default=0)),
+        ("--task", REQ), ("--steps", dict(type=_int("--steps", 1))), SEED,
         ("--dtype", dict(default="float64", choices=["float32", "float64"]))]),
     "regress": ("compare a fresh performance measurement with the baseline", [
         ("--baseline", dict(default="benchmarks/baseline.json")),
@@ -59,21 +60,21 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("what", dict(choices=["tables", "figures"])),
         ("--records", dict(nargs="*", default=[], help="main-run record files")),
         ("--sweeps", dict(nargs="*", default=[], help="sweep record files (figures)")),
-        ("--out", dict(required=True, help="output directory")),
+        ("--costs", dict(nargs="*", default=[], help="sdo-bench cost --out files (predicted)")),
+        ("--out", dict(REQ, help="output directory")),
         ("--reference", dict(default="bptt", help="variant label ratios are taken against"))]),
     "train-model": ("train the digits UNet (save_pretrained to OUT/unet)", [
-        ("--out", dict(required=True)), ("--steps", dict(type=_int("--steps", 1), default=2000)),
-        ("--batch", dict(type=_int("--batch", 1), default=128)),
-        ("--seed", dict(type=_int("--seed"), default=0))]),
+        ("--out", REQ), ("--steps", dict(type=_int("--steps", 1), default=2000)),
+        ("--batch", dict(type=_int("--batch", 1), default=128)), SEED]),
     "train-classifier": ("train the reward classifier and the judge", [
-        ("--out", dict(required=True, help="weights directory (classifier.pt, judge.pt)")),
+        ("--out", dict(REQ, help="weights directory (classifier.pt, judge.pt)")),
         ("--which", dict(choices=["reward", "judge", "both"], default="both")),
         ("--epochs", dict(type=_int("--epochs", 1), default=30))]),
     "evaluate-model": ("judge the trained digits model; write a sample grid", [
-        ("--weights", dict(required=True)), ("--out", dict(required=True, help="directory for the results")),
+        ("--weights", REQ), ("--out", dict(REQ, help="directory for the results")),
         ("--samples", dict(type=_int("--samples", 1), default=500))]),
     "build-tiny": ("build tiny-sd and tiny open_clip checkpoints (random weights, offline) into OUT", [
-        ("--out", dict(required=True)), ("--seed", dict(type=_int("--seed"), default=0))]),
+        ("--out", REQ), SEED]),
 }
 # fmt: on
 
@@ -107,8 +108,6 @@ def _experiment(a) -> str:
 
 def _call(target: str, *args, **kwargs):
     """``module:function`` of the library, imported only when its command runs (a fast ``--help``)."""
-    import importlib
-
     module, function = target.split(":")
     return getattr(importlib.import_module(f"sdo_bench.{module}"), function)(*args, **kwargs)
 
@@ -121,15 +120,14 @@ HANDLERS = {
     "gradcheck": lambda a: _call("experiment:gradcheck_text", a.task, steps=a.steps, seed=a.seed,
                                  dtype=a.dtype),
     "regress": lambda a: _call("regress:check", Path(a.baseline), a.tolerance, a.update, a.save),
-    "report": lambda a: _call("report:write", a.what, a.records, a.sweeps, a.out, a.reference),
-    "train-model": lambda a: _call("models.digits:train_model", Path(a.out) / "unet", steps=a.steps,
-                                   batch=a.batch, seed=a.seed)["summary"],
-    "train-classifier": lambda a: "\n".join(
-        _call("rewards.digit_classifier:train_classifier", kind, a.out, epochs=a.epochs)["summary"]
-        for kind in (["reward", "judge"] if a.which == "both" else [a.which])),
-    "evaluate-model": lambda a: _call("worlds.digits.model_quality:evaluate_text", a.weights, a.out,
-                                      n=a.samples),
+    "report": lambda a: _call("report:write", a.what, a.records, a.sweeps, a.out, a.reference, a.costs),
+    "train-model": lambda a: _call("models.digits:train_summary", a.out, a.steps, a.batch, a.seed),
+    "train-classifier": lambda a: _call("rewards.digit_classifier:train_summary", a.which, a.out, a.epochs),
+    "evaluate-model": lambda a: _call("worlds.digits.model_quality:summary", a.weights, a.out, a.samples),
     "build-tiny": lambda a: _call("models.tiny_sd:build_all", Path(a.out), seed=a.seed),
+    "cost": lambda a: _call("cost:run", a.task, a.method, pairs(a.option, "--option"), a.steps,
+                            label=a.label, dtype=a.dtype, batch=a.batch, attention=a.attention,
+                            settings=pairs(a.set, "--set"), as_json=a.json, out=a.out),
 }
 # fmt: on
 

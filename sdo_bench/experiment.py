@@ -9,12 +9,15 @@ The order of work, so that every figure in the record is measured the same way f
 
 1. build the task and the method (bad input raises ``ValueError`` before anything runs);
 2. ``reward_init`` and the time of one no-grad sample (``time_sample_s``, median of 3);
-3. the first gradient at the initial parameters, which doubles as the warm-up: it gives the peak
-   memory (measured around this gradient alone, before any allocator cache of later iterations can
-   hide its growth: the CUDA allocator's maximum, or the RSS high-water mark on the CPU),
-   ``graph_bytes`` and the network-evaluation counts, is checked against ``memory_budget_bytes``, and is
-   compared with the exact ``bptt`` gradient at the same parameters (``grad_cosine_vs_exact``,
-   ``grad_relnorm_vs_exact``); it is not used for an update;
+3. the first gradient at the initial parameters, which doubles as the warm-up: it gives the
+   secondary peak memory (measured around this gradient alone, before any allocator cache of later
+   iterations can hide its growth: the CUDA allocator's maximum, or the RSS high-water mark on the
+   CPU), ``graph_bytes`` and the network-evaluation counts, is checked against
+   ``memory_budget_bytes``, and is compared with the exact ``bptt`` gradient at the same parameters
+   (``grad_cosine_vs_exact``, ``grad_relnorm_vs_exact``); it is not used for an update;
+3b. one more gradient and optimizer step under the tensor tracker (:mod:`.tensor_memory`): the
+   primary memory figure ``peak_tensor_bytes`` and its split (``tensor_memory``); the parameters and
+   the method's random stream are restored afterwards;
 4. ``iterations`` timed updates (gradient + optimizer step); the reward curve holds the reward of
    each iterate and, last, of the final parameters;
 5. the judge on the final samples, where the task has one.
@@ -40,6 +43,7 @@ from .measure import PeakMemory, agreement, synchronizer
 from .methods import Variant
 from .provenance import provenance
 from .records import check_writable, write_atomic, write_npz_atomic
+from .tensor_memory import measure_gradient
 
 
 class _Stop(Exception):
@@ -110,6 +114,8 @@ def run(
         "forward_s": None,
         "backward_s": None,
         "time_sample_s": None,
+        "peak_tensor_bytes": None,
+        "tensor_memory": None,
         "peak_memory_bytes": None,
         "peak_memory_delta_bytes": None,
         "peak_memory_source": None,
@@ -184,6 +190,7 @@ def _run_into(rec, task, method, budget, fidelity, progress):
         raise _Stop("oom", f"graph bytes {first.graph_bytes} exceed memory_budget_bytes {budget}")
     if not _finite(first):
         raise _Stop("diverged", "non-finite reward or gradient at the initial parameters")
+    _tensor_memory(rec, task, method)
     if fidelity:
         _fidelity(rec, task, method, first, budget)
 
@@ -239,6 +246,17 @@ def _run_into(rec, task, method, budget, fidelity, progress):
         rec["reward_heldout_final"] = float(task.reward(held_out=True))
     if task.judge is not None:
         rec["judge"] = task.judge(task.sample(held_out=True))
+
+
+def _tensor_memory(rec, task, method):
+    """Peak tensor bytes and their split, over one dedicated gradient and optimizer step (slower under
+    the tracker, so outside the timed iterations; parameters and random draws are left as they were)."""
+    m = measure_gradient(task, method)
+    rec["peak_tensor_bytes"] = m["peak_tensor_bytes"]
+    rec["tensor_memory"] = {
+        k: m.get(k)
+        for k in ("weights_bytes", "activation_bytes", "optimizer_state_bytes", "cuda_max_allocated_bytes")
+    }
 
 
 def _fidelity(rec, task, method, first, budget):

@@ -108,6 +108,13 @@ def synchronizer(device: torch.device):
     return lambda: None
 
 
+def scalar(t: torch.Tensor) -> float:
+    """A one-element tensor as a float; NaN for a fake tensor (the cost model), which has no value."""
+    from torch._subclasses.fake_tensor import is_fake
+
+    return float("nan") if is_fake(t) else float(t.detach())
+
+
 def agreement(grads, exact) -> dict:
     """How close a gradient is to the exact one (lists of tensors, compared in float64): ``cosine``,
     ``relnorm`` (|g| / |exact|) and ``rel_error`` (|g - exact| / |exact|); None where |exact| = 0."""

@@ -2,8 +2,9 @@
 
 For a fixed set of small cases (task, N) it measures, for every method, in one process:
 
-* deterministic figures — ``graph_bytes`` (bytes saved for backward), ``nfe_forward``,
-  ``nfe_backward`` and the status — which must match the baseline exactly;
+* deterministic figures — ``peak_tensor_bytes`` (peak live tensor bytes of one gradient and
+  optimizer step, :mod:`.tensor_memory`), ``graph_bytes`` (bytes saved for backward),
+  ``nfe_forward``, ``nfe_backward`` and the status — which must match the baseline exactly;
 * time ratios — the fastest time of one gradient over the fastest time of one no-grad sample
   (``time_over_sample``) and over ``bptt``'s (``time_over_bptt``), methods timed in interleaved
   rounds — which may not grow by more than a tolerance (default 20%). The minimum over rounds is the
@@ -30,6 +31,7 @@ import torch
 
 from . import tasks as _tasks
 from .methods import REGISTRY, Variant
+from .tensor_memory import measure_gradient
 
 #: (task, N, overrides, timing rounds)
 CASES = [
@@ -45,7 +47,7 @@ def default_variants() -> list[Variant]:
     return [Variant(name, dict(cls.benchmark_options)) for name, cls in REGISTRY.items()]
 
 
-DETERMINISTIC = ("status", "graph_bytes", "nfe_forward", "nfe_backward")
+DETERMINISTIC = ("status", "peak_tensor_bytes", "graph_bytes", "nfe_forward", "nfe_backward")
 RATIOS = ("time_over_sample", "time_over_bptt")
 DEFAULT_BASELINE = Path("benchmarks/baseline.json")
 
@@ -71,8 +73,10 @@ def _measure_case(task_name, steps, overrides, rounds, variants):
     out = {}
     for label, m in variants:
         res = m.gradient(task, measure_graph=True)  # also the warm-up
+        tensor = measure_gradient(task, m) if res.status == "ok" else {}
         out[label] = {
             "status": res.status,
+            "peak_tensor_bytes": tensor.get("peak_tensor_bytes"),
             "graph_bytes": res.graph_bytes,
             "nfe_forward": res.nfe_forward,
             "nfe_backward": res.nfe_backward,

@@ -26,6 +26,14 @@ import torch
 from diffusers import DDIMScheduler
 
 
+def real_tensors():
+    """A block whose tensors are real even inside a fake-tensor mode (the cost model runs the sampler
+    on fake tensors; the schedule itself is arithmetic on a few real numbers)."""
+    from torch._subclasses.fake_tensor import unset_fake_temporarily
+
+    return unset_fake_temporarily()
+
+
 class DDIMSampler:
     """DDIM (eta = 0) over ``num_steps`` steps of a diffusers ``DDIMScheduler``.
 
@@ -34,6 +42,10 @@ class DDIMSampler:
     """
 
     def __init__(self, scheduler: DDIMScheduler, num_steps: int):
+        with real_tensors():  # the schedule's coefficients are Python floats, also under a fake mode
+            self._init(scheduler, num_steps)
+
+    def _init(self, scheduler: DDIMScheduler, num_steps: int):
         if not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
             raise ValueError(f"steps must be a positive integer, got {num_steps!r}")
         self.scheduler = DDIMScheduler.from_config(scheduler.config)
@@ -75,6 +87,10 @@ class DDIMSampler:
         Exact on the sampler's grid; clamps to the first training timestep below the schedule's
         smallest σ (e.g. at the final ``ᾱ = 1``).
         """
+        with real_tensors():
+            return self._t_of_sigma(sigma)
+
+    def _t_of_sigma(self, sigma: float) -> float:
         log_sigmas = 0.5 * torch.log((1 - self._train_alpha_bar) / self._train_alpha_bar)
         if sigma <= float(torch.exp(log_sigmas[0])):
             return 0.0

@@ -2,11 +2,33 @@
 
 Nothing here downloads. A missing path is reported with the setting that names it (config key / task
 option), the files expected there, and where users usually get them.
+
+Inside :func:`configs_only` (the cost model, :mod:`sdo_bench.cost`) every loader builds its model from
+the architecture's config and loads no weights: :func:`require` checks nothing and returns None.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from pathlib import Path
+
+_CONFIGS_ONLY = contextvars.ContextVar("sdo_bench_configs_only", default=False)
+
+
+@contextlib.contextmanager
+def configs_only():
+    """Within the block, models are built from their configs with no weights (nothing is read)."""
+    token = _CONFIGS_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _CONFIGS_ONLY.reset(token)
+
+
+def skipped() -> bool:
+    """True inside :func:`configs_only`: loaders build architectures and load no weights."""
+    return _CONFIGS_ONLY.get()
 
 
 class WeightsError(FileNotFoundError):
@@ -16,10 +38,13 @@ class WeightsError(FileNotFoundError):
 
 def require(
     path, *, key: str, expected: list[str] | tuple[str, ...] = (), kind: str = "file", where: str = ""
-) -> Path:
+) -> Path | None:
     """Return ``path`` as a :class:`Path` if it exists (as a ``kind`` 'file' or 'dir', holding ``expected``).
 
-    Raises :class:`WeightsError` naming ``key``, the missing files and ``where`` to get them otherwise."""
+    Raises :class:`WeightsError` naming ``key``, the missing files and ``where`` to get them otherwise.
+    Inside :func:`configs_only` it checks nothing and returns None."""
+    if skipped():
+        return None
     hint = f" Where to get them: {where}" if where else ""
     if path in (None, ""):
         raise WeightsError(

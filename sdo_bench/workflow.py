@@ -14,6 +14,7 @@ import shlex
 
 from . import tasks as _tasks
 from .methods import Variant
+from .report import cost as _cost
 from .report import figures as _figures
 from .report import tables as _tables
 from .values import encode
@@ -37,6 +38,10 @@ class Plan:
         self.sweep_steps = list(sweeps["steps"])
         self.sweep_variants = list(sweeps["methods"] or self.variants)
         self.reference = config["report"]["reference_method"]
+        cost = config["cost"]
+        self.cost_tasks = list(cost["tasks"])
+        self.cost_variants = list(cost["methods"] or self.variants)
+        self.cost_dtypes = list(cost["dtypes"])
 
     # -- validation ------------------------------------------------------------------------------------
     def _check(self) -> dict[str, Variant]:
@@ -82,6 +87,17 @@ class Plan:
                     f"config key sweeps.methods: unknown method label {label!r}; valid "
                     "choices: " + ", ".join(variants)
                 )
+        for name in c["cost"]["tasks"]:
+            if name not in known:
+                raise ValueError(
+                    f"config key cost.tasks: unknown task {name!r}; valid choices: " + ", ".join(known)
+                )
+        for label in c["cost"]["methods"]:
+            if label not in variants:
+                raise ValueError(
+                    f"config key cost.methods: unknown method label {label!r}; valid choices: "
+                    + ", ".join(variants)
+                )
         ref = c["report"]["reference_method"]
         if ref not in variants:
             raise ValueError(
@@ -104,15 +120,27 @@ class Plan:
             for n in self.sweep_steps
         ]
 
+    def cost_records(self) -> list[str]:
+        return [
+            f"results/cost/{t}/{v}/{d}.json"
+            for t in self.cost_tasks
+            for v in self.cost_variants
+            for d in self.cost_dtypes
+        ]
+
     def figure_outputs(self) -> list[str]:
-        return _figures.paths(list(self.tasks), self.sweep_tasks)
+        return _figures.paths(list(self.tasks), self.sweep_tasks) + [
+            f"figures/cost_memory_{t}.png" for t in self.cost_tasks
+        ]
 
     def table_outputs(self) -> dict[str, str]:
-        return {key: f"results/tables/{name}" for key, name in _tables.FILES.items()}
+        files = dict(_tables.FILES, **(_cost.FILES if self.cost_tasks else {}))
+        return {key: f"results/tables/{name}" for key, name in files.items()}
 
     def all_outputs(self) -> list[str]:
         tables = self.table_outputs()
-        out = [tables[k] for k in ("csv", "md", "tex", "claims")] + self.figure_outputs()
+        shown = ("csv", "md", "tex", "claims") + (("oom_md",) if self.cost_tasks else ())
+        out = [tables[k] for k in shown] + self.figure_outputs()
         if any(self.family(t) == "digits" for t in [*self.tasks, *self.sweep_tasks]):
             out.append("results/model/model_quality.json")
         return out
@@ -157,6 +185,22 @@ class Plan:
             s = self.task_settings(task)
             return [f"{s['weights_dir']}/model_index.json", f"{s['reward_dir']}/aesthetic_head.pth"]
         return []
+
+    def cost_args(self, task: str, label: str, dtype: str) -> str:
+        """The ``sdo-bench cost`` arguments for one task, variant and dtype, every N of ``cost.steps``."""
+        v, cost = self.variants[label], self.config["cost"]
+        args = ["--task", task, "--method", v.method, "--label", label]
+        for key, value in v.options.items():
+            args += ["--option", f"{key}={encode(value)}"]
+        settings = self.task_settings(task)
+        for key in ("steps", "iterations"):
+            settings.pop(key, None)
+        for key, value in settings.items():
+            args += ["--set", f"{key}={encode(value)}"]
+        args += ["--steps", *map(str, cost["steps"]), "--dtype", dtype, "--attention", cost["attention"]]
+        if cost["batch"]:
+            args += ["--batch", str(cost["batch"])]
+        return shlex.join(args)
 
     def job_args(self, task: str, label: str, sweep: bool = False) -> str:
         """The ``sdo-bench run`` (or ``sweep``) arguments for a task and a variant label, but the seed

@@ -136,6 +136,17 @@ def test_ci_profile_end_to_end_and_resume(tmp_path):
     assert all("not_applicable" in s for s in na.status)
     claims = (w / "results" / "tables" / "claims.md").read_text()
     assert "| gmm-latent | sdo |" in claims
+    # peak tensor memory: deterministic, and sdo's activations below bptt's on every task
+    for task in tasks:
+        t = table[table.task == task].set_index("method")
+        assert t.loc["sdo", "activation_MiB"] < t.loc["bptt", "activation_MiB"]
+        assert t.loc["bptt", "peak_tensor_MiB"] > 0
+    # the cost model (predicted): its table, the OOM map, the figure and the paper-scale claims rows
+    cost = pd.read_csv(w / "results" / "tables" / "cost.csv")
+    assert sorted(set(cost.method)) == ["bptt", "checkpoint", "sdo"] and sorted(set(cost.N)) == [2, 4]
+    assert "| tiny-sd-latent | bptt" in (w / "results" / "tables" / "oom_map.md").read_text()
+    assert "## At paper scale (predicted" in claims and "| tiny-sd-latent | float32 | 4 | bptt |" in claims
+    assert (w / "figures" / "cost_memory_tiny-sd-latent.png").stat().st_size > 10_000
     for kind in ("reward_vs_iter", "reward_vs_time", "samples"):
         for task in tasks:
             assert (w / "figures" / f"{kind}_{task}.png").stat().st_size > 10_000

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from ..measure import GraphBytes, synchronizer
+from ..measure import GraphBytes, scalar, synchronizer
 
 NOT_APPLICABLE = object()
 
@@ -123,7 +123,7 @@ class GradientMethod:
         grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
         return GradientResult(
             "ok",
-            float(reward.detach()),
+            scalar(reward),
             grads,
             task.network.nfe_forward,
             task.network.nfe_backward,

@@ -21,7 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..data.digits import IMAGE_SIZE, load_split
-from ..weights import WeightsError
+from ..weights import WeightsError, skipped
 
 NULL_CLASS = 10
 NUM_CLASSES = 10
@@ -85,6 +85,8 @@ def load_unet(path: str | Path) -> UNet2DModel:
     """Load the trained UNet from a local directory; a clear error names the path and the fix."""
     path = Path(path)
     fix = f"create it with `{TRAIN_COMMAND.format(path=path)}`"
+    if skipped() and (path / "config.json").is_file():  # the architecture only (cost model)
+        return UNet2DModel.from_config(UNet2DModel.load_config(path))
     if not (path / "config.json").is_file():
         raise WeightsError(f"digits model weights not found at {path} (no config.json); {fix}")
     try:
@@ -164,3 +166,8 @@ def train_model(
         f"final loss {log[-1]['loss']:.4f}; saved to {out}"
     )
     return info
+
+
+def train_summary(out, steps: int = 2000, batch: int = 128, seed: int = 0) -> str:
+    """``sdo-bench train-model``: train into ``out/unet``; one line on what was trained."""
+    return train_model(Path(out) / "unet", steps=steps, batch=batch, seed=seed)["summary"]

@@ -18,6 +18,8 @@ import math
 import torch
 from torch import nn
 
+from ..sampling import real_tensors
+
 
 class GMMDenoiser(nn.Module):
     """``eps = model(x, t, cond)`` for a Gaussian mixture; ``x`` has shape (B, D); ``cond`` is ignored."""
@@ -33,21 +35,22 @@ class GMMDenoiser(nn.Module):
         K, _ = means.shape
         self.means = nn.Parameter(means.clone())
         self.std = float(std)
-        self.register_buffer("log_alpha_bar", torch.log(alphas_cumprod.double()), persistent=False)
+        with real_tensors():  # the schedule as Python floats (also under the cost model's fake tensors)
+            self.log_alpha_bar = [float(v) for v in torch.log(alphas_cumprod.double())]
         if log_weights is None:
             log_weights = torch.full((K,), -math.log(K), dtype=means.dtype)
         self.register_buffer("log_weights", log_weights.to(means.dtype))
 
     def alpha_bar(self, t: float) -> float:
         t = float(t)
-        n = self.log_alpha_bar.shape[0]
+        n = len(self.log_alpha_bar)
         if t <= 0:
-            return float(torch.exp(self.log_alpha_bar[0]))
+            return math.exp(self.log_alpha_bar[0])
         if t >= n - 1:
-            return float(torch.exp(self.log_alpha_bar[-1]))
+            return math.exp(self.log_alpha_bar[-1])
         i = int(math.floor(t))
         f = t - i
-        return math.exp((1 - f) * float(self.log_alpha_bar[i]) + f * float(self.log_alpha_bar[i + 1]))
+        return math.exp((1 - f) * self.log_alpha_bar[i] + f * self.log_alpha_bar[i + 1])
 
     def forward(self, x: torch.Tensor, t, cond=None) -> torch.Tensor:
         ab = self.alpha_bar(float(t))

@@ -64,6 +64,63 @@ def load_pipeline(
     return pipe
 
 
+def sd15_configs() -> dict:
+    """SD1.5's component configs, shipped in ``sdo_bench/assets/sd15`` (no weights needed)."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "assets" / "sd15"
+    return {
+        name: {
+            k: v for k, v in json.loads((root / f"{name}.json").read_text()).items() if not k.startswith("_")
+        }
+        for name in ("unet", "vae", "text_encoder", "scheduler")
+    }
+
+
+def pipeline_from_configs(configs: dict, *, dtype: torch.dtype = torch.float32, device="cpu"):
+    """A ``StableDiffusionPipeline`` built from component configs (``unet``, ``vae``, ``text_encoder``,
+    ``scheduler``) with freshly initialised weights and SD1.5's CLIP tokenizer (written offline): the
+    architecture of tiny-sd, or of SD1.5 for the cost model (``weights.configs_only``)."""
+    import tempfile
+    from pathlib import Path
+
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    from .clip_tokenizer import write_clip_tokenizer
+
+    quiet_progress_bars()
+    unet = UNet2DConditionModel(**configs["unet"])  # this order: tiny-sd's seeded weights depend on it
+    vae = AutoencoderKL(**configs["vae"])
+    text_encoder = CLIPTextModel(CLIPTextConfig(**configs["text_encoder"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer = CLIPTokenizer.from_pretrained(write_clip_tokenizer(Path(tmp) / "tokenizer"))
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=DDIMScheduler(**configs["scheduler"]),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    import diffusers.utils.logging as dlog
+
+    level = dlog.get_verbosity()
+    dlog.set_verbosity_error()  # no "modules that should be kept in float32: []" notice per cast
+    for module in (pipe.unet, pipe.vae, pipe.text_encoder):
+        module.to(device=device)
+        if module.dtype != dtype:
+            module.to(dtype=dtype)
+        module.requires_grad_(False)
+        module.eval()
+    dlog.set_verbosity(level)
+    return pipe
+
+
 def quiet_progress_bars() -> None:
     """No per-component loading bars from diffusers/transformers in run logs."""
     import diffusers.utils.logging as dlog

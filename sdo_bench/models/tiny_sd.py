@@ -12,9 +12,7 @@ vocabulary that ``open_clip`` bundles, so prompts tokenize exactly as they do fo
 
 from __future__ import annotations
 
-import gzip
 import json
-import tempfile
 from pathlib import Path
 
 import torch
@@ -24,17 +22,13 @@ from ..weights import cache_dir, ensure_built
 VERSION = 1  # bump when the architecture or seed below changes (cached copies are rebuilt)
 
 #: SD1.5's scheduler config (scheduler/scheduler_config.json of stable-diffusion-v1-5), as DDIM
-SD15_SCHEDULER = dict(
-    num_train_timesteps=1000,
-    beta_start=0.00085,
-    beta_end=0.012,
-    beta_schedule="scaled_linear",
-    clip_sample=False,
-    set_alpha_to_one=False,
-    steps_offset=1,
-    prediction_type="epsilon",
-    timestep_spacing="leading",
-)
+SD15_SCHEDULER = {
+    k: v
+    for k, v in json.loads(
+        (Path(__file__).resolve().parent.parent / "assets" / "sd15" / "scheduler.json").read_text()
+    ).items()
+    if not k.startswith("_")
+}
 
 UNET = dict(
     sample_size=32,
@@ -74,58 +68,19 @@ def default_dir() -> Path:
     return cache_dir(f"tiny-sd-v{VERSION}")
 
 
-def write_clip_tokenizer(out: str | Path) -> Path:
-    """Write SD1.5's CLIP tokenizer (vocab.json + merges.txt) from open_clip's bundled BPE file, offline."""
-    from open_clip.tokenizer import bytes_to_unicode, default_bpe
-    from transformers import CLIPTokenizer
-
-    merges = gzip.open(default_bpe()).read().decode("utf-8").split("\n")
-    merges = merges[1 : 49152 - 256 - 2 + 1]
-    vocab = list(bytes_to_unicode().values())
-    vocab = vocab + [v + "</w>" for v in vocab] + ["".join(m.split()) for m in merges]
-    vocab += ["<|startoftext|>", "<|endoftext|>"]
-    out = Path(out)
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
-        (Path(tmp) / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
-        tok = CLIPTokenizer(
-            str(Path(tmp) / "vocab.json"),
-            str(Path(tmp) / "merges.txt"),
-            pad_token="<|endoftext|>",
-            model_max_length=77,
-        )
-        tok.save_pretrained(out)
-    return out
+#: the architecture of each component, as ``pipeline_from_configs`` takes them
+CONFIGS = {"unet": UNET, "vae": VAE, "text_encoder": TEXT, "scheduler": SD15_SCHEDULER}
 
 
 def build(out: str | Path, seed: int = 0) -> Path:
     """Build tiny-sd with random weights (seeded) and save it as a diffusers pipeline directory."""
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from .stable_diffusion import pipeline_from_configs
 
-    from .stable_diffusion import quiet_progress_bars
-
-    quiet_progress_bars()
-    out = Path(out)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        unet = UNet2DConditionModel(**UNET)
-        vae = AutoencoderKL(**VAE)
-        text_encoder = CLIPTextModel(CLIPTextConfig(**TEXT))
-    with tempfile.TemporaryDirectory() as tmp:
-        tokenizer = CLIPTokenizer.from_pretrained(write_clip_tokenizer(Path(tmp) / "tokenizer"))
-    pipe = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=DDIMScheduler(**SD15_SCHEDULER),
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.save_pretrained(out, safe_serialization=True)
-    return out
+        pipe = pipeline_from_configs(CONFIGS)
+    pipe.save_pretrained(Path(out), safe_serialization=True)
+    return Path(out)
 
 
 def ensure(out: str | Path | None = None, seed: int = 0) -> Path:

@@ -5,24 +5,30 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def write(what: str, records: list, sweeps: list, out, reference: str = "bptt") -> str:
-    """Write the tables (``what="tables"``) or figures into ``out``; returns a line saying what."""
+def write(what: str, records: list, sweeps: list, out, reference: str = "bptt", costs: list = ()) -> str:
+    """Write the tables (``what="tables"``: main, claims and, with ``costs``, the cost model's tables)
+    or the figures into ``out``; returns a line saying what."""
+    from . import cost
     from .load import load_records
 
-    for p in [*records, *sweeps]:
+    for p in [*records, *sweeps, *costs]:
         if not Path(p).is_file():
             raise ValueError(f"record {p} does not exist")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    df = load_records(records)
+    df, cost_rows = load_records(records), cost.load_rows(costs)
     if what == "tables":
         from .tables import write_tables
 
         if df.empty:
             raise ValueError("no records given (--records)")
-        table = write_tables(df, out, reference)
-        return f"wrote {out}/main.{{csv,md,tex,html}} and {out}/claims.{{md,html}} ({len(table)} rows)"
+        table = write_tables(df, out, reference, cost_rows)
+        if not cost_rows.empty:
+            cost.write(cost_rows, out)
+        return f"wrote the tables ({len(table)} rows, {len(cost_rows)} predicted cost rows) to {out}"
     from .figures import write_all
 
     write_all(df, load_records(sweeps), out)
+    for task in dict.fromkeys(cost_rows.task) if not cost_rows.empty else []:
+        cost.figure(cost_rows, task, out / f"cost_memory_{task}.png")
     return f"wrote figures to {out}"

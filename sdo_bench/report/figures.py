@@ -87,28 +87,25 @@ def scaling(sweep: pd.DataFrame, task: str, path: Path) -> None:
         g = g.sort_values("steps")
         kw = dict(marker="o", label=variant, color=colors[variant], lw=1.4, ms=4)
         axes[0].plot(g.steps, g.time_per_iter_s, **kw)
-        axes[1].plot(g.steps, g.peak_memory_delta_bytes.clip(lower=0) / MiB, **kw)
+        axes[1].plot(g.steps, g.peak_tensor_bytes / MiB, **kw)
         axes[2].plot(g.steps, g.graph_bytes / MiB, **kw)
-    src = ", ".join(sorted(set(d.peak_memory_source.dropna()))) or "–"
     for ax, ylabel, title in zip(
         axes,
-        ["time per iteration (s)", "peak memory rise (MiB)", "graph bytes (MiB)"],
-        ["time", f"peak memory ({src})", "bytes saved for backward"],
+        ["time per iteration (s)", "peak tensor memory (MiB)", "graph bytes (MiB)"],
+        [
+            "time",
+            "peak tensor memory (live tensor bytes: weights,\nactivations, gradients, optimizer state)",
+            "bytes saved for backward",
+        ],
     ):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("sampling steps N")
         ax.set_ylabel(ylabel)
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=9)
         ax.grid(alpha=0.3, which="both")
     for ax in axes:
         _steps_axis(ax, sorted(set(d.steps)))
-    # a rise of 0 is common on the CPU (the gradient fits in memory the process already held):
-    # symlog shows it as 0 instead of hiding it below the axis
-    axes[1].set_yscale("symlog", linthresh=1.0)
-    axes[1].set_ylim(bottom=0)
-    if "rss" in src:
-        axes[1].set_title(f"peak memory ({src}; 0 = within memory already held)", fontsize=9)
     axes[0].legend(fontsize=7)
     fig.suptitle(f"{task}: cost against the number of sampling steps (log-log)", fontsize=11)
     fig.tight_layout()

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+TENSOR_SPLIT = ("weights_bytes", "activation_bytes", "optimizer_state_bytes", "cuda_max_allocated_bytes")
+
 
 def load_records(paths) -> pd.DataFrame:
     """One row per record; nested fields flattened to the columns the report uses."""
@@ -32,6 +34,8 @@ def load_records(paths) -> pd.DataFrame:
                 "time_sample_s": _num(rec.get("time_sample_s")),
                 "forward_s": _num(rec.get("forward_s")),
                 "backward_s": _num(rec.get("backward_s")),
+                "peak_tensor_bytes": _num(rec.get("peak_tensor_bytes")),
+                **{k: _num((rec.get("tensor_memory") or {}).get(k)) for k in TENSOR_SPLIT},
                 "peak_memory_bytes": _num(rec.get("peak_memory_bytes")),
                 "peak_memory_delta_bytes": _num(rec.get("peak_memory_delta_bytes")),
                 "peak_memory_source": rec.get("peak_memory_source"),

@@ -78,10 +78,11 @@ def load_aesthetic(
         device=device,
     )
     path = require(head_path, key="aesthetic_head", where=WHERE_HEAD)
-    state = torch.load(path, map_location="cpu", weights_only=True)
     head = AestheticMLP(clip.visual.output_dim)
     try:
-        head.load_state_dict(state.get("state_dict", state), strict=True)
+        if path is not None:  # None: configs_only (cost model), the architecture without weights
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            head.load_state_dict(state.get("state_dict", state), strict=True)
     except Exception as e:  # noqa: BLE001
         raise WeightsError(
             f"aesthetic_head: {path} is not the LAION aesthetic MLP for a "

@@ -74,6 +74,8 @@ def load_clip(
         register_tiny()
     path = require(checkpoint, key=key, where=where)
     model = _create(name, force_quick_gelu=quick_gelu)
+    if path is None:  # configs_only (cost model): the architecture without weights
+        return model.to(dtype=dtype, device=device).eval().requires_grad_(False)
     try:
         state = _state_dict(path)
         state.pop("text.transformer.embeddings.position_ids", None)

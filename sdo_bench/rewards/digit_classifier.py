@@ -17,6 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..data.digits import load_split, to_unit
+from ..weights import skipped
 
 TRAIN_COMMAND = "sdo-bench train-classifier --out {path}"
 
@@ -150,6 +151,8 @@ def accuracy(net: nn.Module, x_model_space: torch.Tensor, y: torch.Tensor) -> fl
 def load_classifier(kind: str, weights_dir: str | Path) -> nn.Module:
     """Load the reward classifier or the judge from ``weights_dir``; clear errors name path and fix."""
     cls, filename, _ = ARCHS[kind]
+    if skipped():  # the architecture only (cost model)
+        return cls().eval().requires_grad_(False)
     path = Path(weights_dir) / filename
     fix = f"create it with `{TRAIN_COMMAND.format(path=Path(weights_dir))}`"
     if not path.is_file():
@@ -166,3 +169,9 @@ def load_classifier(kind: str, weights_dir: str | Path) -> nn.Module:
     for p in net.parameters():
         p.requires_grad_(False)
     return net.eval()
+
+
+def train_summary(which: str, out_dir, epochs: int = 30) -> str:
+    """``sdo-bench train-classifier``: ``which`` = reward, judge or both; one line per classifier."""
+    kinds = ["reward", "judge"] if which == "both" else [which]
+    return "\n".join(train_classifier(k, out_dir, epochs=epochs)["summary"] for k in kinds)

@@ -18,7 +18,7 @@ from diffusers import DDIMScheduler
 from ..measure import CountingNetwork
 from ..models.gmm import GMMDenoiser, ring_means
 from ..rewards.gmm_target import GMMTargetReward
-from ..sampling import DDIMSampler
+from ..sampling import DDIMSampler, real_tensors
 from ..tasks.registry import register
 from ..tasks.task import Task, freeze, seeded_normal
 
@@ -28,6 +28,11 @@ GMM_DEFAULTS = dict(
 
 
 def gmm_scheduler() -> DDIMScheduler:
+    with real_tensors():  # its alphas feed the analytic ε as numbers (also under the cost model)
+        return _scheduler()
+
+
+def _scheduler() -> DDIMScheduler:
     return DDIMScheduler(
         num_train_timesteps=1000,
         beta_schedule="linear",

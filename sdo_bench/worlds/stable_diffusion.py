@@ -31,7 +31,7 @@ from ..rewards.hpsv2 import load_hpsv2
 from ..sampling import DDIMSampler
 from ..tasks.registry import register
 from ..tasks.task import Task, seeded_normal
-from ..weights import require
+from ..weights import require, skipped
 
 TINY_PROMPTS = ["a red cube on a wooden table", "a watercolor painting of a lighthouse at dusk"]
 
@@ -90,20 +90,22 @@ def _build(
             require(aesthetic_head, key="aesthetic_head", where=WHERE_HEAD)
 
     # -- model ---------------------------------------------------------------------------------------
-    if model == "tiny-sd":
-        path, key = tiny_sd.ensure(weights_dir), "weights_dir"
+    if skipped():  # configs_only (cost model): the architectures, no weights
+        configs = tiny_sd.CONFIGS if model == "tiny-sd" else sd.sd15_configs()
+        pipe = sd.pipeline_from_configs(configs, dtype=dtype, device=device)
+    elif model == "tiny-sd":
         where = "build it with `sdo-bench build-tiny --out DIR` (or leave weights_dir unset)"
+        pipe = sd.load_pipeline(tiny_sd.ensure(weights_dir), dtype=dtype, device=device, where=where)
     else:
-        path, key, where = sd15_path, "sd15_path", sd.WHERE_SD15
-    pipe = sd.load_pipeline(path, key=key, dtype=dtype, device=device, where=where)
+        pipe = sd.load_pipeline(sd15_path, key="sd15_path", dtype=dtype, device=device, where=sd.WHERE_SD15)
     unet = pipe.unet
 
     # -- reward --------------------------------------------------------------------------------------
     distinct = list(prompts)
     if model == "tiny-sd":
-        rdir = tiny_clip.ensure(reward_dir)
+        hps = None if skipped() else tiny_clip.ensure(reward_dir) / "hps.pt"
         reward_fn = load_hpsv2(
-            rdir / "hps.pt", distinct, key="reward_dir", model=clip_models.TINY, dtype=dtype, device=device
+            hps, distinct, key="reward_dir", model=clip_models.TINY, dtype=dtype, device=device
         )
     elif reward == "hpsv2":
         reward_fn = load_hpsv2(

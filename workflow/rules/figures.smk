@@ -5,6 +5,7 @@ rule figures:
     input:
         records=PLAN.run_records(),
         sweeps=PLAN.sweep_records(),
+        costs=PLAN.cost_records(),
     output:
         [report(f, caption="../report/figure.rst", category="Figures") for f in PLAN.figure_outputs()],
     conda:
@@ -12,5 +13,5 @@ rule figures:
     log:
         "logs/figures.log",
     shell:
-        "sdo-bench report figures --records {input.records} --sweeps {input.sweeps} "
+        "sdo-bench report figures --records {input.records} --sweeps {input.sweeps} --costs {input.costs} "
         "--out figures > {log} 2>&1"

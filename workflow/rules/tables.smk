@@ -3,7 +3,8 @@
 
 rule tables:
     input:
-        PLAN.run_records(),
+        records=PLAN.run_records(),
+        costs=PLAN.cost_records(),
     output:
         csv=TABLES["csv"],
         md=TABLES["md"],
@@ -11,6 +12,12 @@ rule tables:
         claims=TABLES["claims"],
         html=report(TABLES["html"], caption="../report/main_table.rst", category="Tables"),
         claims_html=report(TABLES["claims_html"], caption="../report/claims.rst", category="Tables"),
+        cost=[TABLES[k] for k in ("cost_csv", "cost_md", "oom_md") if k in TABLES],
+        cost_html=[
+            report(TABLES[k], caption="../report/cost.rst", category="Cost model (predicted)")
+            for k in ("cost_html", "oom_html")
+            if k in TABLES
+        ],
     conda:
         "../envs/sdo-bench.yaml"
     log:
@@ -19,5 +26,5 @@ rule tables:
         reference=PLAN.reference,
         out=lambda w, output: os.path.dirname(output.csv),
     shell:
-        "sdo-bench report tables --records {input} --out {params.out} "
+        "sdo-bench report tables --records {input.records} --costs {input.costs} --out {params.out} "
         "--reference {params.reference} > {log} 2>&1"

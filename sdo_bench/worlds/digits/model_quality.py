@@ -96,6 +96,6 @@ def evaluate(
     return result
 
 
-def evaluate_text(weights_dir, out_dir, n: int = 500) -> str:
+def summary(weights_dir, out_dir, n: int = 500) -> str:
     """``sdo-bench evaluate-model``: :func:`evaluate` as indented JSON."""
     return json.dumps(evaluate(weights_dir, out_dir, n=n), indent=1)

@@ -1,0 +1,242 @@
+"""Paper-scale cost without a GPU and without weights: ``sdo-bench cost`` (a *prediction*).
+
+The task is built as ``sdo-bench run`` builds it — the same world code, sampler, reward, decoder and
+method — but inside :func:`fake_models`: every model is built from its architecture's config with no
+weights (:func:`sdo_bench.weights.configs_only`; SD1.5's configs ship in ``sdo_bench/assets/sd15``,
+open_clip's with open_clip), on fake tensors (``torch._subclasses.fake_tensor.FakeTensorMode``), which
+carry shapes, dtypes and storages but no data. One real gradient of the method then runs through
+``method.gradient`` followed by one optimizer step, under :class:`~sdo_bench.tensor_memory.LiveTensorBytes`
+(:func:`~sdo_bench.tensor_memory.measure_gradient`, the same measurement a run records):
+
+* ``peak_tensor_bytes`` and its split — weights, activations (the rise during the gradient), optimizer
+  state (Adam's two moments for parameter targets) — exact for the tensors PyTorch allocates; CUDA's
+  allocator adds its rounding (512 B blocks), cuBLAS/cuDNN workspaces and the CUDA context;
+* ``flops_forward`` / ``flops_backward`` from torch's formula table, attention included;
+* ``nfe_forward`` / ``nfe_backward``.
+
+Fake CPU tensors are used (fake CUDA tensors run the forward but not the backward in this torch): the
+attention kernel decides memory at 512 px, so it is chosen explicitly (``attention``): ``flash`` (the
+default: what a CUDA fp16 run of diffusers uses through ``scaled_dot_product_attention``; saves O(L)
+per head) or ``math`` (saves every L×L attention matrix). Times are a *lower bound* per iteration on a
+named GPU: the larger of FLOPs at the card's peak dense rate and the network's weights read once per
+network evaluation at its memory bandwidth. They are labelled predicted and never mixed with measured
+columns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+
+from . import tasks as _tasks
+from .methods import Variant
+from .weights import WeightsError, configs_only
+
+ATTENTION = ("flash", "math")
+DTYPES = ("float16", "bfloat16", "float32")
+
+#: name: (memory in bytes as nvidia-smi reports it, peak dense fp16/bf16 tensor TFLOP/s, peak fp32
+#: TFLOP/s, memory bandwidth in TB/s) — vendor datasheets (SXM parts for A100 80 GB and H100)
+GPUS = {
+    "L4": (23034 * 2**20, 121.0, 30.3, 0.300),
+    "RTX 4090": (24564 * 2**20, 165.2, 82.6, 1.008),
+    "A100 40GB": (40960 * 2**20, 312.0, 19.5, 1.555),
+    "A100 80GB": (81920 * 2**20, 312.0, 19.5, 2.039),
+    "H100 80GB": (81559 * 2**20, 989.4, 66.9, 3.350),
+}
+#: what the allocator cannot hand out: the CUDA context and library workspaces (a rule of thumb)
+RESERVED_BYTES = 1 * 2**30
+
+
+@contextlib.contextmanager
+def _assign_on_apply():
+    """``Module.to``/``.half()`` under a fake mode: assign converted parameters (torch's own
+    ``_apply`` tries to swap tensors in place, which fake tensors refuse)."""
+    original = torch.nn.Module._apply
+
+    def _apply(self, fn, recurse=True):
+        if recurse:
+            for child in self.children():
+                child._apply(fn)
+        for key, param in self._parameters.items():
+            if param is None:
+                continue
+            with torch.no_grad():
+                new = fn(param)
+            if new is not param:
+                self._parameters[key] = torch.nn.Parameter(new, param.requires_grad)
+        for key, buf in self._buffers.items():
+            if buf is not None:
+                self._buffers[key] = fn(buf)
+        return self
+
+    torch.nn.Module._apply = _apply
+    try:
+        yield
+    finally:
+        torch.nn.Module._apply = original
+
+
+@contextlib.contextmanager
+def fake_models(attention: str = "flash"):
+    """Models built from their configs (no weights) on fake CPU tensors, with the attention kernel
+    ``attention`` for ``scaled_dot_product_attention``."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    backend = {"flash": SDPBackend.FLASH_ATTENTION, "math": SDPBackend.MATH}[attention]
+    with configs_only(), _assign_on_apply(), FakeTensorMode(allow_non_fake_inputs=True), sdpa_kernel(backend):
+        yield
+
+
+def check(task: str, steps: list[int], dtype: str, attention: str, batch: int | None) -> None:
+    """Bad input as one ``ValueError`` naming the problem and the valid choices."""
+    _tasks.spec(task)
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r} for the cost model; valid choices: {', '.join(DTYPES)}")
+    if attention not in ATTENTION:
+        raise ValueError(f"unknown attention kernel {attention!r}; valid choices: {', '.join(ATTENTION)}")
+    for n in steps:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"steps must be integers >= 1, got {n!r}")
+    if batch is not None and batch < 1:
+        raise ValueError(f"batch must be >= 1, got {batch}")
+
+
+def predict(
+    task: str,
+    variant: Variant,
+    steps: int,
+    *,
+    dtype: str = "float16",
+    batch: int | None = None,
+    attention: str = "flash",
+    settings: dict | None = None,
+) -> dict:
+    """One predicted row: peak tensor bytes and its split, FLOPs, network evaluations and per-GPU
+    lower bounds, for ``variant`` on ``task`` at N = ``steps`` (see the module doc)."""
+    from .tensor_memory import measure_gradient
+
+    check(task, [steps], dtype, attention, batch)
+    method = variant.build()
+    row = {
+        "kind": "predicted",
+        "task": task,
+        "method": variant.method,
+        "variant": variant.label,
+        "steps": steps,
+        "dtype": dtype,
+        "attention": attention,
+        "status": "ok",
+        "error": None,
+    }
+    overrides = dict(settings or {}, steps=steps, dtype=dtype, device="cpu")
+    if batch is not None:
+        overrides["batch"] = batch
+    if "judge" in _tasks.spec(task).defaults:
+        overrides["judge"] = False
+    with fake_models(attention):
+        try:
+            t = _tasks.build(task, **overrides)
+        except (WeightsError, FileNotFoundError, OSError) as e:
+            raise ValueError(f"task {task!r} cannot be built from its model configs: {e}") from None
+        method.check(t)
+        row["batch"] = t.batch
+        network_bytes = sum(p.numel() * p.element_size() for p in t.network.parameters())
+        try:
+            m = measure_gradient(t, method, flops=True)
+        except Exception as e:  # noqa: BLE001 - recorded: a method whose code cannot run on fake tensors
+            from torch._subclasses.fake_tensor import DataDependentOutputException
+
+            why = f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"
+            if isinstance(e, DataDependentOutputException):
+                why = (
+                    f"not predictable on fake tensors: {variant.method} reads tensor values in Python "
+                    f"({why})" + (" - torchdiffeq's time grid" if variant.method == "adjoint" else "")
+                )
+            row.update(status="error", error=why)
+            return row
+    row.update(m)
+    row["network_bytes"] = network_bytes
+    if row["status"] == "ok":
+        row["gpus"] = _on_gpus(row, dtype)
+    return row
+
+
+def _on_gpus(row: dict, dtype: str) -> dict:
+    flops = row["flops_forward"] + row["flops_backward"]
+    reads = (row["nfe_forward"] + row["nfe_backward"]) * row["network_bytes"]
+    out = {}
+    for name, (memory, half_tflops, fp32_tflops, tbps) in GPUS.items():
+        rate = (fp32_tflops if dtype == "float32" else half_tflops) * 1e12
+        out[name] = {
+            "time_lower_bound_s": max(flops / rate, reads / (tbps * 1e12)),
+            "fits": row["peak_tensor_bytes"] + RESERVED_BYTES <= memory,
+            "memory_bytes": memory,
+        }
+    return out
+
+
+def format_rows(rows: list[dict]) -> str:
+    """The rows as a table for the terminal (every figure predicted)."""
+    GiB = 2**30
+    head = (
+        f"{'task':22s} {'method':16s} {'N':>4s} {'dtype':8s} {'attn':5s} {'peak GiB':>9s} {'weights':>8s} "
+        f"{'activ.':>8s} {'optim.':>7s} {'TFLOP fwd':>10s} {'TFLOP bwd':>10s} {'nfe f/b':>8s}  fits on"
+    )
+    lines = ["predicted (fake tensors, models from configs, no weights; not measured):", head]
+    for r in rows:
+        if r["status"] != "ok":
+            lines.append(f"{r['task']:22s} {r['variant']:16s} {r['steps']:>4d} {r['status']}: {r['error']}")
+            continue
+        fits = ", ".join(g for g, v in r["gpus"].items() if v["fits"]) or "none of the listed cards"
+        lines.append(
+            f"{r['task']:22s} {r['variant']:16s} {r['steps']:>4d} {r['dtype']:8s} {r['attention']:5s} "
+            f"{r['peak_tensor_bytes'] / GiB:9.3f} {r['weights_bytes'] / GiB:8.3f} "
+            f"{r['activation_bytes'] / GiB:8.3f} {r['optimizer_state_bytes'] / GiB:7.3f} "
+            f"{r['flops_forward'] / 1e12:10.2f} {r['flops_backward'] / 1e12:10.2f} "
+            f"{r['nfe_forward']:>4d}/{r['nfe_backward']:<3d}  {fits}"
+        )
+    return "\n".join(lines)
+
+
+def run(
+    task: str,
+    method: str,
+    options: dict,
+    steps: list[int],
+    *,
+    label: str | None = None,
+    dtype: str = "float16",
+    batch: int | None = None,
+    attention: str = "flash",
+    settings: dict | None = None,
+    as_json: bool = False,
+    out=None,
+) -> str:
+    """``sdo-bench cost``: :func:`predict` for each N; the table, or JSON (one object for one N, a list
+    otherwise); ``out`` also writes the list of rows atomically."""
+    import json
+
+    from .records import check_writable, write_atomic
+
+    check(task, steps, dtype, attention, batch)
+    variant = Variant(method, options, label)
+    variant.build()
+    if out:
+        check_writable(out)
+    rows = [
+        predict(task, variant, n, dtype=dtype, batch=batch, attention=attention, settings=settings)
+        for n in steps
+    ]
+    if out:
+        write_atomic(out, {"rows": rows})
+    if as_json:
+        return json.dumps(rows[0] if len(rows) == 1 else rows, indent=1, default=_json_default)
+    return format_rows(rows)
+
+
+def _json_default(v):
+    return None if isinstance(v, float) and not math.isfinite(v) else str(v)

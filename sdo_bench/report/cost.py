@@ -1,0 +1,224 @@
+"""The cost model's report (every figure *predicted*, :mod:`sdo_bench.cost`): ``cost.{csv,md,html}``, the
+OOM map (method × N × card → fits / out of memory), ``figures/cost_memory_<task>.png`` and the paper-scale
+rows of the claims table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+GiB = 2**30
+FILES = {
+    "cost_csv": "cost.csv",
+    "cost_md": "cost.md",
+    "cost_html": "cost.html",
+    "oom_md": "oom_map.md",
+    "oom_html": "oom_map.html",
+}
+CARD_LINES_GB = (24, 40, 80)
+
+
+def load_rows(paths) -> pd.DataFrame:
+    """One row per (task, variant, N, dtype) from ``sdo-bench cost --out`` files."""
+    rows = []
+    for p in map(Path, paths):
+        for r in json.loads(p.read_text())["rows"]:
+            flat = {k: v for k, v in r.items() if k != "gpus"}
+            for gpu, g in (r.get("gpus") or {}).items():
+                flat[f"fits {gpu}"] = g["fits"]
+                flat[f"time_lb_s {gpu}"] = g["time_lower_bound_s"]
+            rows.append(flat)
+    df = pd.DataFrame(rows)
+    if not df.empty:
+        df["flops_total"] = df.flops_forward + df.flops_backward
+    return df
+
+
+def cost_table(df: pd.DataFrame) -> pd.DataFrame:
+    ok = df[df.status == "ok"]
+    t = pd.DataFrame(
+        {
+            "task": ok.task,
+            "method": ok.variant,
+            "N": ok.steps,
+            "batch": ok.batch,
+            "dtype": ok.dtype,
+            "attention": ok.attention,
+            "peak_GiB": ok.peak_tensor_bytes / GiB,
+            "weights_GiB": ok.weights_bytes / GiB,
+            "activation_GiB": ok.activation_bytes / GiB,
+            "optimizer_state_GiB": ok.optimizer_state_bytes / GiB,
+            "TFLOP_forward": ok.flops_forward / 1e12,
+            "TFLOP_backward": ok.flops_backward / 1e12,
+            "nfe_fwd_bwd": [f"{int(a)}/{int(b)}" for a, b in zip(ok.nfe_forward, ok.nfe_backward)],
+            **{
+                c.replace("time_lb_s ", "time_lb_s_"): ok[c] for c in ok.columns if c.startswith("time_lb_s ")
+            },
+        }
+    )
+    failed = df[df.status != "ok"]
+    if not failed.empty:
+        t = pd.concat(
+            [
+                t,
+                pd.DataFrame(
+                    {
+                        "task": failed.task,
+                        "method": failed.variant,
+                        "N": failed.steps,
+                        "dtype": failed.dtype,
+                        "attention": failed.attention,
+                        "status": failed.status + ": " + failed.error.fillna(""),
+                    }
+                ),
+            ]
+        )
+    return t.sort_values(["task", "dtype", "method", "N"]).reset_index(drop=True)
+
+
+def oom_map(df: pd.DataFrame) -> pd.DataFrame:
+    """Per task, dtype and method: for each N and card, ``fits`` or ``OOM`` (peak + 1 GiB reserved)."""
+    ok = df[df.status == "ok"]
+    cards = [c.removeprefix("fits ") for c in ok.columns if c.startswith("fits ")]
+    rows = []
+    for (task, dtype, variant, n), g in ok.groupby(["task", "dtype", "variant", "steps"], sort=True):
+        r = g.iloc[0]
+        rows.append(
+            {
+                "task": task,
+                "dtype": dtype,
+                "method": variant,
+                "N": n,
+                "peak_GiB": f"{r.peak_tensor_bytes / GiB:.1f}",
+                **{card: "fits" if r[f"fits {card}"] else "OOM" for card in cards},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def write(df: pd.DataFrame, out: Path) -> None:
+    from .html import markdown_to_html
+
+    note = (
+        "Predicted by `sdo-bench cost` (fake tensors, models built from their configs, no weights, no "
+        "GPU): peak live tensor bytes of one gradient and one optimizer step, FLOPs from torch's formula "
+        "table, and a lower bound on the time per iteration on each card (FLOPs at its peak dense rate, "
+        "or the network's weights read once per evaluation at its bandwidth). Not measured.\n\n"
+    )
+    table = cost_table(df)
+    table.to_csv(out / FILES["cost_csv"], index=False)
+    md = note + table.to_markdown(index=False, floatfmt=".3g") + "\n"
+    (out / FILES["cost_md"]).write_text(md)
+    (out / FILES["cost_html"]).write_text(markdown_to_html(md, "sdo-bench cost model (predicted)"))
+    omap = oom_map(df)
+    oom_md = (
+        "# OOM map (predicted)\n\n"
+        "Fits when the predicted peak tensor bytes plus 1 GiB (CUDA context, library workspaces) are "
+        "within the card's memory.\n\n"
+        + (omap.to_markdown(index=False) if not omap.empty else "(no rows)")
+        + "\n"
+    )
+    (out / FILES["oom_md"]).write_text(oom_md)
+    (out / FILES["oom_html"]).write_text(markdown_to_html(oom_md, "sdo-bench OOM map (predicted)"))
+
+
+def figure(df: pd.DataFrame, task: str, path: Path) -> None:
+    """Predicted peak GiB against N per method (log-log), with lines at 24, 40 and 80 GB."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .figures import _colors, _steps_axis
+
+    d = df[(df.task == task) & (df.status == "ok")]
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    colors = _colors(list(dict.fromkeys(d.variant)))
+    for (variant, dtype), g in d.groupby(["variant", "dtype"], sort=False):
+        g = g.sort_values("steps")
+        ax.plot(
+            g.steps,
+            g.peak_tensor_bytes / GiB,
+            marker="o",
+            color=colors[variant],
+            lw=1.5,
+            ls="-" if dtype == "float16" else "--",
+            label=f"{variant} ({dtype})",
+        )
+    for gb in CARD_LINES_GB:
+        ax.axhline(gb * 1e9 / GiB, color="grey", lw=0.8, ls=":")
+        ax.text(
+            0.99,
+            gb * 1e9 / GiB,
+            f"{gb} GB card",
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="grey",
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    _steps_axis(ax, sorted(set(d.steps)))
+    ax.set_xlabel("sampling steps N")
+    ax.set_ylabel("peak tensor memory (GiB, predicted)")
+    batch = ", ".join(str(b) for b in sorted(set(d.batch.dropna().astype(int)))) or "–"
+    ax.set_title(
+        f"{task}: predicted peak memory of one gradient + optimizer step\n"
+        f"(batch {batch}, fake tensors, no weights; dotted: 24/40/80 GB cards)",
+        fontsize=9,
+    )
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def claims_rows(df: pd.DataFrame, method: str = "sdo", at: int = 50) -> list[str]:
+    """Paper-scale rows of the claims table: ``method`` against ``bptt`` and ``checkpoint`` at N = ``at``
+    (or the closest N predicted), in activation memory and FLOPs, with the verdict on "~90% less"."""
+    if df.empty:
+        return []
+    ok = df[df.status == "ok"]
+    lines = [
+        "",
+        "## At paper scale (predicted by the cost model, not measured)",
+        "",
+        f"`{method}` against full backpropagation (`bptt`) and per-step checkpointing (`checkpoint`) at "
+        f"N = {at} (or the closest N predicted): the activation bytes of one gradient (its rise of live "
+        "tensor bytes) and its FLOPs (forward + backward; checkpointing's recomputation counts in its "
+        "backward). "
+        'Verdict on "~90% less compute": supported at >= 85% fewer FLOPs, partly at >= 50%.',
+        "",
+        "| task | dtype | N | against | activation ratio | FLOP ratio (total) | FLOP reduction (total) "
+        "| backward FLOP reduction | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (task, dtype), g in ok.groupby(["task", "dtype"], sort=True):
+        n = min(set(g.steps), key=lambda s: (abs(s - at), s))
+        g = g[g.steps == n].set_index("variant")
+        if method not in g.index:
+            continue
+        m = g.loc[method]
+        for ref in ("bptt", "checkpoint"):
+            if ref not in g.index:
+                continue
+            r = g.loc[ref]
+            act = m.activation_bytes / r.activation_bytes
+            flops = m.flops_total / r.flops_total
+            bwd = 1 - m.flops_backward / r.flops_backward if r.flops_backward else np.nan
+            red = 1 - flops
+            verdict = "supported" if red >= 0.85 else ("partly supported" if red >= 0.5 else "not supported")
+            lines.append(
+                f"| {task} | {dtype} | {n} | {ref} | {act:.4f} | {flops:.3f} | {100 * red:.1f}% | "
+                f"{100 * bwd:.1f}% | {verdict} |"
+            )
+    return lines

@@ -1,0 +1,200 @@
+"""Peak tensor memory (the dispatcher-level tracker) and the paper-scale cost model (issue: peak memory
+that means what the paper means): exact bytes of known allocations, the prediction on fake tensors
+against real CPU runs of the same gradient, and the scaling in N at SD1.5 size."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import sdo_bench
+from sdo_bench import cost
+from sdo_bench.methods import Variant
+from sdo_bench.tensor_memory import LiveTensorBytes, measure_gradient
+
+CLI = [sys.executable, "-m", "sdo_bench"]
+
+
+def test_tracker_counts_known_allocations_once_and_their_release():
+    with LiveTensorBytes() as live:
+        a = torch.ones(1000, dtype=torch.float32)  # 4000 B
+        b = a.view(10, 100)  # a view: no new storage
+        c = a * 2  # 4000 B more
+        assert live.current == 8000 and live.peak == 8000
+        del a, b  # the storage of a and its view is released; c's is alive
+        assert live.current == 4000
+        del c
+        assert live.current == 0
+    assert live.peak == 8000
+
+
+def test_tracker_releases_storage_when_its_last_view_dies():
+    with LiveTensorBytes() as live:
+        a = torch.zeros(256, dtype=torch.float64)  # 2048 B
+        v = a[10:]
+        del a
+        assert live.current == 2048
+        del v
+        assert live.current == 0
+        torch.ones(512)  # a temporary: 2048 B, freed at once
+        assert live.peak == 2048 and live.current == 0
+
+
+def test_measure_gradient_is_deterministic_and_leaves_the_task_as_it_was():
+    task = sdo_bench.tasks.build("digits-weights", steps=4, batch=2, judge=False)
+    method = Variant("sdo").build()  # step: random on a parameter target (uses the method's stream)
+    before = [p.detach().clone() for p in task.parameters()]
+    state = method.rng(task).getstate()
+    a = measure_gradient(task, method)
+    b = measure_gradient(task, method)
+    assert a == b
+    assert method.rng(task).getstate() == state
+    assert all(torch.equal(p, q) for p, q in zip(task.parameters(), before))
+    # Adam's two moments of every UNet weight, in float32
+    n, tensors = sum(p.numel() for p in task.parameters()), len(task.parameters())
+    assert a["optimizer_state_bytes"] == 2 * 4 * n + 4 * tensors  # + a float32 step counter per tensor
+    modules = (task.network, task.reward_fn)  # the UNet (with its class embedding) and the reward classifier
+    assert a["weights_bytes"] == sum(4 * t.numel() for m in modules for t in (*m.parameters(), *m.buffers()))
+    assert a["peak_tensor_bytes"] >= a["weights_bytes"] + a["activation_bytes"]
+
+
+@pytest.mark.parametrize("name", ["digits-latent", "digits-weights", "tiny-sd-latent", "tiny-sd-lora"])
+@pytest.mark.parametrize("method", ["bptt", "checkpoint", "sdo"])
+def test_prediction_agrees_with_a_real_cpu_run(name, method):
+    """The cost model (fake tensors, no weights) against the tracker on real tensors and weights: peak
+    tensor bytes within 3% (the same code path; fake tensors may take other strides after a
+    convolution and add or drop a copy), FLOPs exactly."""
+    settings = {"judge": False} if name.startswith("digits") else {}
+    predicted = cost.predict(name, Variant(method), 3, dtype="float32", batch=2, settings=settings)
+    task = sdo_bench.tasks.build(name, steps=3, batch=2, **settings)
+    real = measure_gradient(task, Variant(method).build(), flops=True)
+    assert predicted["status"] == "ok", predicted["error"]
+    for key in ("peak_tensor_bytes", "activation_bytes"):
+        assert abs(predicted[key] - real[key]) <= 0.03 * real[key], (key, predicted[key], real[key])
+    for key in ("weights_bytes", "optimizer_state_bytes", "flops_forward", "flops_backward", "nfe_forward"):
+        assert predicted[key] == real[key], key
+
+
+@pytest.mark.parametrize("name", ["digits-latent", "tiny-sd-latent"])
+def test_our_flop_count_equals_flop_counter_mode(name):
+    """Our dispatch-level counter against torch's own FlopCounterMode on the same real bptt gradient
+    (backward through ``.backward()``, which FlopCounterMode's module tracker supports)."""
+    settings = {"judge": False} if name.startswith("digits") else {}
+    task = sdo_bench.tasks.build(name, steps=3, batch=1, **settings)
+    method = Variant("bptt").build()
+    ours = measure_gradient(task, method, flops=True)
+    with FlopCounterMode(display=False) as counter:
+        task.reward_per_sample(method.forward(task)).mean().backward()
+    assert ours["flops_forward"] + ours["flops_backward"] == counter.get_total_flops()
+
+
+def test_activation_bytes_scale_in_n_as_each_method_keeps_its_graph():
+    """Real digits runs, exact: bptt's activation bytes grow linearly in N, sdo's and checkpoint's
+    (one step plus the N step inputs, which a CUDA allocator holds too) do not grow with bptt's."""
+    act = {}
+    for method in ("bptt", "sdo", "checkpoint"):
+        for n in (5, 10, 20):
+            task = sdo_bench.tasks.build("digits-latent", steps=n, batch=2, judge=False)
+            act[method, n] = measure_gradient(task, Variant(method).build())["activation_bytes"]
+    step = act["bptt", 10] - act["bptt", 5]
+    assert step > 0 and act["bptt", 20] - act["bptt", 10] == 2 * step
+    assert act["sdo", 5] == act["sdo", 10] == act["sdo", 20]
+    # checkpoint keeps each step's input x_k (2 x 1 x 16 x 16 float32 = 2 KiB): linear with that slope
+    assert act["checkpoint", 20] - act["checkpoint", 10] == 2 * (act["checkpoint", 10] - act["checkpoint", 5])
+    assert act["checkpoint", 10] - act["checkpoint", 5] == 5 * 2 * 16 * 16 * 4
+
+
+def test_at_sd15_scale_sdo_and_checkpoint_are_flat_and_bptt_linear():
+    """SD1.5 (UNet, VAE decode at 512 px, HPSv2's ViT-H-14) from its shipped configs, fp16, batch 1."""
+    act = {}
+    for method in ("bptt", "sdo", "checkpoint"):
+        for n in (1, 2, 3):
+            row = cost.predict("sd15-latent-hpsv2", Variant(method), n, dtype="float16", batch=1)
+            assert row["status"] == "ok", row["error"]
+            act[method, n] = row["activation_bytes"]
+    step = act["bptt", 2] - act["bptt", 1]
+    assert step > 500 * 2**20 and act["bptt", 3] - act["bptt", 2] == step  # > 0.5 GiB per UNet step
+    assert act["sdo", 1] == act["sdo", 2] == act["sdo", 3]
+    # checkpoint: flat but for the N step inputs it keeps (1 x 4 x 64 x 64 fp16 = 32 KiB each)
+    assert act["checkpoint", 3] - act["checkpoint", 2] == act["checkpoint", 2] - act["checkpoint", 1] < 2**20
+
+
+def test_cost_command_prints_one_json_object_without_weights(tmp_path):
+    p = subprocess.run(
+        [
+            *CLI,
+            "cost",
+            "--task",
+            "sd15-latent-hpsv2",
+            "--method",
+            "sdo",
+            "--steps",
+            "2",
+            "--dtype",
+            "float16",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    row = json.loads(p.stdout)
+    keys = (
+        "peak_tensor_bytes",
+        "weights_bytes",
+        "activation_bytes",
+        "optimizer_state_bytes",
+        "flops_forward",
+    )
+    for key in (*keys, "flops_backward", "nfe_forward", "nfe_backward", "attention", "dtype"):
+        assert key in row, key
+    assert row["kind"] == "predicted" and row["attention"] == "flash" and row["dtype"] == "float16"
+    assert row["nfe_forward"] == 2 and row["nfe_backward"] == 1
+    # SD1.5's UNet (859.5 M) + VAE + text encoder + ViT-H-14 in fp16: about 4 GB of weights
+    assert 3.5e9 < row["weights_bytes"] < 4.5e9
+    assert list(tmp_path.iterdir()) == []  # nothing written, nothing downloaded or cached
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--task", "nope", "--method", "sdo", "--steps", "2"], "unknown task"),
+        (["--task", "gmm-latent", "--method", "sdo", "--steps", "2", "--dtype", "int8"], "dtype"),
+        (["--task", "gmm-latent", "--method", "sdo", "--steps", "2", "--attention", "xformers"], "attention"),
+        (["--task", "gmm-latent", "--method", "sdo", "--steps", "0"], "--steps"),
+        (["--task", "gmm-latent", "--method", "nope", "--steps", "2"], "unknown method"),
+        (
+            [
+                "--task",
+                "digits-latent",
+                "--method",
+                "sdo",
+                "--steps",
+                "2",
+                "--set",
+                "weights_dir=/nonexistent",
+            ],
+            "model configs",
+        ),
+    ],
+)
+def test_cost_bad_input_is_one_line_and_exit_2(capsys, args, needle):
+    from sdo_bench.cli import main
+
+    try:
+        code = main(["cost", *args])
+    except SystemExit as e:
+        code = e.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and needle in err, err
+
+
+def test_adjoint_is_reported_as_not_predictable():
+    row = cost.predict("gmm-latent", Variant("adjoint"), 3, dtype="float32")
+    assert row["status"] == "error" and "fake tensors" in row["error"] and "torchdiffeq" in row["error"]
