@@ -8,7 +8,16 @@ import sdo_bench
 
 def test_names():
     assert {"gmm-latent", "gmm-weights"} <= set(sdo_bench.tasks.names())
-    assert sdo_bench.methods.names() == ["bptt", "checkpoint", "truncated", "adjoint", "sdo"]
+    assert sdo_bench.methods.names() == [
+        "bptt",
+        "checkpoint",
+        "truncated",
+        "adjoint",
+        "sdo",
+        "drtune",
+        "draft-lv",
+        "refl",
+    ]
 
 
 @pytest.mark.parametrize("name,target", [("gmm-latent", "latent"), ("gmm-weights", "weights")])

@@ -117,7 +117,12 @@ class GradientMethod:
             reward = task.reward_per_sample(x_N).mean()
         sync()
         t1 = time.perf_counter()
-        grads = torch.autograd.grad(reward, params, allow_unused=True)
+        # no graph reaches the parameters (e.g. a random rule that kept no step): a zero gradient
+        grads = (
+            torch.autograd.grad(reward, params, allow_unused=True)
+            if reward.requires_grad
+            else [None] * len(params)
+        )
         sync()
         t2 = time.perf_counter()
         grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
