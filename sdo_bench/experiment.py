@@ -99,6 +99,7 @@ def run(
         "method_options": options,
         "seed": t.seed,
         "steps": t.steps,
+        "start_step": t.sampler.start_step,
         "batch": t.batch,
         "target": t.target,
         "model": t.model_name,

@@ -19,6 +19,7 @@ In DDIM's natural variables ``x̄ = x / sqrt(ᾱ)`` and ``σ = sqrt(1 - ᾱ) / s
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -54,6 +55,8 @@ class DDIMSampler:
             raise ValueError(f"steps must be <= num_train_timesteps = {num_train}, got {num_steps}")
         self.scheduler.set_timesteps(int(num_steps))
         self.num_steps = int(num_steps)
+        self.total_steps = int(num_steps)  # N of the full sampler (also after tail())
+        self.start_step = 0
         self.timesteps: list[int] = [int(t) for t in self.scheduler.timesteps]
         ac = self.scheduler.alphas_cumprod.double()
         self._train_alpha_bar = ac
@@ -74,6 +77,20 @@ class DDIMSampler:
         #: the timestep spacing is regular, i.e. N divides num_train_timesteps or spacing is "leading")
         self.alpha_bar: list[float] = self.alpha_bar_t + [self.alpha_bar_prev[-1]]
         self.sigma: list[float] = [math.sqrt((1.0 - ab) / ab) for ab in self.alpha_bar]
+
+    def tail(self, start: int) -> DDIMSampler:
+        """The same sampler from step ``start`` on, re-indexed from 0 (the authors' regime: steps
+        ``0..start-1`` run once, the variable is ``x_start``). ``total_steps`` keeps N."""
+        if not 0 <= start < self.num_steps:
+            raise ValueError(
+                f"start_step must be in 0..{self.num_steps - 1} for N={self.num_steps}, got {start}"
+            )
+        t = copy.copy(self)
+        t.num_steps = self.num_steps - start
+        t.start_step = self.start_step + start
+        for name in ("timesteps", "alpha_bar_t", "alpha_bar_prev", "a", "b", "alpha_bar", "sigma"):
+            setattr(t, name, getattr(self, name)[start:])
+        return t
 
     # -- one step ------------------------------------------------------------------------------------
     def step(self, k: int, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:

@@ -26,6 +26,7 @@ def load_records(paths) -> pd.DataFrame:
                 "method": rec["method"],
                 "seed": rec["seed"],
                 "steps": rec["steps"],
+                "start_step": rec.get("start_step", 0),
                 "status": rec["status"],
                 "error": rec.get("error"),
                 "time_per_iter_s": tpi.get("median", np.nan),

@@ -64,6 +64,7 @@ def main_table(df: pd.DataFrame, reference: str = "bptt") -> pd.DataFrame:
                 "task": task,
                 "method": variant,
                 "N": int(g.steps.iloc[0]),
+                "start_step": int(g.start_step.iloc[0]),
                 "runs": len(g),
                 "status": ", ".join(f"{k}:{v}" for k, v in sorted(statuses.items())),
                 "time_per_iter_s": o.time_per_iter_s.mean(),

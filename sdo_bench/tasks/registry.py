@@ -28,7 +28,17 @@ class TaskSpec:
 
 
 _REGISTRY: dict[str, TaskSpec] = {}
-COMMON_OVERRIDES = ("steps", "seed", "dtype", "batch", "iterations", "lr", "optimizer", "device")
+COMMON_OVERRIDES = (
+    "steps",
+    "seed",
+    "dtype",
+    "batch",
+    "iterations",
+    "lr",
+    "optimizer",
+    "device",
+    "start_step",
+)
 
 
 def register(name: str, description: str, **defaults):
@@ -66,13 +76,16 @@ def settings_for(name: str, **overrides) -> dict:
     settings.setdefault("dtype", "float32")
     settings.setdefault("device", "cpu")
     settings.setdefault("optimizer", "adam")
-    for key in ("steps", "batch", "iterations", "seed"):
+    for key in ("steps", "batch", "iterations", "seed", "start_step"):
         v = settings.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
             raise ValueError(f"{key} must be an integer, got {v!r}")
     for key in ("steps", "batch", "iterations"):
         if settings.get(key) is not None and settings[key] < 1:
             raise ValueError(f"{key} must be >= 1, got {settings[key]}")
+    start = settings.get("start_step") or 0
+    if start and not 0 <= start < (settings.get("steps") or 1):
+        raise ValueError(f"start_step must be in 0..N-1 = {settings.get('steps', 1) - 1}, got {start}")
     resolve_dtype(settings["dtype"])
     device = torch.device(settings["device"])
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -84,9 +97,12 @@ def build(name: str, **overrides) -> Task:
     """Build task ``name``; keyword overrides replace its defaults (``steps``, ``seed``, ``dtype`` …)."""
     settings = settings_for(name, **overrides)
     config = dict(settings)
+    start = settings.pop("start_step", None) or 0
     settings["dtype"] = resolve_dtype(settings["dtype"])
     settings["device"] = torch.device(settings["device"])
     task = spec(name).factory(name=name, **settings)
+    if start:
+        task.start_at(start)
     task.config = {
         k: (str(v) if isinstance(v, (torch.dtype, torch.device)) else v) for k, v in config.items()
     }

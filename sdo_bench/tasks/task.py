@@ -75,6 +75,22 @@ class Task:
     def steps(self) -> int:
         return self.sampler.num_steps
 
+    def start_at(self, s: int) -> None:
+        """The authors' regime (SDO's released scripts): the first ``s`` steps run once, under
+        ``no_grad``, from the fixed x_T; the optimized variable becomes ``x_s`` and every gradient and
+        sample runs steps ``s..N-1`` (the sampler's tail, re-indexed from 0). Latent target only."""
+        if self.target != "latent":
+            raise ValueError(
+                f"start_step applies to latent tasks only; {self.name!r} optimizes {self.target}"
+            )
+        with torch.no_grad():
+            x = self.noise
+            for k in range(s):
+                x = self.sampler.step(k, x, self.eps(x, k))
+        self.noise = x.detach().clone().requires_grad_(True)
+        self.params = [self.noise]
+        self.sampler = self.sampler.tail(s)
+
     def parameters(self) -> list[torch.Tensor]:
         return list(self.params)
 
