@@ -128,24 +128,23 @@ class LiveTensorBytes(TorchDispatchMode):
 
 
 # -- what a task holds -----------------------------------------------------------------------------------
-def reachable_tensors(obj, limit: int = 200_000) -> list[torch.Tensor]:
-    """Every tensor reachable from ``obj`` through attributes, containers, modules and closures (not
-    through module globals): a task's weights, buffers, noises and parameters."""
+def reachable(obj, limit: int = 200_000) -> tuple[list[torch.Tensor], list[torch.nn.Module]]:
+    """Every tensor and every module reachable from ``obj`` through attributes, containers, modules,
+    closures and bound methods (not through module globals): a task's weights, buffers, noises and
+    parameters, and the modules that hold them."""
     import types
 
-    seen, out, stack = set(), [], [obj]
+    skip = (str, bytes, int, float, bool, type, types.ModuleType)
+    seen, tensors, modules, stack = set(), [], [], [obj]
     while stack and len(seen) < limit:
         o = stack.pop()
-        skip = (str, bytes, int, float, bool, type, types.ModuleType)
         if o is None or id(o) in seen or isinstance(o, skip):
             continue
         seen.add(id(o))
         if isinstance(o, torch.Tensor):
-            out.append(o)
-            if o.grad is not None:
-                out.append(o.grad)
-            continue
-        if isinstance(o, torch.nn.Module):
+            tensors += [o] if o.grad is None else [o, o.grad]
+        elif isinstance(o, torch.nn.Module):
+            modules.append(o)
             stack.extend(o.__dict__.values())
         elif isinstance(o, dict):
             stack.extend(o.values())
@@ -160,12 +159,16 @@ def reachable_tensors(obj, limit: int = 200_000) -> list[torch.Tensor]:
             stack.extend([o.state, o.param_groups])
         elif hasattr(o, "__dict__") and not callable(getattr(o, "__torch_function__", None)):
             stack.extend(vars(o).values())
-    return out
+    return tensors, modules
+
+
+def _task_fields(task) -> list:
+    """What a task holds for its gradients (its judge, which only scores final samples, left out)."""
+    return [v for k, v in vars(task).items() if k != "judge"]
 
 
 def task_tensors(task) -> list[torch.Tensor]:
-    """What a task holds for its gradients (its judge, which only scores final samples, left out)."""
-    return reachable_tensors([v for k, v in vars(task).items() if k != "judge"])
+    return reachable(_task_fields(task))[0]
 
 
 def _has_contents(cell) -> bool:
@@ -187,36 +190,9 @@ def _bytes(tensors) -> int:
 
 def weight_tensors(task) -> list[torch.Tensor]:
     """Parameters and buffers of every module the task holds (frozen and optimized)."""
-    modules = {id(m): m for m in reachable_modules([v for k, v in vars(task).items() if k != "judge"])}
+    modules = {id(m): m for m in reachable(_task_fields(task))[1]}
     out = [t for m in modules.values() for t in (*m.parameters(recurse=False), *m.buffers(recurse=False))]
     return out + [p for p in task.parameters() if not isinstance(p, torch.nn.Parameter)]
-
-
-def reachable_modules(obj) -> list[torch.nn.Module]:
-    import types
-
-    seen, out, stack = set(), [], [obj]
-    while stack:
-        o = stack.pop()
-        skip = (str, bytes, int, float, bool, type, types.ModuleType, torch.Tensor)
-        if id(o) in seen or isinstance(o, skip):
-            continue
-        seen.add(id(o))
-        if isinstance(o, torch.nn.Module):
-            out.extend(o.modules())
-            stack.extend(v for v in o.__dict__.values() if not isinstance(v, dict))
-            continue
-        if isinstance(o, dict):
-            stack.extend(o.values())
-        elif isinstance(o, (list, tuple, set, frozenset)):
-            stack.extend(o)
-        elif isinstance(o, types.FunctionType):
-            stack.extend(c.cell_contents for c in (o.__closure__ or ()) if _has_contents(c))
-        elif isinstance(o, types.MethodType):
-            stack.append(o.__self__)
-        elif hasattr(o, "__dict__"):
-            stack.extend(vars(o).values())
-    return out
 
 
 def measure_gradient(task, method, *, flops: bool = False, optimizer_step: bool = True) -> dict:

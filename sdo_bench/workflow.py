@@ -76,28 +76,17 @@ class Plan:
             if v.label in variants:
                 raise ValueError(f"config key methods[{i}]: label {v.label!r} used twice; set `label`")
             variants[v.label] = v
-        for name in c["sweeps"]["tasks"]:
-            if name not in known:
-                raise ValueError(
-                    f"config key sweeps.tasks: unknown task {name!r}; valid choices: " + ", ".join(known)
-                )
-        for label in c["sweeps"]["methods"]:
-            if label not in variants:
-                raise ValueError(
-                    f"config key sweeps.methods: unknown method label {label!r}; valid "
-                    "choices: " + ", ".join(variants)
-                )
-        for name in c["cost"]["tasks"]:
-            if name not in known:
-                raise ValueError(
-                    f"config key cost.tasks: unknown task {name!r}; valid choices: " + ", ".join(known)
-                )
-        for label in c["cost"]["methods"]:
-            if label not in variants:
-                raise ValueError(
-                    f"config key cost.methods: unknown method label {label!r}; valid choices: "
-                    + ", ".join(variants)
-                )
+        for key, names, valid, what in [
+            ("sweeps.tasks", c["sweeps"]["tasks"], known, "task"),
+            ("sweeps.methods", c["sweeps"]["methods"], list(variants), "method label"),
+            ("cost.tasks", c["cost"]["tasks"], known, "task"),
+            ("cost.methods", c["cost"]["methods"], list(variants), "method label"),
+        ]:
+            for name in names:
+                if name not in valid:
+                    raise ValueError(
+                        f"config key {key}: unknown {what} {name!r}; valid choices: " + ", ".join(valid)
+                    )
         ref = c["report"]["reference_method"]
         if ref not in variants:
             raise ValueError(
