@@ -18,8 +18,10 @@ The order of work, so that every figure in the record is measured the same way f
 3b. one more gradient and optimizer step under the tensor tracker (:mod:`.tensor_memory`): the
    primary memory figure ``peak_tensor_bytes`` and its split (``tensor_memory``); the parameters and
    the method's random stream are restored afterwards;
-4. ``iterations`` timed updates (gradient + optimizer step); the reward curve holds the reward of
-   each iterate and, last, of the final parameters;
+4. ``iterations`` timed updates (gradient of the objective + optimizer step: the method's reward
+   gradient plus, for a latent task with a prior, the prior's exact gradient, :mod:`.priors`); the
+   reward curve holds the reward of each iterate and, last, of the final parameters; ``objective_*``
+   and ``prior_*`` the objective and the prior's penalty at the first and final parameters;
 5. the judge on the final samples, where the task has one.
 
 OOM (CUDA or ``MemoryError``, or graph bytes over the budget) ends the run with status ``oom``; a
@@ -74,12 +76,14 @@ def run(
     samples_out=None,
     samples_keep: int = 8,
     progress: bool | None = None,
+    task_label: str | None = None,
 ) -> dict:
     """Optimize ``task`` with ``variant`` and return its record (also written atomically to ``out``).
 
     Bad input (options out of range for the task) raises ``ValueError`` before any work.
     ``samples_out``: also save the first ``samples_keep`` images before and after optimization
-    (held-out noises where the task has them) to this ``.npz`` (arrays ``initial`` and ``final``)."""
+    (held-out noises where the task has them) to this ``.npz`` (arrays ``initial`` and ``final``).
+    ``task_label``: the task's name in tables (a config entry's ``label``), default the task name."""
     for path in filter(None, [out, samples_out]):
         check_writable(path)
     t, m = task, variant.build()
@@ -94,6 +98,7 @@ def run(
     }
     rec = {
         "task": t.name,
+        "task_label": task_label or t.name,
         "method": m.name,
         "variant": variant.label,
         "method_options": options,
@@ -125,6 +130,10 @@ def run(
         "nfe_backward": None,
         "reward_init": None,
         "reward_final": None,
+        "objective_init": None,
+        "objective_final": None,
+        "prior_init": None,
+        "prior_final": None,
         "reward_curve": [],
         "elapsed_s": [],
         "reward_heldout_init": None,
@@ -164,6 +173,7 @@ def run(
 def _run_into(rec, task, method, budget, fidelity, progress):
     sync = synchronizer(task.device)
     rec["reward_init"] = float(task.reward())
+    rec["objective_init"], rec["prior_init"] = task.objective(rec["reward_init"]), task.penalty()
     if task.eval_noise is not None:
         rec["reward_heldout_init"] = float(task.reward(held_out=True))
     times = []
@@ -211,8 +221,9 @@ def _run_into(rec, task, method, budget, fidelity, progress):
                 raise _Stop(res.status, res.reason or res.status)
             if not _finite(res):
                 raise _Stop("diverged", f"non-finite reward or gradient at iteration {len(curve)}")
-            for p, g in zip(params, res.grads):
-                p.grad = -g  # the optimizer minimizes; the gradient is of the reward
+            prior = task.prior_gradient() or [0.0] * len(params)  # exact, outside the method
+            for p, g, g_prior in zip(params, res.grads, prior):
+                p.grad = -(g + g_prior)  # the optimizer minimizes; the gradient is of the objective
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             sync()
@@ -239,6 +250,7 @@ def _run_into(rec, task, method, budget, fidelity, progress):
             rec["backward_s"] = float(np.median(bwd_s))
     final = float(task.reward())
     rec["reward_final"] = final
+    rec["objective_final"], rec["prior_final"] = task.objective(final), task.penalty()
     elapsed.append(clock)
     curve.append(final)
     if not math.isfinite(final):
@@ -246,7 +258,7 @@ def _run_into(rec, task, method, budget, fidelity, progress):
     if task.eval_noise is not None:
         rec["reward_heldout_final"] = float(task.reward(held_out=True))
     if task.judge is not None:
-        rec["judge"] = task.judge(task.sample(held_out=True))
+        rec["judge"] = task.judge(task.judge_sample())
 
 
 def _tensor_memory(rec, task, method):
@@ -295,6 +307,7 @@ def sweep(
     *,
     memory_budget_bytes: int | None = None,
     progress: bool | None = None,
+    task_label: str | None = None,
 ) -> list[dict]:
     """One :func:`run` of task ``name`` (``settings`` as for ``tasks.build``) per N in ``steps``, in
     this process; the record of N goes to ``out_dir/N<N>.json``. Bad input for one N (an option out
@@ -319,6 +332,7 @@ def sweep(
             out=out_dir / f"N{n}.json",
             memory_budget_bytes=memory_budget_bytes,
             progress=False,
+            task_label=task_label,
         )
         records.append(rec)
         print(f"{name} {variant.label} N={n}: {rec['status']}", flush=True)
@@ -372,7 +386,7 @@ def gradcheck_text(name: str, **settings) -> str:
 
 def summary(rec: dict) -> str:
     """One line on how a run ended."""
-    line = f"{rec['task']} {rec['variant']} seed={rec['seed']}: {rec['status']}"
+    line = f"{rec['task_label']} {rec['variant']} seed={rec['seed']}: {rec['status']}"
     if rec["status"] == "ok":
         return line + f", reward {rec['reward_init']:.4g} -> {rec['reward_final']:.4g}"
     return line + (f" ({rec['error'].splitlines()[0][:200]})" if rec["error"] else "")

@@ -38,6 +38,8 @@ COMMON_OVERRIDES = (
     "optimizer",
     "device",
     "start_step",
+    "prior",
+    "prior_weight",
 )
 
 
@@ -86,6 +88,13 @@ def settings_for(name: str, **overrides) -> dict:
     start = settings.get("start_step") or 0
     if start and not 0 <= start < (settings.get("steps") or 1):
         raise ValueError(f"start_step must be in 0..N-1 = {settings.get('steps', 1) - 1}, got {start}")
+    from ..priors import PRIORS
+
+    if settings.get("prior", "none") not in PRIORS:
+        raise ValueError(f"unknown prior {settings['prior']!r}; valid choices: {', '.join(PRIORS)}")
+    w = settings.get("prior_weight")
+    if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float))):
+        raise ValueError(f"prior_weight must be a number, got {w!r}")
     resolve_dtype(settings["dtype"])
     device = torch.device(settings["device"])
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -98,11 +107,18 @@ def build(name: str, **overrides) -> Task:
     settings = settings_for(name, **overrides)
     config = dict(settings)
     start = settings.pop("start_step", None) or 0
+    prior = settings.pop("prior", None) or "none"
+    weight = settings.pop("prior_weight", None)
+    if start and "prior" not in overrides:
+        prior = config["prior"] = "none"  # the task's default prior is on x_T; the variable is x_s
     settings["dtype"] = resolve_dtype(settings["dtype"])
     settings["device"] = torch.device(settings["device"])
     task = spec(name).factory(name=name, **settings)
     if start:
         task.start_at(start)
+    weight = 1.0 if weight is None else float(weight)
+    task.set_prior(prior, weight)
+    config["prior"], config["prior_weight"] = prior, weight
     task.config = {
         k: (str(v) if isinstance(v, (torch.dtype, torch.device)) else v) for k, v in config.items()
     }

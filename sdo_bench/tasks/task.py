@@ -13,6 +13,7 @@ gradient method needs:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,9 +68,13 @@ class Task:
     guidance_scale: float = 1.0
     judge: Callable[[torch.Tensor], dict] | None = None  # held-out scores of final samples
     eval_noise: torch.Tensor | None = None  # held-out noises for parameter targets (lora, weights)
+    judge_noise: torch.Tensor | None = None  # held-out noises the judge's samples start from (FID: >= 256)
     pipeline: Any = None
     prompts: list[str] | None = None
     config: dict = field(default_factory=dict)  # the resolved settings, for records
+    prior: str = "none"  # latent tasks: the prior on x_T (sdo_bench.priors)
+    prior_weight: float = 0.0
+    _prior_fn: Callable | None = None
 
     @property
     def steps(self) -> int:
@@ -90,6 +95,45 @@ class Task:
         self.noise = x.detach().clone().requires_grad_(True)
         self.params = [self.noise]
         self.sampler = self.sampler.tail(s)
+
+    def set_prior(self, name: str, weight: float) -> None:
+        """Optimize ``J = mean reward - weight * mean R(x_T)`` with the prior ``R`` of
+        :mod:`sdo_bench.priors` (``none``, ``norm``, ``dno``). Latent target only, from x_T (start_step 0)."""
+        from .. import priors
+
+        fn = priors.build(name, self.noise[0].numel())
+        if fn is not None and self.target != "latent":
+            raise ValueError(
+                f"prior applies to latent tasks only; {self.name!r} optimizes {self.target} (set prior: none)"
+            )
+        if fn is not None and self.sampler.start_step:
+            raise ValueError(
+                "prior is a prior on the Gaussian x_T; with start_step > 0 the variable is x_s "
+                "(set prior: none)"
+            )
+        if not (math.isfinite(weight) and weight >= 0):
+            raise ValueError(f"prior_weight must be a finite number >= 0, got {weight!r}")
+        self.prior, self.prior_weight, self._prior_fn = name, float(weight), fn
+
+    @torch.no_grad()
+    def penalty(self) -> float:
+        """``mean R(x_T)`` at the current x_T (0 without a prior)."""
+        if self._prior_fn is None:
+            return 0.0
+        return float(self._prior_fn(self.noise).mean())
+
+    def objective(self, reward: float) -> float:
+        """The optimized objective for a mean reward at the current parameters."""
+        return reward - self.prior_weight * self.penalty()
+
+    def prior_gradient(self) -> list[torch.Tensor] | None:
+        """Exact gradient of ``-prior_weight * mean R(x_T)`` w.r.t. ``parameters()`` (None: no prior)."""
+        if self._prior_fn is None or self.prior_weight == 0:
+            return None
+        z = self.noise.detach().requires_grad_(True)
+        with torch.enable_grad():
+            (g,) = torch.autograd.grad(-self.prior_weight * self._prior_fn(z).mean(), z)
+        return [g]
 
     def parameters(self) -> list[torch.Tensor]:
         return list(self.params)
@@ -141,6 +185,17 @@ class Task:
         """Decoded images (B, C, H, W) in [0, 1] of the same no-grad sample (GMM: the points,
         (B, D, 1, 1))."""
         return self.to_images(self.decode(self.final_state(held_out)))
+
+    @torch.no_grad()
+    def judge_sample(self) -> torch.Tensor:
+        """The images the judge scores: from ``judge_noise`` where the task has it (parameter and
+        condition targets: enough held-out noises for FID), else as :meth:`sample` (held out)."""
+        if self.judge_noise is None:
+            return self.sample(held_out=True)
+        x = self.judge_noise
+        for k in range(self.steps):
+            x = self.sampler.step(k, x, self.eps(x, k))
+        return self.to_images(self.decode(x))
 
     def make_optimizer(self) -> torch.optim.Optimizer:
         if self.optimizer == "adam":

@@ -178,9 +178,12 @@ AESTHETIC = dict(aesthetic_clip=None, aesthetic_head=None, aesthetic_model="ViT-
 
 @register(
     "tiny-sd-latent",
-    "tiny random SD (CPU-sized), optimize x_T; tiny-HPS reward (no meaning)",
+    "tiny random SD (CPU-sized), optimize x_T; tiny-HPS reward (no meaning); norm prior",
     iterations=5,
     lr=0.05,
+    # the digits weight; not tuned here: a random reward has no hack to measure and no judge
+    prior="norm",
+    prior_weight=3.0,
     **TINY,
 )
 def tiny_sd_latent(name, **kw):
