@@ -89,7 +89,9 @@ def test_judge_scores_in_record():
     rec = sdo_bench.experiment.run(task, Variant("sdo"), fidelity=False)
     j = rec["judge"]
     assert 0 <= j["judge_target_prob"] <= 1 and 0 <= j["judge_target_acc"] <= 1
-    assert j["fid"] == j["fid"] and j["n_real"] == 360 and sum(j["judge_class_histogram"]) == 4
+    assert 0 <= j["judge_real_prob"] <= 1
+    assert sum(j["judge_class_histogram"]) == 4 and len(j["judge_class_histogram"]) == 11
+    assert "fid" not in j and "4 samples < 256" in j["fid_note"]  # FID of 4 samples means nothing
 
 
 def test_lora_and_weights_are_evaluated_on_held_out_noises():
@@ -130,7 +132,7 @@ def test_training_commands_write_loadable_weights(tmp_path):
     assert len(info["loss_log"]) >= 1 and json.loads((tmp_path / "unet" / "training.json").read_text())
     assert load_unet(tmp_path / "unet").config.sample_size == 16
     r = train_classifier("reward", tmp_path, epochs=1, progress=False)
-    j = train_classifier("judge", tmp_path, epochs=1, progress=False)
+    j = train_classifier("judge", tmp_path, epochs=1, progress=False, not_a_digit_images=24)
     assert 0 <= r["held_out_accuracy"] <= 1 and 0 <= j["held_out_accuracy"] <= 1
     task = sdo_bench.tasks.build("digits-latent", weights_dir=str(tmp_path), **TINY)
     assert torch.isfinite(task.reward())

@@ -47,9 +47,11 @@ class RewardCNN(nn.Module):
 
 
 class JudgeCNN(nn.Module):
-    """Strided convs (GELU) and a 64-d feature layer, used for FID/KID; ``num_features`` for torchmetrics."""
+    """Strided convs (GELU) and a 64-d feature layer, used for FID/KID; ``num_features`` for torchmetrics.
+    Eleven outputs: the ten digits and "not a digit" (:mod:`sdo_bench.data.not_a_digit`)."""
 
     num_features = 64
+    num_classes = 11
 
     def __init__(self):
         super().__init__()
@@ -62,7 +64,7 @@ class JudgeCNN(nn.Module):
             nn.Linear(48 * 4 * 4, self.num_features),
             nn.GELU(),
         )
-        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(self.num_features, 10))
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(self.num_features, self.num_classes))
 
     def forward(self, images):
         return self.head(self.features(images))
@@ -99,14 +101,33 @@ def train_classifier(
     lr: float = 2e-3,
     seed: int | None = None,
     progress: bool | None = None,
+    not_a_digit_images: int | None = None,
 ) -> dict:
-    """Train the reward classifier (``kind='reward'``) or the judge (``'judge'``) and save it."""
+    """Train the reward classifier (``kind='reward'``) or the judge (``'judge'``) and save it.
+
+    The judge also learns an 11th class, "not a digit" (:mod:`sdo_bench.data.not_a_digit`: noise,
+    blurs and images made adversarially against the reward classifier, which must already be in
+    ``out_dir``, directly and through the digits model in ``out_dir/unet`` where it is there), as many
+    images as half the training digits."""
     cls, filename, default_seed = ARCHS[kind]
     seed = default_seed if seed is None else seed
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     split = load_split()
     x, y = to_unit(split.train_x), split.train_y
+    if kind == "judge":
+        from ..data import not_a_digit
+
+        unet = Path(out_dir) / "unet" / "config.json"
+        other = not_a_digit.images(
+            load_classifier("reward", out_dir),
+            x,
+            len(x) // 2 if not_a_digit_images is None else not_a_digit_images,
+            seed=1000 + seed,
+            weights_dir=out_dir if unet.is_file() else None,
+        )
+        x = torch.cat([x, other])
+        y = torch.cat([y, torch.full((len(other),), not_a_digit.NOT_A_DIGIT, dtype=y.dtype)])
     net = cls()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)

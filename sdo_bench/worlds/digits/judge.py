@@ -2,7 +2,13 @@
 (torchmetrics) on its 64-d features against the held-out split.
 
 A method that games the reward classifier (adversarial pixels) shows up as a target probability under
-the judge far below the reward's, or as a large FID.
+the judge far below the reward's: the judge has an 11th class, "not a digit", trained on noise, blurs
+and images made adversarially against the reward classifier (:mod:`sdo_bench.data.not_a_digit`), and
+``judge_real_prob`` is the mean of ``1 - p(not a digit)``.
+
+FID and KID are reported only for at least :data:`MIN_FID_SAMPLES` samples (the held-out noises of the
+condition, lora and weights tasks); over the 8 samples of a latent task they carry no signal. KID comes
+with its standard error over the subsets torchmetrics draws.
 """
 
 from __future__ import annotations
@@ -15,7 +21,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...data.digits import load_split, to_unit
+from ...data.not_a_digit import NOT_A_DIGIT
 from ...rewards.digit_classifier import load_classifier
+
+MIN_FID_SAMPLES = 256
+KID_SUBSETS = 50
 
 
 class _Features(nn.Module):
@@ -43,7 +53,9 @@ def fid_kid(fake01: torch.Tensor, real01: torch.Tensor, weights_dir: str | Path)
     feats = _Features(_judge(str(weights_dir)))
     n = min(len(fake01), len(real01))
     fid = FrechetInceptionDistance(feature=feats, normalize=True)
-    kid = KernelInceptionDistance(feature=feats, normalize=True, subset_size=max(2, min(50, n)), subsets=20)
+    kid = KernelInceptionDistance(
+        feature=feats, normalize=True, subset_size=max(2, min(100, n)), subsets=KID_SUBSETS
+    )
     with torch.no_grad():
         for metric in (fid, kid):
             metric.update(real01.float().cpu(), real=True)
@@ -53,6 +65,7 @@ def fid_kid(fake01: torch.Tensor, real01: torch.Tensor, weights_dir: str | Path)
             "fid": float(fid.compute()),
             "kid": float(k_mean),
             "kid_std": float(k_std),
+            "kid_se": float(k_std) / KID_SUBSETS**0.5,
             "n_fake": len(fake01),
             "n_real": len(real01),
         }
@@ -64,7 +77,8 @@ def held_out_images() -> torch.Tensor:
 
 
 class DigitsJudge:
-    """``judge(images01) -> dict``: target-digit probability and accuracy under the judge, FID, KID."""
+    """``judge(images01) -> dict``: target-digit probability and accuracy under the judge, the probability
+    of being a digit at all, and FID and KID from :data:`MIN_FID_SAMPLES` samples up."""
 
     def __init__(self, weights_dir: str | Path, target_digit: int):
         self.weights_dir = str(weights_dir)
@@ -78,8 +92,11 @@ class DigitsJudge:
         out = {
             "judge_target_prob": float(probs[:, self.target_digit].mean()),
             "judge_target_acc": float((probs.argmax(-1) == self.target_digit).float().mean()),
-            "judge_class_histogram": torch.bincount(probs.argmax(-1), minlength=10).tolist(),
+            "judge_real_prob": float((1 - probs[:, NOT_A_DIGIT]).mean()),
+            "judge_class_histogram": torch.bincount(probs.argmax(-1), minlength=NOT_A_DIGIT + 1).tolist(),
         }
-        if len(images01) >= 2:
+        if len(images01) >= MIN_FID_SAMPLES:
             out.update(fid_kid(images01, held_out_images(), self.weights_dir))
+        else:
+            out["fid_note"] = f"FID/KID not computed: {len(images01)} samples < {MIN_FID_SAMPLES}"
         return out

@@ -1,5 +1,9 @@
 """Quality of the trained digits model, as the judge sees it: class-conditional accuracy, FID against the
-held-out split next to the floor (held-out against train), and a sample grid (one row per class)."""
+held-out split next to the floor (held-out against train), and a sample grid (one row per class).
+
+Also the judge against the reward hack it must not believe (:func:`judge_vs_hacks`): its p(3) on real
+held-out "3"s, and on the final samples of ``digits-latent`` optimized towards "3" by exact ``bptt``
+without a prior, from seeds no training saw."""
 
 from __future__ import annotations
 
@@ -54,6 +58,47 @@ def save_grid(images01: torch.Tensor, path: Path, nrow: int, scale: int = 4) -> 
     save_image(up, path, nrow=nrow, padding=2, pad_value=0.5)
 
 
+def judge_vs_hacks(weights_dir: Path, seeds=(100, 101, 102), target_digit: int = 3) -> dict:
+    """The judge's p(target) and p(a digit) on real held-out images of the target and on reward hacks:
+    ``digits-latent`` (N = 20, 10 iterations, lr 0.1, batch 8, prior none), optimized by ``bptt``.
+    "Hacked" are the final samples rougher than any real digit (total variation above 1.5 times the
+    largest of the training digits'), the rest are reported apart."""
+    from ... import experiment, tasks
+    from ...data.not_a_digit import NOT_A_DIGIT, total_variation
+    from ...methods import Variant
+
+    judge = _judge(str(weights_dir))
+    split = load_split()
+
+    def scores(images):
+        with torch.no_grad():
+            p = F.softmax(judge(images), -1)
+        return {
+            "n": len(images),
+            "judge_target_prob": float(p[:, target_digit].mean()) if len(images) else None,
+            "judge_real_prob": float((1 - p[:, NOT_A_DIGIT]).mean()) if len(images) else None,
+        }
+
+    finals = []
+    for seed in seeds:
+        task = tasks.build(
+            "digits-latent", steps=20, iterations=10, lr=0.1, seed=seed, prior="none", judge=False,
+            weights_dir=str(weights_dir), target_digit=target_digit,
+        )  # fmt: skip
+        experiment.run(task, Variant("bptt"), fidelity=False, progress=False)
+        finals.append(task.sample())
+    finals = torch.cat(finals)
+    rough = total_variation(finals) > 1.5 * float(total_variation(to_unit(split.train_x)).max())
+    held = to_unit(split.held_x[split.held_y == target_digit])
+    return {
+        "target_digit": target_digit,
+        "hack": "digits-latent, bptt, N=20, 10 iterations, lr 0.1, prior none, seeds " + str(list(seeds)),
+        "real_held_out": scores(held),
+        "hacked": scores(finals[rough]),
+        "hack_samples_not_rough": scores(finals[~rough]),
+    }
+
+
 def evaluate(
     weights_dir: str | Path,
     out_dir: str | Path,
@@ -86,6 +131,7 @@ def evaluate(
         "per_class_judged_accuracy": [float((judged[labels == c] == c).float().mean()) for c in range(10)],
         "samples_vs_held_out": fid_kid(samples, held, weights_dir),
         "floor_held_out_vs_train": fid_kid(held, train, weights_dir),
+        "judge_vs_reward_hacks": judge_vs_hacks(weights_dir),
     }
     grid_labels = torch.arange(10).repeat_interleave(10)
     grid = class_conditional_samples(
