@@ -30,6 +30,7 @@ VARIANT = [("--task", REQ), ("--method", REQ), ("--label", dict(help="the varian
            ("--option", dict(PAIR, help="a method option, repeatable (e.g. --option step=first)")),
            ("--set", dict(PAIR, help="a task setting (e.g. --set batch=8 --set lr=0.1)"))]
 RUN = VARIANT + [SEED, ("--dtype", dict(choices=DTYPES)), ("--device", dict(help="cpu, cuda or cuda:N")),
+                 ("--task-label", dict(help="the task's name in tables (default: the task name)")),
                  ("--memory-budget-bytes", dict(type=_int("--memory-budget-bytes", 1),
                                                 help="mark the run oom when its graph bytes exceed this"))]
 COMMANDS = {  # name: (help, [(flag, argparse keywords)])
@@ -97,7 +98,7 @@ def _experiment(a) -> str:
     variant.build()  # a bad method or option fails here, before anything is built
     settings = pairs(a.set, "--set")
     settings.update(seed=a.seed, iterations=a.iterations, dtype=a.dtype, device=a.device)
-    kw = {"memory_budget_bytes": a.memory_budget_bytes}
+    kw = {"memory_budget_bytes": a.memory_budget_bytes, "task_label": a.task_label}
     if a.command == "sweep":
         recs = experiment.sweep(a.task, settings, variant, a.steps, a.out_dir, **kw)
         return f"{a.task} {variant.label}: {len(recs)} records in {a.out_dir}"

@@ -29,7 +29,13 @@ class Plan:
 
     def __init__(self, config: dict):
         self.config = config
-        self.tasks = {e["task"]: {k: v for k, v in e.items() if k != "task"} for e in config["tasks"]}
+        #: config entries by label (the task name unless the entry sets `label`)
+        self.tasks = {
+            e.get("label") or e["task"]: {k: v for k, v in e.items() if k not in ("task", "label", "methods")}
+            for e in config["tasks"]
+        }
+        self.task_names = {e.get("label") or e["task"]: e["task"] for e in config["tasks"]}
+        self.task_methods = {e.get("label") or e["task"]: e.get("methods") for e in config["tasks"]}
         self.variants = self._check()
         self.seeds = list(config["seeds"])
         self.weights = config["weights_dir"]
@@ -53,9 +59,12 @@ class Plan:
                 raise ValueError(
                     f"config key tasks[{i}].task: unknown task {name!r}; valid choices: " + ", ".join(known)
                 )
-            if name in seen:
-                raise ValueError(f"config key tasks[{i}].task: {name!r} listed twice")
-            seen.add(name)
+            label = entry.get("label") or name
+            if label in seen:
+                raise ValueError(
+                    f"config key tasks[{i}]: {label!r} listed twice; give one entry its own `label`"
+                )
+            seen.add(label)
             valid = _tasks.spec(name).option_names()
             for key in entry.get("options") or {}:
                 if key not in valid:
@@ -63,6 +72,7 @@ class Plan:
                         f"config key tasks[{i}].options.{key}: task {name!r} has no option "
                         f"{key!r}; valid choices: " + ", ".join(sorted(valid))
                     )
+        labels = [e.get("label") or e["task"] for e in c["tasks"]]
         for key in c["task_options"]:
             if not any(key in _tasks.spec(e["task"]).option_names() for e in c["tasks"]):
                 raise ValueError(f"config key task_options.{key}: no task in `tasks` has option {key!r}")
@@ -76,8 +86,15 @@ class Plan:
             if v.label in variants:
                 raise ValueError(f"config key methods[{i}]: label {v.label!r} used twice; set `label`")
             variants[v.label] = v
+        for i, entry in enumerate(c["tasks"]):
+            for name in entry.get("methods") or []:
+                if name not in variants:
+                    raise ValueError(
+                        f"config key tasks[{i}].methods: unknown method label {name!r}; valid choices: "
+                        + ", ".join(variants)
+                    )
         for key, names, valid, what in [
-            ("sweeps.tasks", c["sweeps"]["tasks"], known, "task"),
+            ("sweeps.tasks", c["sweeps"]["tasks"], list(dict.fromkeys(known + labels)), "task or label"),
             ("sweeps.methods", c["sweeps"]["methods"], list(variants), "method label"),
             ("cost.tasks", c["cost"]["tasks"], known, "task"),
             ("cost.methods", c["cost"]["methods"], list(variants), "method label"),
@@ -98,7 +115,11 @@ class Plan:
     # -- outputs ---------------------------------------------------------------------------------------
     def run_records(self) -> list[str]:
         return [
-            f"results/raw/{t}/{v}/seed{s}.json" for t in self.tasks for v in self.variants for s in self.seeds
+            f"results/raw/{t}/{v}/seed{s}.json"
+            for t in self.tasks
+            for v in self.variants
+            if v in (self.task_methods[t] or self.variants)
+            for s in self.seeds
         ]
 
     def sweep_records(self) -> list[str]:
@@ -135,10 +156,13 @@ class Plan:
         return out
 
     # -- jobs ------------------------------------------------------------------------------------------
-    @staticmethod
-    def family(task: str) -> str:
-        """The world a task comes from (``digits``, ``gmm``, ``stable_diffusion``)."""
-        return _tasks.spec(task).factory.__module__.rsplit(".", 1)[-1]
+    def name_of(self, task: str) -> str:
+        """The task name of a config entry's label (a task name is its own)."""
+        return self.task_names.get(task, task)
+
+    def family(self, task: str) -> str:
+        """The world a task (or label) comes from (``digits``, ``gmm``, ``stable_diffusion``)."""
+        return _tasks.spec(self.name_of(task)).factory.__module__.rsplit(".", 1)[-1]
 
     def digits_weights(self) -> list[str]:
         return [
@@ -149,14 +173,16 @@ class Plan:
 
     def task_settings(self, task: str) -> dict:
         """The task's settings from the config: shared task_options it accepts, then its own entry."""
-        valid = _tasks.spec(task).option_names()
+        valid = _tasks.spec(self.name_of(task)).option_names()
         settings = {k: v for k, v in self.config["task_options"].items() if k in valid}
         entry = dict(self.tasks.get(task) or {})
         settings.update(entry.pop("options", None) or {})
         settings.update(entry)
         if self.family(task) == "digits":
             settings["weights_dir"] = self.weights
-        if task.startswith("tiny-sd"):  # built by the build_tiny rule unless the config points elsewhere
+        if self.name_of(task).startswith(
+            "tiny-sd"
+        ):  # built by the build_tiny rule unless the config points elsewhere
             settings.setdefault("weights_dir", TINY_SD)
             settings.setdefault("reward_dir", TINY_CLIP)
         return settings
@@ -170,7 +196,7 @@ class Plan:
         """Files a job of this task reads that a rule of the workflow makes."""
         if self.family(task) == "digits":
             return self.digits_weights()
-        if task.startswith("tiny-sd"):
+        if self.name_of(task).startswith("tiny-sd"):
             s = self.task_settings(task)
             return [f"{s['weights_dir']}/model_index.json", f"{s['reward_dir']}/aesthetic_head.pth"]
         return []
@@ -178,7 +204,7 @@ class Plan:
     def cost_args(self, task: str, label: str, dtype: str) -> str:
         """The ``sdo-bench cost`` arguments for one task, variant and dtype, every N of ``cost.steps``."""
         v, cost = self.variants[label], self.config["cost"]
-        args = ["--task", task, "--method", v.method, "--label", label]
+        args = ["--task", self.name_of(task), "--method", v.method, "--label", label]
         for key, value in v.options.items():
             args += ["--option", f"{key}={encode(value)}"]
         settings = self.task_settings(task)
@@ -195,7 +221,9 @@ class Plan:
         """The ``sdo-bench run`` (or ``sweep``) arguments for a task and a variant label, but the seed
         and the outputs; values encoded to read back typed (``--set batch=2``, ``--set prompts='["a"]'``)."""
         v = self.variants[label]
-        args = ["--task", task, "--method", v.method]
+        args = ["--task", self.name_of(task), "--method", v.method]
+        if self.name_of(task) != task:
+            args += ["--task-label", task]
         for key, value in v.options.items():
             args += ["--option", f"{key}={encode(value)}"]
         if v.name:

@@ -21,7 +21,8 @@ def load_records(paths) -> pd.DataFrame:
         rows.append(
             {
                 "path": str(p),
-                "task": rec["task"],
+                "task": rec.get("task_label") or rec["task"],  # a config entry's label, else the name
+                "task_name": rec["task"],
                 "variant": rec.get("variant", rec["method"]),
                 "method": rec["method"],
                 "seed": rec["seed"],
@@ -46,6 +47,10 @@ def load_records(paths) -> pd.DataFrame:
                 "reward_init": _num(rec.get("reward_init")),
                 "reward_final": _num(rec.get("reward_final")),
                 "reward_heldout_final": _num(rec.get("reward_heldout_final")),
+                "objective_final": _num(rec.get("objective_final", rec.get("reward_final"))),
+                "judge_real_prob": _num(judge.get("judge_real_prob")),
+                "judge_kid": _num(judge.get("kid")),
+                "judge_kid_se": _num(judge.get("kid_se")),
                 "grad_cosine_vs_exact": _num(rec.get("grad_cosine_vs_exact")),
                 "judge_target_prob": _num(judge.get("judge_target_prob")),
                 "judge_fid": _num(judge.get("fid")),
