@@ -11,6 +11,8 @@ rule cost:
         "../envs/sdo-bench.yaml"
     log:
         "logs/cost/{task}/{variant}/{dtype}.log",
+    benchmark:
+        "results/benchmarks/cost/{task}/{variant}/{dtype}.tsv",
     params:
         args=lambda wc: PLAN.cost_args(wc.task, wc.variant, wc.dtype),
     threads: 1

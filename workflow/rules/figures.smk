@@ -12,6 +12,8 @@ rule figures:
         "../envs/sdo-bench.yaml"
     log:
         "logs/figures.log",
+    benchmark:
+        "results/benchmarks/figures.tsv",
     shell:
         "sdo-bench report figures --records {input.records} --sweeps {input.sweeps} --costs {input.costs} "
         "--out figures > {log} 2>&1"

@@ -10,6 +10,8 @@ rule train_digits_model:
         "../envs/sdo-bench.yaml"
     log:
         "logs/models/train_digits_model.log",
+    benchmark:
+        "results/benchmarks/models/train_digits_model.tsv",
     params:
         weights=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
     threads: workflow.cores
@@ -29,6 +31,8 @@ rule train_digits_classifiers:
         "../envs/sdo-bench.yaml"
     log:
         "logs/models/train_digits_classifiers.log",
+    benchmark:
+        "results/benchmarks/models/train_digits_classifiers.tsv",
     params:
         weights=lambda w, output: os.path.dirname(output[0]),
     threads: workflow.cores
@@ -47,6 +51,8 @@ rule digits_model_quality:
         "../envs/sdo-bench.yaml"
     log:
         "logs/models/digits_model_quality.log",
+    benchmark:
+        "results/benchmarks/models/digits_model_quality.tsv",
     params:
         weights=lambda w, input: os.path.dirname(input[1]),
         out=lambda w, output: os.path.dirname(output.json),
@@ -64,6 +70,8 @@ rule build_tiny:
         "../envs/sdo-bench.yaml"
     log:
         "logs/models/build_tiny.log",
+    benchmark:
+        "results/benchmarks/models/build_tiny.tsv",
     params:
         out=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
     threads: 1

@@ -12,6 +12,8 @@ rule run:
         "../envs/sdo-bench.yaml"
     log:
         "logs/runs/{task}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/runs/{task}/{variant}/seed{seed}.tsv",
     params:
         args=lambda wc: PLAN.job_args(wc.task, wc.variant),
     threads: 1

@@ -12,6 +12,8 @@ rule sweep:
         "../envs/sdo-bench.yaml"
     log:
         "logs/sweeps/{task}/{variant}.log",
+    benchmark:
+        "results/benchmarks/sweeps/{task}/{variant}.tsv",
     params:
         args=lambda wc: PLAN.job_args(wc.task, wc.variant, sweep=True),
         steps=" ".join(str(n) for n in PLAN.sweep_steps),

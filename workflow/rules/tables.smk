@@ -22,6 +22,8 @@ rule tables:
         "../envs/sdo-bench.yaml"
     log:
         "logs/tables.log",
+    benchmark:
+        "results/benchmarks/tables.tsv",
     params:
         reference=PLAN.reference,
         out=lambda w, output: os.path.dirname(output.csv),
