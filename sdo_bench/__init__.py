@@ -1,7 +1,16 @@
 """sdo-bench: gradient methods through diffusion sampling, measured on one table (see DESIGN.md)."""
 
-from . import experiment, methods, tasks
-from .methods import GradientResult
+import importlib
 
 __version__ = "0.1.0"
 __all__ = ["experiment", "methods", "tasks", "GradientResult", "__version__"]
+
+
+def __getattr__(name: str):
+    """The submodules load on first use (``sdo-bench --help`` and the workflow's jobs import only what
+    they need; diffusers alone takes seconds)."""
+    if name in ("experiment", "methods", "tasks"):
+        return importlib.import_module(f".{name}", __name__)
+    if name == "GradientResult":
+        return importlib.import_module(".methods", __name__).GradientResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,8 +38,10 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
     "run": ("one optimization run, one record", RUN + [
         ("--steps", dict(type=_int("--steps", 1))), ("--iterations", dict(type=_int("--iterations", 1))),
         ("--no-fidelity", dict(action="store_true", help="skip the comparison with bptt")),
-        ("--out", dict(REQ, help="record path (JSON, written atomically)")),
-        ("--samples-out", dict(help="also save images before/after optimization (.npz)"))]),
+        ("--out", dict(help="record path (JSON, written atomically)")),
+        ("--samples-out", dict(help="also save images before/after optimization (.npz)")),
+        ("--seeds", dict(type=_int("--seeds"), nargs="+", help="several seeds in one process (--out-dir)")),
+        ("--out-dir", dict(help="with --seeds: OUT_DIR/seed<S>.json and .npz; existing ones are kept"))]),
     "sweep": ("one run per number of steps N, in one process, one record each", RUN + [
         ("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
         ("--iterations", dict(type=_int("--iterations", 1), default=3)),
@@ -101,6 +103,14 @@ def _experiment(a) -> str:
     kw = {"memory_budget_bytes": a.memory_budget_bytes, "task_label": a.task_label}
     if a.command == "sweep":
         recs = experiment.sweep(a.task, settings, variant, a.steps, a.out_dir, **kw)
+        return f"{a.task} {variant.label}: {len(recs)} records in {a.out_dir}"
+    if (a.out is None) == (a.seeds is None) or (a.seeds is None) != (a.out_dir is None):
+        raise ValueError("give either --out (one seed, --seed) or --seeds with --out-dir")
+    if a.seeds:
+        settings.update(steps=a.steps)
+        del settings["seed"]
+        kw.update(fidelity=not a.no_fidelity)
+        recs = experiment.run_seeds(a.task, settings, variant, a.seeds, a.out_dir, **kw)
         return f"{a.task} {variant.label}: {len(recs)} records in {a.out_dir}"
     task = tasks.build(a.task, steps=a.steps, **settings)
     kw.update(fidelity=not a.no_fidelity, out=a.out, samples_out=a.samples_out)

@@ -87,15 +87,8 @@ def run(
     for path in filter(None, [out, samples_out]):
         check_writable(path)
     t, m = task, variant.build()
-    m.check(t)
-    options = m.resolved_options(t)
-    config = {
-        "task": t.name,
-        "task_config": t.config,
-        "method": m.name,
-        "method_options": options,
-        "memory_budget_bytes": memory_budget_bytes,
-    }
+    config = _config(t, m, memory_budget_bytes)
+    options = config["method_options"]
     rec = {
         "task": t.name,
         "task_label": task_label or t.name,
@@ -168,6 +161,77 @@ def run(
     if out is not None:
         write_atomic(out, rec)
     return rec
+
+
+def _config(task, method, memory_budget_bytes) -> dict:
+    """What a record's ``provenance.config_hash`` hashes (options checked against the task first)."""
+    method.check(task)
+    return {
+        "task": task.name,
+        "task_config": task.config,
+        "method": method.name,
+        "method_options": method.resolved_options(task),
+        "memory_budget_bytes": memory_budget_bytes,
+    }
+
+
+def run_seeds(
+    name: str,
+    settings: dict,
+    variant: Variant,
+    seeds: list[int],
+    out_dir,
+    *,
+    task_label: str | None = None,
+    memory_budget_bytes: int | None = None,
+    fidelity: bool = True,
+    progress: bool | None = None,
+) -> list[dict]:
+    """One :func:`run` per seed, in this process (one interpreter start and one set of imports for all),
+    each written to ``out_dir/seed<S>.json`` with its samples in ``seed<S>.npz``. A seed whose record is
+    already there, made from the same settings (its ``provenance.config_hash``), is not redone: an
+    interrupted job resumes where it stopped."""
+    from pathlib import Path
+
+    from .provenance import config_hash
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(out_dir / "probe.json")
+    records = []
+    for seed in tqdm(seeds, desc=f"{task_label or name} {variant.label}", disable=_quiet(progress)):
+        task = _tasks.build(name, **dict(settings, seed=seed))
+        out, samples = out_dir / f"seed{seed}.json", out_dir / f"seed{seed}.npz"
+        done = _existing(out, samples, config_hash(_config(task, variant.build(), memory_budget_bytes)))
+        if done is not None:
+            print(f"{summary(done)} (kept: made earlier from the same settings)", flush=True)
+            records.append(done)
+            continue
+        rec = run(
+            task,
+            variant,
+            memory_budget_bytes=memory_budget_bytes,
+            fidelity=fidelity,
+            out=out,
+            samples_out=samples,
+            progress=False,
+            task_label=task_label,
+        )
+        print(summary(rec), flush=True)
+        records.append(rec)
+    return records
+
+
+def _existing(out, samples, want_hash: str) -> dict | None:
+    import json
+
+    if not (out.is_file() and samples.is_file()):
+        return None
+    try:
+        rec = json.loads(out.read_text())
+    except ValueError:
+        return None
+    return rec if (rec.get("provenance") or {}).get("config_hash") == want_hash else None
 
 
 def _run_into(rec, task, method, budget, fidelity, progress):

@@ -7,6 +7,7 @@ import hashlib
 import json
 import platform
 import subprocess
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -27,6 +28,7 @@ PACKAGES = (
 )
 
 
+@lru_cache(maxsize=1)  # once per process: a job that runs five seeds asks git once
 def git_commit() -> dict:
     root = Path(__file__).resolve().parent.parent
 
@@ -43,6 +45,7 @@ def git_commit() -> dict:
     return {"commit": commit or "unknown", "dirty": dirty}
 
 
+@lru_cache(maxsize=1)
 def versions() -> dict:
     out = {"python": platform.python_version()}
     for name in PACKAGES:

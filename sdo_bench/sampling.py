@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from diffusers import DDIMScheduler
+
+if TYPE_CHECKING:
+    from diffusers import DDIMScheduler
 
 
 def real_tensors():
@@ -49,6 +52,8 @@ class DDIMSampler:
     def _init(self, scheduler: DDIMScheduler, num_steps: int):
         if not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
             raise ValueError(f"steps must be a positive integer, got {num_steps!r}")
+        from diffusers import DDIMScheduler  # here, not at import: diffusers takes seconds to load
+
         self.scheduler = DDIMScheduler.from_config(scheduler.config)
         num_train = self.scheduler.config.num_train_timesteps
         if num_steps > num_train:

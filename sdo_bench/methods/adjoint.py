@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 
 import torch
-from torchdiffeq import odeint_adjoint
 
 from .base import GradientMethod, Option
 from .registry import register
@@ -80,6 +79,8 @@ class Adjoint(GradientMethod):
 
         xbar_0 = x_T / math.sqrt(sampler.alpha_bar[0])
         adjoint_params = () if task.target == "latent" else tuple(task.parameters())
+        from torchdiffeq import odeint_adjoint  # loaded by the runs that use it
+
         xbar = odeint_adjoint(
             _ProbabilityFlow(task),
             xbar_0,

@@ -12,8 +12,12 @@ point placed between two modes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
-from diffusers import DDIMScheduler
+
+if TYPE_CHECKING:
+    from diffusers import DDIMScheduler
 
 from ..measure import CountingNetwork
 from ..models.gmm import GMMDenoiser, ring_means
@@ -33,6 +37,8 @@ def gmm_scheduler() -> DDIMScheduler:
 
 
 def _scheduler() -> DDIMScheduler:
+    from diffusers import DDIMScheduler
+
     return DDIMScheduler(
         num_train_timesteps=1000,
         beta_schedule="linear",

@@ -1,8 +1,15 @@
 # Helpers: the library's Plan maps the validated config to runs, sweeps, outputs and job arguments,
 # and stops the workflow on a config error (naming the key) before any job starts.
 import os
+import shlex
+import sys
 
 from sdo_bench.workflow import Plan
+
+# every job runs the library with the interpreter that runs Snakemake (a venv's snakemake called by its
+# full path works with nothing on PATH); with --sdm conda, the rule's environment's python
+_CONDA = "conda" in str(workflow.deployment_settings.deployment_method).lower()
+SDO_BENCH = "python -m sdo_bench" if _CONDA else f"{shlex.quote(sys.executable)} -m sdo_bench"
 
 try:
     PLAN = Plan(config)

@@ -15,5 +15,5 @@ rule figures:
     benchmark:
         "results/benchmarks/figures.tsv",
     shell:
-        "sdo-bench report figures --records {input.records} --sweeps {input.sweeps} --costs {input.costs} "
+        "{SDO_BENCH} report figures --records {input.records} --sweeps {input.sweeps} --costs {input.costs} "
         "--out figures > {log} 2>&1"

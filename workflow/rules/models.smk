@@ -16,7 +16,7 @@ rule train_digits_model:
         weights=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
     threads: workflow.cores
     shell:
-        "OMP_NUM_THREADS={threads} sdo-bench train-model --out {params.weights} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} {SDO_BENCH} train-model --out {params.weights} > {log} 2>&1"
 
 
 rule train_digits_classifiers:
@@ -37,7 +37,7 @@ rule train_digits_classifiers:
         weights=lambda w, output: os.path.dirname(output[0]),
     threads: workflow.cores
     shell:
-        "OMP_NUM_THREADS={threads} sdo-bench train-classifier --out {params.weights} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} {SDO_BENCH} train-classifier --out {params.weights} > {log} 2>&1"
 
 
 rule digits_model_quality:
@@ -58,7 +58,7 @@ rule digits_model_quality:
         out=lambda w, output: os.path.dirname(output.json),
     threads: workflow.cores
     shell:
-        "OMP_NUM_THREADS={threads} sdo-bench evaluate-model --weights {params.weights} "
+        "OMP_NUM_THREADS={threads} {SDO_BENCH} evaluate-model --weights {params.weights} "
         "--out {params.out} --samples 500 > {log} 2>&1"
 
 
@@ -76,4 +76,4 @@ rule build_tiny:
         out=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
     threads: 1
     shell:
-        "sdo-bench build-tiny --out {params.out} > {log} 2>&1"
+        "{SDO_BENCH} build-tiny --out {params.out} > {log} 2>&1"

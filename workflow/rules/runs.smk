@@ -1,25 +1,31 @@
-# The main runs: task x method variant x seed, one record each (DESIGN §6). A run that fails, runs
-# out of memory or diverges still writes its record with that status, so the workflow goes on.
+# The main runs: task x method variant, one job running every seed in one process (one interpreter
+# start and one set of imports for five runs), one record per seed (DESIGN §6). A run that fails, runs
+# out of memory or diverges still writes its record with that status, so the workflow goes on. The
+# records are update() outputs: a rerun of an interrupted job keeps the seeds it had finished.
+
+
+RAW = "results/raw/{{task}}/{{variant}}"
 
 
 rule run:
     input:
         inputs_for,
     output:
-        record="results/raw/{task}/{variant}/seed{seed}.json",
-        samples="results/raw/{task}/{variant}/seed{seed}.npz",
+        records=[update(f) for f in expand(RAW + "/seed{seed}.json", seed=PLAN.seeds)],
+        samples=[update(f) for f in expand(RAW + "/seed{seed}.npz", seed=PLAN.seeds)],
     conda:
         "../envs/sdo-bench.yaml"
     log:
-        "logs/runs/{task}/{variant}/seed{seed}.log",
+        "logs/runs/{task}/{variant}.log",
     benchmark:
-        "results/benchmarks/runs/{task}/{variant}/seed{seed}.tsv",
+        "results/benchmarks/runs/{task}/{variant}.tsv"
     params:
         args=lambda wc: PLAN.job_args(wc.task, wc.variant),
+        seeds=" ".join(map(str, PLAN.seeds)),
     threads: 1
     resources:
         runtime=60,
         mem_mb=8000,
     shell:
-        "OMP_NUM_THREADS={threads} sdo-bench run {params.args} --seed {wildcards.seed} "
-        "--out {output.record} --samples-out {output.samples} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} {SDO_BENCH} run {params.args} --seeds {params.seeds} "
+        "--out-dir results/raw/{wildcards.task}/{wildcards.variant} > {log} 2>&1"

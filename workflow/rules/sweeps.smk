@@ -24,6 +24,6 @@ rule sweep:
         runtime=120,
         mem_mb=8000,
     shell:
-        "OMP_NUM_THREADS={threads} sdo-bench sweep {params.args} --seed {params.seed} "
+        "OMP_NUM_THREADS={threads} {SDO_BENCH} sweep {params.args} --seed {params.seed} "
         "--steps {params.steps} --iterations {params.iterations} "
         "--out-dir results/sweeps/{wildcards.task}/{wildcards.variant} > {log} 2>&1"

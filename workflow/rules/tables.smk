@@ -28,5 +28,5 @@ rule tables:
         reference=PLAN.reference,
         out=lambda w, output: os.path.dirname(output.csv),
     shell:
-        "sdo-bench report tables --records {input.records} --costs {input.costs} --out {params.out} "
+        "{SDO_BENCH} report tables --records {input.records} --costs {input.costs} --out {params.out} "
         "--reference {params.reference} > {log} 2>&1"

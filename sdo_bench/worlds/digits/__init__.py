@@ -21,7 +21,6 @@ import torch
 
 from ...data.digits import to_unit
 from ...measure import CountingNetwork
-from ...models.digits import NULL_CLASS, DigitsDenoiser, ddim_scheduler, load_unet
 from ...rewards.digit_classifier import DigitClassifierReward, load_classifier
 from ...sampling import DDIMSampler
 from ...tasks.registry import register
@@ -63,6 +62,8 @@ def _build(
 ) -> Task:
     if not 0 <= int(target_digit) <= 9:
         raise ValueError(f"target_digit must be 0..9, got {target_digit}")
+    from ...models.digits import NULL_CLASS, DigitsDenoiser, ddim_scheduler, load_unet  # diffusers: slow
+
     wdir = resolve_weights_dir(weights_dir)
     unet = load_unet(wdir / "unet")
     denoiser = DigitsDenoiser(unet)
