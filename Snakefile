@@ -3,7 +3,9 @@
 #   snakemake --workflow-profile profiles/ci   (the smallest run that still makes every output)
 #   snakemake --profile profiles/slurm         (a SLURM cluster)
 #   snakemake --report report.html             (every table and figure in one page)
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
+
+from sdo_bench.workflow import validate
 
 min_version("8.0")
 

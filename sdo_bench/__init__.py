@@ -1,4 +1,4 @@
-"""sdo-bench: gradient methods through diffusion sampling, measured on one table (see DESIGN.md)."""
+"""sdo-bench: gradient methods through diffusion sampling, measured on one table (see docs/design.md)."""
 
 import importlib
 

@@ -1,4 +1,4 @@
-"""The ``sdo-bench`` command line (DESIGN §5): it parses arguments, calls one library function, prints.
+"""The ``sdo-bench`` command line (docs/design.md §5): parses arguments, calls one library function, prints.
 
 Bad input: one line on stderr, exit code 2. A run that fails, runs out of memory or diverges still writes
 its record (with that status) and exits 0. ``--set``/``--option`` values: JSON or strings (:mod:`.values`).
@@ -60,10 +60,11 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("--update", dict(action="store_true", help="rewrite the baseline with this measurement")),
         ("--save", dict(help="also write the fresh measurement to this JSON file"))]),
     "report": ("tables or figures from run records", [
-        ("what", dict(choices=["tables", "figures"])),
+        ("what", dict(choices=["tables", "figures", "benchmarks", "docs"])),
         ("--records", dict(nargs="*", default=[], help="main-run record files")),
         ("--sweeps", dict(nargs="*", default=[], help="sweep record files (figures)")),
         ("--costs", dict(nargs="*", default=[], help="sdo-bench cost --out files (predicted)")),
+        ("--benchmarks", dict(nargs="*", default=[], help="Snakemake benchmark files (benchmarks)")),
         ("--out", dict(REQ, help="output directory")),
         ("--reference", dict(default="bptt", help="variant label ratios are taken against"))]),
     "train-model": ("train the digits UNet (save_pretrained to OUT/unet)", [
@@ -76,6 +77,8 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
     "evaluate-model": ("judge the trained digits model; write a sample grid", [
         ("--weights", REQ), ("--out", dict(REQ, help="directory for the results")),
         ("--samples", dict(type=_int("--samples", 1), default=500))]),
+    "progress": ("runs done and time left per rule family of a running workflow", [
+        ("family", dict(choices=["runs", "sweeps", "cost"]))]),
     "build-tiny": ("build tiny-sd and tiny open_clip checkpoints (random weights, offline) into OUT", [
         ("--out", REQ), SEED]),
 }
@@ -131,10 +134,13 @@ HANDLERS = {
     "gradcheck": lambda a: _call("experiment:gradcheck_text", a.task, steps=a.steps, seed=a.seed,
                                  dtype=a.dtype),
     "regress": lambda a: _call("regress:check", Path(a.baseline), a.tolerance, a.update, a.save),
-    "report": lambda a: _call("report:write", a.what, a.records, a.sweeps, a.out, a.reference, a.costs),
+    "report": lambda a: _call("report.benchmarks:write", a.benchmarks, a.out) if a.what == "benchmarks"
+    else _call("report.docs:refresh", a.out, a.records) if a.what == "docs"
+    else _call("report:write", a.what, a.records, a.sweeps, a.out, a.reference, a.costs),
     "train-model": lambda a: _call("models.digits:train_summary", a.out, a.steps, a.batch, a.seed),
     "train-classifier": lambda a: _call("rewards.digit_classifier:train_summary", a.which, a.out, a.epochs),
     "evaluate-model": lambda a: _call("worlds.digits.model_quality:summary", a.weights, a.out, a.samples),
+    "progress": lambda a: _call("progress:line", a.family),
     "build-tiny": lambda a: _call("models.tiny_sd:build_all", Path(a.out), seed=a.seed),
     "cost": lambda a: _call("cost:run", a.task, a.method, pairs(a.option, "--option"), a.steps,
                             label=a.label, dtype=a.dtype, batch=a.batch, attention=a.attention,

@@ -1,4 +1,4 @@
-"""Run records (DESIGN §6): the JSON schema kept in the package and atomic writing."""
+"""Run records (docs/design.md §6): the JSON schema kept in the package and atomic writing."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ def _clean(obj):
 def check_writable(path: str | os.PathLike) -> Path:
     """Fail early, with the path in the message, when a record cannot be written there."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"output {path} is a directory; give a file path (e.g. {path / 'record.json'})")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise ValueError(f"output directory {parent} does not exist; create it first")

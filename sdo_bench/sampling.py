@@ -1,7 +1,7 @@
 """The deterministic DDIM sampler, written as steps ``Φ_k`` that gradient methods call one at a time.
 
 Steps are indexed ``k = 0 … N-1`` from noise to data. With ``eta = 0`` a DDIM step is affine in the
-state and in the network output (DESIGN §3)::
+state and in the network output (docs/design.md §3)::
 
     x_{k+1} = Φ_k(x_k) = a_k · x_k + b_k · ε(x_k, t_k, c; θ)
     a_k = sqrt(ᾱ_{k+1} / ᾱ_k)

@@ -23,6 +23,39 @@ from .values import encode
 TINY_SD, TINY_CLIP = "results/models/tiny-sd", "results/models/tiny-clip"
 
 
+def validate(config: dict, schema: str) -> None:
+    """Snakemake's ``validate`` (which fills in the schema's defaults), its error cut to the line that
+    matters and where (Snakemake prints the whole schema, ~300 lines, around it)."""
+    import re
+
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate as _validate
+
+    try:
+        _validate(config, schema)
+    except WorkflowError as e:
+        text = str(e)
+        what = re.search(r"ValidationError: (.*)", text)
+        where = re.search(r"On instance((?:\[[^\]]+\])*)", text)
+        parts = re.findall(r"\[(?:'([^']+)'|(\d+))\]", where.group(1)) if where else []
+        key = "".join(f".{k}" if k else f"[{i}]" for k, i in parts).lstrip(".")
+        line = what.group(1) if what else text.splitlines()[0]
+        raise WorkflowError(
+            f"config error{' at key ' + key if key else ''}: {line} "
+            "(every key and its description: workflow/schemas/config.schema.yaml)"
+        ) from None
+
+
+def _check_variant(variant: Variant, steps: int, where: str) -> None:
+    """A method's options against a number of steps, as its job would check them."""
+    from types import SimpleNamespace
+
+    try:
+        variant.build().check(SimpleNamespace(steps=steps))
+    except ValueError as e:
+        raise ValueError(f"config key methods ({variant.label}) on {where}: {e}") from None
+
+
 class Plan:
     """The runs, sweeps and outputs of one config, validated against ``workflow/schemas/
     config.schema.yaml`` first (Snakemake's ``validate`` fills in the schema's defaults)."""
@@ -36,9 +69,9 @@ class Plan:
         }
         self.task_names = {e.get("label") or e["task"]: e["task"] for e in config["tasks"]}
         self.task_methods = {e.get("label") or e["task"]: e.get("methods") for e in config["tasks"]}
+        self.weights = config["weights_dir"]
         self.variants = self._check()
         self.seeds = list(config["seeds"])
-        self.weights = config["weights_dir"]
         sweeps = config["sweeps"]
         self.sweep_tasks = list(sweeps["tasks"])
         self.sweep_steps = list(sweeps["steps"])
@@ -86,6 +119,24 @@ class Plan:
             if v.label in variants:
                 raise ValueError(f"config key methods[{i}]: label {v.label!r} used twice; set `label`")
             variants[v.label] = v
+        if len(set(c["seeds"])) != len(c["seeds"]):
+            raise ValueError(f"config key seeds: {c['seeds']} lists a seed twice; give each seed once")
+        for i, entry in enumerate(c["tasks"]):
+            label = entry.get("label") or entry["task"]
+            settings = {k: v for k, v in self.task_settings(label).items() if k != "device"}
+            try:  # values checked here, before any job (the device: where the job runs)
+                resolved = _tasks.settings_for(entry["task"], **settings)
+            except ValueError as e:
+                raise ValueError(f"config key tasks[{i}] ({label}): {e}") from None
+            n = resolved.get("steps", 1) - (resolved.get("start_step") or 0)
+            for vlabel, v in variants.items():
+                if vlabel in (entry.get("methods") or variants):
+                    _check_variant(v, n, f"tasks[{i}] ({label}, N={n})")
+        for name in c["sweeps"]["tasks"]:
+            for vlabel in c["sweeps"]["methods"] or variants:
+                for n in c["sweeps"]["steps"]:
+                    if vlabel in variants:
+                        _check_variant(variants[vlabel], n, f"sweeps ({name}, N={n})")
         for i, entry in enumerate(c["tasks"]):
             for name in entry.get("methods") or []:
                 if name not in variants:
@@ -147,10 +198,33 @@ class Plan:
         files = dict(_tables.FILES, **(_cost.FILES if self.cost_tasks else {}))
         return {key: f"results/tables/{name}" for key, name in files.items()}
 
+    def write_progress(self) -> None:
+        """The planned records of each family, for ``sdo-bench progress`` (:mod:`.progress`)."""
+        from .progress import write_plan
+
+        write_plan({"runs": self.run_records(), "sweeps": self.sweep_records(), "cost": self.cost_records()})
+
+    def benchmark_files(self) -> list[str]:
+        """The ``benchmark:`` files of the run, sweep, cost and model jobs (what ``time_per_rule`` sums)."""
+        out = [f"results/benchmarks/runs/{t}/{v}.tsv" for t in self.tasks for v in self.variants
+               if v in (self.task_methods[t] or self.variants)]  # fmt: skip
+        out += [
+            f"results/benchmarks/sweeps/{t}/{v}.tsv" for t in self.sweep_tasks for v in self.sweep_variants
+        ]
+        out += [
+            f"results/benchmarks/cost/{t}/{v}/{d}.tsv"
+            for t in self.cost_tasks
+            for v in self.cost_variants
+            for d in self.cost_dtypes
+        ]
+        if any(self.family(t) == "digits" for t in [*self.tasks, *self.sweep_tasks]):
+            out.append("results/benchmarks/models/digits_model_quality.tsv")
+        return out
+
     def all_outputs(self) -> list[str]:
         tables = self.table_outputs()
         shown = ("csv", "md", "tex", "claims") + (("oom_md",) if self.cost_tasks else ())
-        out = [tables[k] for k in shown] + self.figure_outputs()
+        out = [tables[k] for k in shown] + self.figure_outputs() + ["results/tables/time_per_rule.md"]
         if any(self.family(t) == "digits" for t in [*self.tasks, *self.sweep_tasks]):
             out.append("results/model/model_quality.json")
         return out
@@ -180,9 +254,7 @@ class Plan:
         settings.update(entry)
         if self.family(task) == "digits":
             settings["weights_dir"] = self.weights
-        if self.name_of(task).startswith(
-            "tiny-sd"
-        ):  # built by the build_tiny rule unless the config points elsewhere
+        if self.name_of(task).startswith("tiny-sd"):  # built by build_tiny unless the config says
             settings.setdefault("weights_dir", TINY_SD)
             settings.setdefault("reward_dir", TINY_CLIP)
         return settings

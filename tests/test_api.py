@@ -1,4 +1,4 @@
-"""The public API of DESIGN §5 and its errors."""
+"""The public API of docs/design.md §5 and its errors."""
 
 import pytest
 import torch

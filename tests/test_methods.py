@@ -1,5 +1,5 @@
 """Each gradient is what it claims to be: exact methods against finite differences and each other,
-approximate ones against the exact gradient, and the cost counters against DESIGN §3's formulas."""
+approximate ones against the exact gradient, and the cost counters against docs/design.md §3's formulas."""
 
 import pytest
 import torch
@@ -98,7 +98,7 @@ def test_adjoint_error_falls_with_steps():
 
 @pytest.mark.parametrize("N", [5, 12])
 def test_network_evaluation_counts(N):
-    cases = [  # (task, method, options, nfe_forward, nfe_backward) per DESIGN §3
+    cases = [  # (task, method, options, nfe_forward, nfe_backward) per docs/design.md §3
         ("gmm-latent", "bptt", {}, N, N),
         ("gmm-weights", "bptt", {}, N, N),
         ("gmm-latent", "checkpoint", {}, 2 * N, N),

@@ -68,8 +68,15 @@ def test_dry_run_with_each_profile(tmp_path, profile):
         ("tasks:\n  - {task: gmm-latent, steps: many}\n", "steps"),
         ("tasks:\n  - {task: gmm-latent, options: {guidance_scale: 2}}\n", "tasks[0].options.guidance_scale"),
         ("task_options: {sd15_path: /x}\n", "task_options.sd15_path"),
+        ("seeds: [0, 1, 0]\n", "config key seeds: [0, 1, 0] lists a seed twice"),
+        ("tasks:\n  - {task: gmm-latent, steps: 10}\nmethods:\n  - method: bptt\n  - {method: truncated, "
+         "options: {k: 50}}\n", "truncated-k=50) on tasks[0] (gmm-latent, N=10): option k=50"),
+        ("tasks:\n  - {task: gmm-latent, lr: -1}\n", "config error at key tasks[0].lr"),
+        ("tasks:\n  - {task: gmm-latent, options: {lr: .nan}}\n", "tasks[0] (gmm-latent): lr must be"),
+        ("sedes: [0]\n", "config error: Additional properties are not allowed ('sedes' was unexpected)"),
+        ("tasks:\n  - {task: gmm-latent, stepz: 3}\n", "config error at key tasks[0]: Additional"),
     ],
-)
+)  # fmt: skip
 def test_config_errors_name_the_key(tmp_path, bad, key):
     w = workdir(tmp_path)
     (w / "bad.yaml").write_text(bad)
@@ -77,6 +84,21 @@ def test_config_errors_name_the_key(tmp_path, bad, key):
     out = p.stdout + p.stderr
     assert p.returncode != 0
     assert key in out, out[-3000:]
+    assert len(out.splitlines()) < 25, out  # the line that matters, not the whole schema around it
+    assert not (w / "results").exists()
+
+
+def test_jobs_run_with_snakemakes_own_interpreter_and_nothing_on_path(tmp_path):
+    w = workdir(tmp_path)
+    (w / "one.yaml").write_text("tasks:\n  - {task: gmm-latent, steps: 4, iterations: 1}\nseeds: [0]\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp")}  # no venv, no sdo-bench
+    p = subprocess.run(
+        [SNAKEMAKE, "results/raw/gmm-latent/sdo/seed0.json", "--cores", "1", "--configfile", "one.yaml"],
+        cwd=w, capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
+    assert json.loads((w / "results/raw/gmm-latent/sdo/seed0.json").read_text())["status"] == "ok"
+    assert f"{Path(sys.executable).parent}" in (p.stdout + p.stderr) or "-m sdo_bench" in p.stdout + p.stderr
 
 
 @pytest.mark.parametrize("configfile", ["config/paper.yaml", "config/tiny-sd.yaml"])

@@ -1,4 +1,4 @@
-"""Gradient methods through the sampler, one file each, chosen by name (DESIGN §3).
+"""Gradient methods through the sampler, one file each, chosen by name (docs/design.md §3).
 
 ``build(name, **options)`` returns a method; ``method.gradient(task)`` a :class:`GradientResult`.
 ``Variant(name, options)`` is a method with its options and the label tables use.

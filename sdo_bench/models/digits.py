@@ -84,7 +84,7 @@ class DigitsDenoiser(nn.Module):
 def load_unet(path: str | Path) -> UNet2DModel:
     """Load the trained UNet from a local directory; a clear error names the path and the fix."""
     path = Path(path)
-    fix = f"create it with `{TRAIN_COMMAND.format(path=path)}`"
+    fix = f"create it with `{TRAIN_COMMAND.format(path=path.parent)}`"  # train-model writes OUT/unet
     if skipped() and (path / "config.json").is_file():  # the architecture only (cost model)
         return UNet2DModel.from_config(UNet2DModel.load_config(path))
     if not (path / "config.json").is_file():

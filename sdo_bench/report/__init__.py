@@ -1,4 +1,4 @@
-"""Tables and figures from run records (DESIGN §9): :func:`write` is what ``sdo-bench report`` does."""
+"""Tables and figures from run records (docs/design.md §9): :func:`write` is ``sdo-bench report``."""
 
 from __future__ import annotations
 

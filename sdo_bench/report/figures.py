@@ -1,4 +1,4 @@
-"""Figures of DESIGN §9, matplotlib, one function per kind."""
+"""Figures of docs/design.md §9, matplotlib, one function per kind."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def paths(tasks, swept_tasks, out="figures") -> list[str]:
 
 
 def write_all(df: pd.DataFrame, sweeps: pd.DataFrame, out: Path) -> None:
-    """Every figure of DESIGN §9 for the tasks in the records (``df``) and sweeps (``sweeps``)."""
+    """Every figure of docs/design.md §9 for the tasks in the records (``df``) and sweeps (``sweeps``)."""
     for task in dict.fromkeys(df.task) if not df.empty else []:
         reward_curves(df, task, "iter", out / f"reward_vs_iter_{task}.png")
         reward_curves(df, task, "time", out / f"reward_vs_time_{task}.png")

@@ -1,4 +1,4 @@
-"""``results/tables/main.{csv,md,tex}`` and ``claims.md`` (DESIGN §9), plus HTML copies of both.
+"""``results/tables/main.{csv,md,tex}`` and ``claims.md`` (docs/design.md §9), plus HTML copies of both.
 
 Speed-up and memory ratios against the reference method (``bptt``) are taken between runs of the same
 task and seed, then averaged over seeds. ``cost_in_samples`` is a run's time per iteration over the

@@ -1,12 +1,14 @@
 """The task registry: task families register their named tasks with :func:`register`.
 
-Task names are ``<model>-<target>[-<reward>]`` (DESIGN §4). A task family is one module under
+Task names are ``<model>-<target>[-<reward>]`` (docs/design.md §4). A task family is one module under
 ``sdo_bench/worlds/`` whose factories are decorated with ``@register(name, description, **defaults)``;
 ``sdo_bench/tasks/__init__.py`` imports the families (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -92,6 +94,15 @@ def settings_for(name: str, **overrides) -> dict:
 
     if settings.get("prior", "none") not in PRIORS:
         raise ValueError(f"unknown prior {settings['prior']!r}; valid choices: {', '.join(PRIORS)}")
+    lr = settings.get("lr")
+    if lr is not None and (
+        isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0
+    ):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if settings.get("optimizer") not in ("adam", "sgd"):
+        raise ValueError(f"unknown optimizer {settings.get('optimizer')!r}; valid choices: adam, sgd")
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", str(settings["device"])):
+        raise ValueError(f"unknown device {settings['device']!r}; valid choices: cpu, cuda, cuda:N")
     w = settings.get("prior_weight")
     if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float))):
         raise ValueError(f"prior_weight must be a number, got {w!r}")

@@ -1,4 +1,4 @@
-"""The analytic GMM world: tasks ``gmm-latent`` and ``gmm-weights`` (DESIGN §4).
+"""The analytic GMM world: tasks ``gmm-latent`` and ``gmm-weights`` (docs/design.md §4).
 
 A K-component mixture (means on a ring of the given radius, isotropic std) sampled with DDIM over a
 linear-β DDPM schedule (1000 training steps, "trailing" spacing so that the first step starts from

@@ -4,7 +4,7 @@ SD1.5 weights, paper scale).
 Sample ``i`` of a batch uses prompt ``prompts[i % len(prompts)]`` (``task.prompts`` lists them per
 sample, so ``task.pipeline(task.prompts, latents=task.x_T(), ...)`` reproduces ``task.sample()``).
 Sampling is the pipeline's own: DDIM (eta = 0) on SD1.5's scheduler config, classifier-free guidance
-against the empty prompt, VAE decode inside the graph. Targets (DESIGN §4):
+against the empty prompt, VAE decode inside the graph. Targets (docs/design.md §4):
 
 * ``latent``: x_T of the batch;
 * ``condition``: the prompt embeddings (text-encoder output, one (77, D) tensor per distinct prompt);

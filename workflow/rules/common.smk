@@ -4,6 +4,7 @@ import os
 import shlex
 import sys
 
+from sdo_bench.report.docs import FIGURES as DOCS_FIGURES
 from sdo_bench.workflow import Plan
 
 # every job runs the library with the interpreter that runs Snakemake (a venv's snakemake called by its
@@ -16,6 +17,7 @@ try:
 except ValueError as e:
     raise WorkflowError(str(e)) from None
 
+PLAN.write_progress()  # what `sdo-bench progress` counts after each job
 TABLES = PLAN.table_outputs()
 SWEEP = config["sweeps"]
 TINY_SD, TINY_CLIP = PLAN.tiny_outputs()

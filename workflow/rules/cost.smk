@@ -20,4 +20,5 @@ rule cost:
         runtime=30,
         mem_mb=8000,
     shell:
-        "OMP_NUM_THREADS={threads} {SDO_BENCH} cost {params.args} --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} {SDO_BENCH} cost {params.args} --out {output} > {log} 2>&1; "
+        "{SDO_BENCH} progress cost"

@@ -1,4 +1,4 @@
-# Figures: reward curves, samples, scaling and fidelity against N (DESIGN §9).
+# Figures: reward curves, samples, scaling and fidelity against N (docs/design.md §9).
 
 
 rule figures:
@@ -17,3 +17,17 @@ rule figures:
     shell:
         "{SDO_BENCH} report figures --records {input.records} --sweeps {input.sweeps} --costs {input.costs} "
         "--out figures > {log} 2>&1"
+
+
+# The README's pictures (not part of `all`: it writes into the repository's docs/figures):
+#   snakemake --cores all docs_figures
+rule docs_figures:
+    input:
+        figures=lambda w: list(DOCS_FIGURES.values()),
+        records=PLAN.run_records()[:1],
+    output:
+        "docs/figures/SOURCE.md",
+    log:
+        "logs/docs_figures.log",
+    shell:
+        "{SDO_BENCH} report docs --records {input.records} --out docs/figures > {log} 2>&1"

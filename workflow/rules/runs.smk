@@ -1,5 +1,5 @@
 # The main runs: task x method variant, one job running every seed in one process (one interpreter
-# start and one set of imports for five runs), one record per seed (DESIGN §6). A run that fails, runs
+# start and one set of imports for five runs), one record per seed (docs/design.md §6). A run that fails, runs
 # out of memory or diverges still writes its record with that status, so the workflow goes on. The
 # records are update() outputs: a rerun of an interrupted job keeps the seeds it had finished.
 
@@ -28,4 +28,5 @@ rule run:
         mem_mb=8000,
     shell:
         "OMP_NUM_THREADS={threads} {SDO_BENCH} run {params.args} --seeds {params.seeds} "
-        "--out-dir results/raw/{wildcards.task}/{wildcards.variant} > {log} 2>&1"
+        "--out-dir results/raw/{wildcards.task}/{wildcards.variant} > {log} 2>&1; "
+        "{SDO_BENCH} progress runs"

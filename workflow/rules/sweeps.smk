@@ -26,4 +26,5 @@ rule sweep:
     shell:
         "OMP_NUM_THREADS={threads} {SDO_BENCH} sweep {params.args} --seed {params.seed} "
         "--steps {params.steps} --iterations {params.iterations} "
-        "--out-dir results/sweeps/{wildcards.task}/{wildcards.variant} > {log} 2>&1"
+        "--out-dir results/sweeps/{wildcards.task}/{wildcards.variant} > {log} 2>&1; "
+        "{SDO_BENCH} progress sweeps"

@@ -1,4 +1,4 @@
-# Tables: per task x method, pandas (DESIGN §9).
+# Tables: per task x method, pandas (docs/design.md §9).
 
 
 rule tables:
@@ -30,3 +30,16 @@ rule tables:
     shell:
         "{SDO_BENCH} report tables --records {input.records} --costs {input.costs} --out {params.out} "
         "--reference {params.reference} > {log} 2>&1"
+
+
+# Where the time goes: Snakemake's benchmark files of the jobs, summed per rule family.
+rule time_per_rule:
+    input:
+        PLAN.benchmark_files(),
+    output:
+        md=report("results/tables/time_per_rule.md", caption="../report/time_per_rule.rst", category="Tables"),
+        csv="results/tables/time_per_rule.csv",
+    log:
+        "logs/time_per_rule.log",
+    shell:
+        "{SDO_BENCH} report benchmarks --benchmarks {input} --out results/tables > {log} 2>&1"

@@ -1,6 +1,6 @@
 """The embedded default world: the trained digits UNet, the digit-classifier reward and the judge.
 
-Tasks (DESIGN §4), all rewarding ``log p(target_digit | image)`` under the reward classifier:
+Tasks (docs/design.md §4), all rewarding ``log p(target_digit | image)`` under the reward classifier:
 
 * ``digits-latent``: optimize x_T of ``batch`` unconditional samples (null class, no guidance), with
   ReNO's norm prior on x_T by default (``prior``, ``prior_weight``: :mod:`sdo_bench.priors`);

@@ -109,6 +109,8 @@ def evaluate(
     seed: int = 0,
 ) -> dict:
     weights_dir, out_dir = Path(weights_dir), Path(out_dir)
+    load_unet(weights_dir / "unet")  # missing weights: a clear error before anything is written
+    load_classifier("reward", weights_dir), load_classifier("judge", weights_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     split = load_split()
     labels = torch.arange(n) % 10
