@@ -110,10 +110,12 @@ def test_other_configs_dry_run(tmp_path, configfile):
     assert p.returncode == 0, out[-3000:]
     assert "rule run:" in out and "rule sweep:" in out and "rule figures:" in out
     if "paper" in configfile:
-        assert out.count("--set sd15_path=/path/to/stable-diffusion-v1-5") >= 84 + 5
+        # 84 runs in 28 jobs of 3 seeds (one per task x variant), and 5 sweeps
+        assert out.count("--set sd15_path=/path/to/stable-diffusion-v1-5") >= 28 + 5
+        assert "--seeds 0 1 2" in out
         assert "--steps 50" in out and "--set guidance_scale=7.5" in out and "--device cuda" in out
     else:
-        assert "sdo-bench build-tiny" in out and "--set weights_dir=results/models/tiny-sd" in out
+        assert "-m sdo_bench build-tiny" in out and "--set weights_dir=results/models/tiny-sd" in out
 
 
 def _records(w):
@@ -124,24 +126,31 @@ def _records(w):
 def test_ci_profile_end_to_end_and_resume(tmp_path):
     w = workdir(tmp_path)
     cmd = [SNAKEMAKE, "--workflow-profile", "profiles/ci", "--config", f"weights_dir={WEIGHTS}"]
-    # a first, partial invocation (as if the workflow had been stopped after these runs)
-    first = [
-        "results/raw/gmm-latent/bptt/seed0.json",
-        "results/raw/gmm-latent/sdo/seed1.json",
-        "results/raw/digits-latent/checkpoint/seed0.json",
-    ]
+    # a first, partial invocation (as if the workflow had been stopped after these runs); one job per
+    # task x variant runs both seeds
+    first = ["results/raw/gmm-latent/bptt/seed0.json", "results/raw/digits-latent/checkpoint/seed0.json"]
     p = snakemake(w, *first, *cmd[1:], timeout=600)
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
     done = {p: p.stat().st_mtime_ns for p in _records(w)}
-    assert sorted(str(p.relative_to(w)) for p in done) == sorted(first)
+    made = sorted(f"{f.rsplit('/', 1)[0]}/seed{s}.json" for f in first for s in (0, 1))
+    assert sorted(str(p.relative_to(w)) for p in done) == made
     for p in done:  # written atomically: every record that exists is complete
         json.loads(p.read_text())
+    # as if the job had been stopped after its first seed: the second seed's record is missing
+    lost = w / "results/raw/gmm-latent/bptt/seed1.json"
+    lost.unlink()
+    lost.with_suffix(".npz").unlink()
+    del done[lost]
     time.sleep(1)
 
     p = snakemake(w, *cmd[1:], timeout=1800)
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
-    for path, mtime in done.items():  # finished runs were not redone
+    for path, mtime in done.items():  # finished runs were not redone, the job's other seed included
         assert path.stat().st_mtime_ns == mtime, path
+    assert json.loads(lost.read_text())["status"] == "ok"
+    assert "kept: made earlier from the same settings" in (w / "logs/runs/gmm-latent/bptt.log").read_text()
+    assert "runs: " in p.stdout + p.stderr and "records (" in p.stdout + p.stderr  # progress per family
+    assert (w / "results/tables/time_per_rule.md").read_text().count("| runs") >= 1
 
     table = pd.read_csv(w / "results" / "tables" / "main.csv")
     tasks = ["gmm-latent", "gmm-weights", "digits-latent"]
