@@ -95,31 +95,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _experiment(a) -> str:
-    from . import experiment, tasks
-    from .methods import Variant
-
-    variant = Variant(a.method, pairs(a.option, "--option"), a.label)
-    variant.build()  # a bad method or option fails here, before anything is built
-    settings = pairs(a.set, "--set")
-    settings.update(seed=a.seed, iterations=a.iterations, dtype=a.dtype, device=a.device)
-    kw = {"memory_budget_bytes": a.memory_budget_bytes, "task_label": a.task_label}
-    if a.command == "sweep":
-        recs = experiment.sweep(a.task, settings, variant, a.steps, a.out_dir, **kw)
-        return f"{a.task} {variant.label}: {len(recs)} records in {a.out_dir}"
-    if (a.out is None) == (a.seeds is None) or (a.seeds is None) != (a.out_dir is None):
-        raise ValueError("give either --out (one seed, --seed) or --seeds with --out-dir")
-    if a.seeds:
-        settings.update(steps=a.steps)
-        del settings["seed"]
-        kw.update(fidelity=not a.no_fidelity)
-        recs = experiment.run_seeds(a.task, settings, variant, a.seeds, a.out_dir, **kw)
-        return f"{a.task} {variant.label}: {len(recs)} records in {a.out_dir}"
-    task = tasks.build(a.task, steps=a.steps, **settings)
-    kw.update(fidelity=not a.no_fidelity, out=a.out, samples_out=a.samples_out)
-    return experiment.summary(experiment.run(task, variant, **kw))
-
-
 def _call(target: str, *args, **kwargs):
     """``module:function`` of the library, imported only when its command runs (a fast ``--help``)."""
     module, function = target.split(":")
@@ -129,14 +104,13 @@ def _call(target: str, *args, **kwargs):
 # each command: one library call; what it returns is printed ((code, text) sets the exit code)
 # fmt: off
 HANDLERS = {
-    "run": _experiment, "sweep": _experiment,
+    "run": lambda a: _call("experiment:command", a), "sweep": lambda a: _call("experiment:command", a),
     "list": lambda a: _call("tasks:describe") + "\n" + _call("methods:describe"),
     "gradcheck": lambda a: _call("experiment:gradcheck_text", a.task, steps=a.steps, seed=a.seed,
                                  dtype=a.dtype),
     "regress": lambda a: _call("regress:check", Path(a.baseline), a.tolerance, a.update, a.save),
-    "report": lambda a: _call("report.benchmarks:write", a.benchmarks, a.out) if a.what == "benchmarks"
-    else _call("report.docs:refresh", a.out, a.records) if a.what == "docs"
-    else _call("report:write", a.what, a.records, a.sweeps, a.out, a.reference, a.costs),
+    "report": lambda a: _call("report:write", a.what, a.records, a.sweeps, a.out, a.reference, a.costs,
+                              a.benchmarks),
     "train-model": lambda a: _call("models.digits:train_summary", a.out, a.steps, a.batch, a.seed),
     "train-classifier": lambda a: _call("rewards.digit_classifier:train_summary", a.which, a.out, a.epochs),
     "evaluate-model": lambda a: _call("worlds.digits.model_quality:summary", a.weights, a.out, a.samples),

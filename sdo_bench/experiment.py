@@ -448,6 +448,30 @@ def gradcheck_text(name: str, **settings) -> str:
     return "\n".join(lines)
 
 
+def command(a) -> str:
+    """``sdo-bench run`` and ``sdo-bench sweep`` from their parsed arguments: one :func:`run`, several
+    seeds (:func:`run_seeds`) or one run per N (:func:`sweep`); returns the line to print."""
+    from .values import pairs
+
+    variant = Variant(a.method, pairs(a.option, "--option"), a.label)
+    variant.build()  # a bad method or option fails here, before anything is built
+    settings = dict(pairs(a.set, "--set"), iterations=a.iterations, dtype=a.dtype, device=a.device)
+    kw = {"memory_budget_bytes": a.memory_budget_bytes, "task_label": a.task_label}
+    if a.command == "sweep" or a.seeds:  # several records in one process
+        many = sweep if a.command == "sweep" else run_seeds
+        if a.command == "sweep":
+            settings["seed"] = a.seed
+        else:
+            settings["steps"], kw["fidelity"] = a.steps, not a.no_fidelity
+        recs = many(a.task, settings, variant, a.steps if a.command == "sweep" else a.seeds, a.out_dir, **kw)
+        return f"{a.task} {variant.label}: {len(recs)} records in {a.out_dir}"
+    if a.out is None or a.out_dir is not None:
+        raise ValueError("give either --out (one seed, --seed) or --seeds with --out-dir")
+    task = _tasks.build(a.task, steps=a.steps, seed=a.seed, **settings)
+    kw.update(fidelity=not a.no_fidelity, out=a.out, samples_out=a.samples_out)
+    return summary(run(task, variant, **kw))
+
+
 def summary(rec: dict) -> str:
     """One line on how a run ended."""
     line = f"{rec['task_label']} {rec['variant']} seed={rec['seed']}: {rec['status']}"

@@ -5,9 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def write(what: str, records: list, sweeps: list, out, reference: str = "bptt", costs: list = ()) -> str:
-    """Write the tables (``what="tables"``: main, claims and, with ``costs``, the cost model's tables)
-    or the figures into ``out``; returns a line saying what."""
+def write(
+    what: str, records: list, sweeps: list, out, reference: str = "bptt", costs: list = (), benchmarks=()
+) -> str:
+    """Write the tables (``what="tables"``: main, claims and, with ``costs``, the cost model's tables),
+    the figures, the time per rule family (``"benchmarks"``: Snakemake's ``benchmarks`` files) or the
+    README's figures (``"docs"``) into ``out``; returns a line saying what."""
+    if what == "benchmarks":
+        from .benchmarks import write as write_benchmarks
+
+        return write_benchmarks(benchmarks, out)
+    if what == "docs":
+        from .docs import refresh
+
+        return refresh(out, records)
     from . import cost
     from .load import load_records
 

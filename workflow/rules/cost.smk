@@ -14,11 +14,12 @@ rule cost:
     benchmark:
         "results/benchmarks/cost/{task}/{variant}/{dtype}.tsv",
     params:
+        sdo_bench=SDO_BENCH,
         args=lambda wc: PLAN.cost_args(wc.task, wc.variant, wc.dtype),
     threads: 1
     resources:
         runtime=30,
         mem_mb=8000,
     shell:
-        "OMP_NUM_THREADS={threads} {SDO_BENCH} cost {params.args} --out {output} > {log} 2>&1; "
-        "{SDO_BENCH} progress cost"
+        "OMP_NUM_THREADS={threads} {params.sdo_bench} cost {params.args} --out {output} > {log} 2>&1; "
+        "{params.sdo_bench} progress cost"

@@ -14,8 +14,10 @@ rule figures:
         "logs/figures.log",
     benchmark:
         "results/benchmarks/figures.tsv",
+    params:
+        sdo_bench=SDO_BENCH,
     shell:
-        "{SDO_BENCH} report figures --records {input.records} --sweeps {input.sweeps} --costs {input.costs} "
+        "{params.sdo_bench} report figures --records {input.records} --sweeps {input.sweeps} --costs {input.costs} "
         "--out figures > {log} 2>&1"
 
 
@@ -27,7 +29,11 @@ rule docs_figures:
         records=PLAN.run_records()[:1],
     output:
         "docs/figures/SOURCE.md",
+    conda:
+        "../envs/sdo-bench.yaml"
     log:
         "logs/docs_figures.log",
+    params:
+        sdo_bench=SDO_BENCH,
     shell:
-        "{SDO_BENCH} report docs --records {input.records} --out docs/figures > {log} 2>&1"
+        "{params.sdo_bench} report docs --records {input.records} --out docs/figures > {log} 2>&1"

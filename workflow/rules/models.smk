@@ -13,10 +13,11 @@ rule train_digits_model:
     benchmark:
         "results/benchmarks/models/train_digits_model.tsv",
     params:
+        sdo_bench=SDO_BENCH,
         weights=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
     threads: workflow.cores
     shell:
-        "OMP_NUM_THREADS={threads} {SDO_BENCH} train-model --out {params.weights} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} {params.sdo_bench} train-model --out {params.weights} > {log} 2>&1"
 
 
 rule train_digits_classifiers:
@@ -34,10 +35,11 @@ rule train_digits_classifiers:
     benchmark:
         "results/benchmarks/models/train_digits_classifiers.tsv",
     params:
+        sdo_bench=SDO_BENCH,
         weights=lambda w, output: os.path.dirname(output[0]),
     threads: workflow.cores
     shell:
-        "OMP_NUM_THREADS={threads} {SDO_BENCH} train-classifier --out {params.weights} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} {params.sdo_bench} train-classifier --out {params.weights} > {log} 2>&1"
 
 
 rule digits_model_quality:
@@ -54,11 +56,12 @@ rule digits_model_quality:
     benchmark:
         "results/benchmarks/models/digits_model_quality.tsv",
     params:
+        sdo_bench=SDO_BENCH,
         weights=lambda w, input: os.path.dirname(input[1]),
         out=lambda w, output: os.path.dirname(output.json),
     threads: workflow.cores
     shell:
-        "OMP_NUM_THREADS={threads} {SDO_BENCH} evaluate-model --weights {params.weights} "
+        "OMP_NUM_THREADS={threads} {params.sdo_bench} evaluate-model --weights {params.weights} "
         "--out {params.out} --samples 500 > {log} 2>&1"
 
 
@@ -73,7 +76,8 @@ rule build_tiny:
     benchmark:
         "results/benchmarks/models/build_tiny.tsv",
     params:
+        sdo_bench=SDO_BENCH,
         out=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
     threads: 1
     shell:
-        "{SDO_BENCH} build-tiny --out {params.out} > {log} 2>&1"
+        "{params.sdo_bench} build-tiny --out {params.out} > {log} 2>&1"

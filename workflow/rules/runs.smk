@@ -4,15 +4,12 @@
 # records are update() outputs: a rerun of an interrupted job keeps the seeds it had finished.
 
 
-RAW = "results/raw/{{task}}/{{variant}}"
-
-
 rule run:
     input:
         inputs_for,
     output:
-        records=[update(f) for f in expand(RAW + "/seed{seed}.json", seed=PLAN.seeds)],
-        samples=[update(f) for f in expand(RAW + "/seed{seed}.npz", seed=PLAN.seeds)],
+        records=[update(f) for f in expand("results/raw/{{task}}/{{variant}}/seed{s}.json", s=PLAN.seeds)],
+        samples=[update(f) for f in expand("results/raw/{{task}}/{{variant}}/seed{s}.npz", s=PLAN.seeds)],
     conda:
         "../envs/sdo-bench.yaml"
     log:
@@ -20,6 +17,7 @@ rule run:
     benchmark:
         "results/benchmarks/runs/{task}/{variant}.tsv"
     params:
+        sdo_bench=SDO_BENCH,
         args=lambda wc: PLAN.job_args(wc.task, wc.variant),
         seeds=" ".join(map(str, PLAN.seeds)),
     threads: 1
@@ -27,6 +25,6 @@ rule run:
         runtime=60,
         mem_mb=8000,
     shell:
-        "OMP_NUM_THREADS={threads} {SDO_BENCH} run {params.args} --seeds {params.seeds} "
+        "OMP_NUM_THREADS={threads} {params.sdo_bench} run {params.args} --seeds {params.seeds} "
         "--out-dir results/raw/{wildcards.task}/{wildcards.variant} > {log} 2>&1; "
-        "{SDO_BENCH} progress runs"
+        "{params.sdo_bench} progress runs"

@@ -15,6 +15,7 @@ rule sweep:
     benchmark:
         "results/benchmarks/sweeps/{task}/{variant}.tsv",
     params:
+        sdo_bench=SDO_BENCH,
         args=lambda wc: PLAN.job_args(wc.task, wc.variant, sweep=True),
         steps=" ".join(str(n) for n in PLAN.sweep_steps),
         iterations=SWEEP["iterations"],
@@ -24,7 +25,7 @@ rule sweep:
         runtime=120,
         mem_mb=8000,
     shell:
-        "OMP_NUM_THREADS={threads} {SDO_BENCH} sweep {params.args} --seed {params.seed} "
+        "OMP_NUM_THREADS={threads} {params.sdo_bench} sweep {params.args} --seed {params.seed} "
         "--steps {params.steps} --iterations {params.iterations} "
         "--out-dir results/sweeps/{wildcards.task}/{wildcards.variant} > {log} 2>&1; "
-        "{SDO_BENCH} progress sweeps"
+        "{params.sdo_bench} progress sweeps"

@@ -25,10 +25,11 @@ rule tables:
     benchmark:
         "results/benchmarks/tables.tsv",
     params:
+        sdo_bench=SDO_BENCH,
         reference=PLAN.reference,
         out=lambda w, output: os.path.dirname(output.csv),
     shell:
-        "{SDO_BENCH} report tables --records {input.records} --costs {input.costs} --out {params.out} "
+        "{params.sdo_bench} report tables --records {input.records} --costs {input.costs} --out {params.out} "
         "--reference {params.reference} > {log} 2>&1"
 
 
@@ -39,7 +40,11 @@ rule time_per_rule:
     output:
         md=report("results/tables/time_per_rule.md", caption="../report/time_per_rule.rst", category="Tables"),
         csv="results/tables/time_per_rule.csv",
+    conda:
+        "../envs/sdo-bench.yaml"
     log:
         "logs/time_per_rule.log",
+    params:
+        sdo_bench=SDO_BENCH,
     shell:
-        "{SDO_BENCH} report benchmarks --benchmarks {input} --out results/tables > {log} 2>&1"
+        "{params.sdo_bench} report benchmarks --benchmarks {input} --out results/tables > {log} 2>&1"
