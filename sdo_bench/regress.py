@@ -230,10 +230,10 @@ def write(path: Path, result: dict) -> None:
 
 def check(
     baseline: Path = DEFAULT_BASELINE, tolerance: float = 0.2, update: bool = False, save: Path | None = None
-) -> tuple[bool, str]:
+) -> tuple[int, str]:
     """The CI policy: the baseline (``update``) is the median of three measurements; a check takes the
     better of two, so that a regression must show in both while one disturbed measurement does not
-    fail the check. Returns (passed, the text to print)."""
+    fail the check. Returns (the exit code: 0 passed, 1 failed; the text to print)."""
     if tolerance <= 0:
         raise ValueError(f"--tolerance must be > 0, got {tolerance}")
     base = None if update else load(baseline)
@@ -242,9 +242,9 @@ def check(
         write(Path(save), fresh)
     if update:
         write(baseline, fresh)
-        return True, f"baseline written to {baseline} ({len(fresh['cases'])} entries)"
+        return 0, f"baseline written to {baseline} ({len(fresh['cases'])} entries)"
     ok, rows = compare(fresh, base, tolerance)
-    return ok, (
+    return 0 if ok else 1, (
         f"{format_rows(rows)}\nregression check: {'PASS' if ok else 'FAIL'} (tolerance "
         f"{tolerance:.0%}; baseline from {base['machine']['device_name']})"
     )

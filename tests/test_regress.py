@@ -96,3 +96,15 @@ def test_committed_baseline_covers_every_case():
     )
     keys = {f"{t}/N{n}/{v.label}" for t, n, _, _ in regress.CASES for v in regress.default_variants()}
     assert keys <= set(base["cases"])
+
+
+@pytest.mark.parametrize("slower,code", [(1.0, 0), (2.0, 1)])
+def test_cli_exit_status_is_zero_on_pass_and_one_on_fail(monkeypatch, tmp_path, capsys, slower, code):
+    """CI reads the exit status: a passing check must exit 0 (a (True, text) pair once exited 1)."""
+    from sdo_bench import cli
+
+    base = tmp_path / "baseline.json"
+    regress.write(base, fake())
+    monkeypatch.setattr(regress, "measure", lambda *a, **k: fake(time_over_sample=1.1 * slower))
+    assert cli.main(["regress", "--baseline", str(base)]) == code
+    assert ("PASS" if code == 0 else "FAIL") in capsys.readouterr().out
