@@ -105,7 +105,7 @@ def _call(target: str, *args, **kwargs):
 # fmt: off
 HANDLERS = {
     "run": lambda a: _call("experiment:command", a), "sweep": lambda a: _call("experiment:command", a),
-    "list": lambda a: _call("tasks:describe") + "\n" + _call("methods:describe"),
+    "list": lambda a: _call("listing:text"),
     "gradcheck": lambda a: _call("experiment:gradcheck_text", a.task, steps=a.steps, seed=a.seed,
                                  dtype=a.dtype),
     "regress": lambda a: _call("regress:check", Path(a.baseline), a.tolerance, a.update, a.save),

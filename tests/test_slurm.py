@@ -97,7 +97,21 @@ def test_ci_workflow_through_slurm_and_a_cancelled_job_is_redone(cluster, tmp_pa
     assert len(set(submitted)) == finished - 1, (len(submitted), finished)
     missing = [f for f in outputs if not (w / f).exists()]
     assert not missing, missing  # the same tables and figures as a local CI-sized run
-    print(f"\nSLURM: {len(set(submitted))} jobs through sbatch in {elapsed:.0f} s")
+    # the same config run locally, right after, for the SLURM/local ratio (reported, not asserted:
+    # a timing on a shared machine; issue 16's target is <= 2x)
+    (tmp_path / "local").mkdir()
+    local_dir = workdir(tmp_path / "local")
+    t0 = time.time()
+    local = subprocess.run(
+        [SNAKEMAKE, "--workflow-profile", "profiles/ci", "--config", f"weights_dir={WEIGHTS}"],
+        cwd=local_dir, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    local_s = time.time() - t0
+    assert local.returncode == 0, (local.stdout + local.stderr)[-3000:]
+    print(
+        f"\nSLURM: {len(set(submitted))} jobs through sbatch in {elapsed:.0f} s; the same config "
+        f"locally (profiles/ci, 2 cores) {local_s:.0f} s; SLURM/local {elapsed / local_s:.2f}x"
+    )
 
     # a run job cancelled with scancel: recorded as failed, redone on the next invocation
     target = Path("results/raw/gmm-latent/sdo")

@@ -59,7 +59,9 @@ rule digits_model_quality:
         sdo_bench=SDO_BENCH,
         weights=lambda w, input: os.path.dirname(input[1]),
         out=lambda w, output: os.path.dirname(output.json),
-    threads: workflow.cores
+    # one thread: its tensors are small, and with two threads beside other jobs torch's OpenMP workers
+    # spin-wait (measured: 497 CPU-s with threads = cores, 70 s with one thread)
+    threads: 1
     shell:
         "OMP_NUM_THREADS={threads} {params.sdo_bench} evaluate-model --weights {params.weights} "
         "--out {params.out} --samples 500 > {log} 2>&1"
