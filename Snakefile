@@ -28,6 +28,17 @@ include: "workflow/rules/figures.smk"
 report: "workflow/report/workflow.rst"
 
 
+# Tables, figures and the time summary read records and write small files in seconds: on a cluster
+# they run where Snakemake runs instead of waiting in the queue (each SLURM job costs ~10 s of
+# submission, polling and the job's own Snakemake start, more than these rules' work).
+localrules:
+    all,
+    tables,
+    figures,
+    time_per_rule,
+    docs_figures,
+
+
 rule all:
     input:
         PLAN.all_outputs(),

@@ -42,19 +42,20 @@ def cache_path() -> Path:
 def text() -> str:
     if "sdo_bench.tasks" in sys.modules or "sdo_bench.methods" in sys.modules:
         return live()
-    path = cache_path()
     try:
+        path = cache_path()
         return path.read_text()
-    except OSError:
+    except (OSError, RuntimeError):  # no cached text yet (RuntimeError: no home directory)
         pass
     out = live()
     try:
+        path = cache_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         for old in path.parent.glob("list-*.txt"):  # texts of earlier sources
             old.unlink(missing_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text(out)
         os.replace(tmp, path)
-    except OSError:
+    except (OSError, RuntimeError):
         pass
     return out
