@@ -457,18 +457,17 @@ def command(a) -> str:
     variant.build()  # a bad method or option fails here, before anything is built
     settings = dict(pairs(a.set, "--set"), iterations=a.iterations, dtype=a.dtype, device=a.device)
     kw = {"memory_budget_bytes": a.memory_budget_bytes, "task_label": a.task_label}
-    if a.command == "sweep" or a.seeds:  # several records in one process
-        many = sweep if a.command == "sweep" else run_seeds
-        if a.command == "sweep":
-            settings["seed"] = a.seed
-        else:
-            settings["steps"], kw["fidelity"] = a.steps, not a.no_fidelity
-        recs = many(a.task, settings, variant, a.steps if a.command == "sweep" else a.seeds, a.out_dir, **kw)
+    if a.command == "sweep":
+        recs = sweep(a.task, dict(settings, seed=a.seed), variant, a.steps, a.out_dir, **kw)
         return f"{a.task} {variant.label}: {len(recs)} records in {a.out_dir}"
-    if a.out is None or a.out_dir is not None:
+    if (a.out is None) == (a.seeds is None) or (a.seeds is None) != (a.out_dir is None):
         raise ValueError("give either --out (one seed, --seed) or --seeds with --out-dir")
+    kw["fidelity"] = not a.no_fidelity
+    if a.seeds:  # several records in one process
+        recs = run_seeds(a.task, dict(settings, steps=a.steps), variant, a.seeds, a.out_dir, **kw)
+        return f"{a.task} {variant.label}: {len(recs)} records in {a.out_dir}"
     task = _tasks.build(a.task, steps=a.steps, seed=a.seed, **settings)
-    kw.update(fidelity=not a.no_fidelity, out=a.out, samples_out=a.samples_out)
+    kw.update(out=a.out, samples_out=a.samples_out)
     return summary(run(task, variant, **kw))
 
 

@@ -44,18 +44,20 @@ def text() -> str:
         return live()
     try:
         path = cache_path()
+    except RuntimeError:  # no home directory: no cache
+        return live()
+    try:
         return path.read_text()
-    except (OSError, RuntimeError):  # no cached text yet (RuntimeError: no home directory)
+    except OSError:  # no text for these sources yet
         pass
     out = live()
     try:
-        path = cache_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         for old in path.parent.glob("list-*.txt"):  # texts of earlier sources
             old.unlink(missing_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text(out)
         os.replace(tmp, path)
-    except (OSError, RuntimeError):
+    except OSError:
         pass
     return out

@@ -192,6 +192,8 @@ def _readonly_dir(tmp_path):
         "readonly_dir",
         "option_syntax",
         "k_too_big",
+        "seeds_without_out_dir",
+        "out_and_seeds",
     ],
 )
 def test_bad_input_one_line_exit_2_no_record(tmp_path, capsys, case):
@@ -220,6 +222,11 @@ def test_bad_input_one_line_exit_2_no_record(tmp_path, capsys, case):
         args["method"] = "truncated"
         args["task"] = "gmm-weights"
         extra = ["--option", "k=99"]
+    elif case == "seeds_without_out_dir":  # nowhere to write the records
+        del args["out"]
+        extra = ["--seeds", "0", "1"]
+    elif case == "out_and_seeds":  # two places for the records
+        extra = ["--seeds", "0", "--out-dir", str(tmp_path / "many")]
     code, _, err = cli_inprocess(capsys, "run", *[x for k, v in args.items() for x in (f"--{k}", v)], *extra)
     assert code == 2, (code, err)
     lines = err.strip().splitlines()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow import ROOT, SNAKEMAKE, WEIGHTS, workdir
+from test_workflow import ROOT, SNAKEMAKE, WEIGHTS, snakemake, workdir
 
 pytestmark = pytest.mark.slurm
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
@@ -105,10 +105,8 @@ def test_ci_workflow_through_slurm_and_a_cancelled_job_is_redone(cluster, tmp_pa
     (tmp_path / "local").mkdir()
     local_dir = workdir(tmp_path / "local")
     t0 = time.time()
-    local = subprocess.run(
-        [SNAKEMAKE, "--workflow-profile", "profiles/ci", "--config", f"weights_dir={WEIGHTS}"],
-        cwd=local_dir, capture_output=True, text=True, timeout=1800,
-    )  # fmt: skip
+    local = snakemake(local_dir, "--workflow-profile", "profiles/ci", "--config", f"weights_dir={WEIGHTS}",
+                      timeout=1800)  # fmt: skip
     local_s = time.time() - t0
     assert local.returncode == 0, (local.stdout + local.stderr)[-3000:]
     print(
