@@ -6,21 +6,31 @@ any job starts, naming the config key and the valid choices), the output file na
 command-line arguments, with every config value encoded (:mod:`.values`) so that it reaches the job
 with its type.
 Nothing here is written twice in ``workflow/``.
+
+Checking a config needs the task and method registries, which import torch (2-3 s). On a cluster every
+job parses the workflow again in its own Snakemake (SLURM's jobstep), so the submitting Snakemake
+saves what the registries told it (:meth:`Plan.save`: each task's family and options, the variants)
+and a job's Snakemake reads that back (:meth:`Plan.for_job`) for the same config, without importing
+torch or checking again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import shlex
+import sys
+from pathlib import Path
 
-from . import tasks as _tasks
-from .methods import Variant
-from .report import cost as _cost
-from .report import figures as _figures
-from .report import tables as _tables
+from .report import outputs as _outputs
 from .values import encode
+from .variant import Variant
 
 #: files the workflow's model rules make, where a task family needs them
 TINY_SD, TINY_CLIP = "results/models/tiny-sd", "results/models/tiny-clip"
+#: where the submitting Snakemake saves the checked plan for its jobs' own Snakemakes
+PLAN_FILE = Path(".snakemake") / "sdo-bench-plan.json"
 
 
 def validate(config: dict, schema: str) -> None:
@@ -60,7 +70,9 @@ class Plan:
     """The runs, sweeps and outputs of one config, validated against ``workflow/schemas/
     config.schema.yaml`` first (Snakemake's ``validate`` fills in the schema's defaults)."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, saved: dict | None = None):
+        """``saved``: what :meth:`save` wrote for this config (no check, no registry); else the
+        registries are asked and the config checked (``ValueError`` naming the key)."""
         self.config = config
         #: config entries by label (the task name unless the entry sets `label`)
         self.tasks = {
@@ -70,7 +82,13 @@ class Plan:
         self.task_names = {e.get("label") or e["task"]: e["task"] for e in config["tasks"]}
         self.task_methods = {e.get("label") or e["task"]: e.get("methods") for e in config["tasks"]}
         self.weights = config["weights_dir"]
-        self.variants = self._check()
+        if saved is None:
+            #: each task name's family (``digits``, ``gmm``, ``stable_diffusion``) and option names
+            self.catalog: dict[str, dict] = {}
+            self.variants = self._check()
+        else:
+            self.catalog = saved["tasks"]
+            self.variants = {label: Variant(**v) for label, v in saved["variants"].items()}
         self.seeds = list(config["seeds"])
         sweeps = config["sweeps"]
         self.sweep_tasks = list(sweeps["tasks"])
@@ -84,7 +102,15 @@ class Plan:
 
     # -- validation ------------------------------------------------------------------------------------
     def _check(self) -> dict[str, Variant]:
+        from . import tasks as _tasks
+
         c, known = self.config, _tasks.names()
+        for name in known:
+            spec = _tasks.spec(name)
+            self.catalog[name] = {
+                "family": spec.factory.__module__.rsplit(".", 1)[-1],
+                "options": sorted(spec.option_names()),
+            }
         seen = set()
         for i, entry in enumerate(c["tasks"]):
             name = entry["task"]
@@ -98,7 +124,7 @@ class Plan:
                     f"config key tasks[{i}]: {label!r} listed twice; give one entry its own `label`"
                 )
             seen.add(label)
-            valid = _tasks.spec(name).option_names()
+            valid = self.catalog[name]["options"]
             for key in entry.get("options") or {}:
                 if key not in valid:
                     raise ValueError(
@@ -107,7 +133,7 @@ class Plan:
                     )
         labels = [e.get("label") or e["task"] for e in c["tasks"]]
         for key in c["task_options"]:
-            if not any(key in _tasks.spec(e["task"]).option_names() for e in c["tasks"]):
+            if not any(key in self.catalog[e["task"]]["options"] for e in c["tasks"]):
                 raise ValueError(f"config key task_options.{key}: no task in `tasks` has option {key!r}")
         variants: dict[str, Variant] = {}
         for i, entry in enumerate(c["methods"]):
@@ -163,6 +189,45 @@ class Plan:
             )
         return variants
 
+    # -- the saved plan (for the jobs' own Snakemakes) -----------------------------------------------
+    @staticmethod
+    def config_key(config: dict) -> str:
+        """A fingerprint of a validated config (Snakemake's config, defaults filled in)."""
+        return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+    def save(self, path: Path = PLAN_FILE) -> None:
+        """What the registries told this plan, for :meth:`for_job` (written atomically)."""
+        data = {
+            "config": self.config_key(self.config),
+            "tasks": self.catalog,
+            "variants": {
+                label: {"method": v.method, "options": v.options, "name": v.name}
+                for label, v in self.variants.items()
+            },
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data))  # in order: the variants keep the config's
+        os.replace(tmp, path)
+
+    @classmethod
+    def for_job(cls, config: dict, path: Path = PLAN_FILE) -> Plan:
+        """The plan in a job's own Snakemake: the one the submitting Snakemake saved for this same
+        config, read back without the registries (torch); the plan built afresh where there is none
+        (no shared directory, another config)."""
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError):
+            saved = {}
+        if saved.get("config") == cls.config_key(config):
+            return cls(config, saved)
+        print(
+            f"sdo-bench: no plan saved for this config at {path.resolve()} (is the working directory "
+            "shared with the nodes?); checking the config again, which imports torch (2-3 s per job)",
+            file=sys.stderr,
+        )
+        return cls(config)
+
     # -- outputs ---------------------------------------------------------------------------------------
     def run_records(self) -> list[str]:
         return [
@@ -190,12 +255,10 @@ class Plan:
         ]
 
     def figure_outputs(self) -> list[str]:
-        return _figures.paths(list(self.tasks), self.sweep_tasks) + [
-            f"figures/cost_memory_{t}.png" for t in self.cost_tasks
-        ]
+        return _outputs.figures(list(self.tasks), self.sweep_tasks, self.cost_tasks)
 
     def table_outputs(self) -> dict[str, str]:
-        files = dict(_tables.FILES, **(_cost.FILES if self.cost_tasks else {}))
+        files = dict(_outputs.TABLES, **(_outputs.COST_TABLES if self.cost_tasks else {}))
         return {key: f"results/tables/{name}" for key, name in files.items()}
 
     def write_progress(self) -> None:
@@ -236,7 +299,7 @@ class Plan:
 
     def family(self, task: str) -> str:
         """The world a task (or label) comes from (``digits``, ``gmm``, ``stable_diffusion``)."""
-        return _tasks.spec(self.name_of(task)).factory.__module__.rsplit(".", 1)[-1]
+        return self.catalog[self.name_of(task)]["family"]
 
     def digits_weights(self) -> list[str]:
         return [
@@ -247,7 +310,7 @@ class Plan:
 
     def task_settings(self, task: str) -> dict:
         """The task's settings from the config: shared task_options it accepts, then its own entry."""
-        valid = _tasks.spec(self.name_of(task)).option_names()
+        valid = self.catalog[self.name_of(task)]["options"]
         settings = {k: v for k, v in self.config["task_options"].items() if k in valid}
         entry = dict(self.tasks.get(task) or {})
         settings.update(entry.pop("options", None) or {})

@@ -34,6 +34,11 @@ CLUSTER_ARGS = [
     # a one-node cluster answers at once: poll every 2 s (the default 10 s, and 40 s before the first
     # check, make this run 5x slower than locally)
     "--seconds-between-status-checks", "2", "--slurm-init-seconds-before-status-checks", "2",
+    # 2 CPUs: two jobs running, two waiting in SLURM, the rest in Snakemake, which starts them in its
+    # priority order (SLURM would start them in the order submitted: model quality, the longest, last)
+    "--jobs", "4",
+    # each job's log stays, to check that its own Snakemake read the saved plan (no torch import)
+    "--slurm-keep-successful-logs",
 ]  # fmt: skip
 
 
@@ -100,6 +105,10 @@ def test_ci_workflow_through_slurm_and_a_cancelled_job_is_redone(cluster, tmp_pa
     assert len(set(submitted)) == finished - len(local), (len(submitted), finished)
     missing = [f for f in outputs if not (w / f).exists()]
     assert not missing, missing  # the same tables and figures as a local CI-sized run
+    # every job's own Snakemake took the plan the submitting one saved (sdo_bench.workflow.Plan.for_job)
+    logs = sorted((w / ".snakemake" / "slurm_logs").rglob("*.log"))
+    assert len(logs) == len(set(submitted)), (len(logs), len(submitted))
+    assert not [f for f in logs if "no plan saved" in f.read_text()]
     # the same config run locally, right after, for the SLURM/local ratio (reported, not asserted:
     # a timing on a shared machine; issue 16's target is <= 2x)
     (tmp_path / "local").mkdir()

@@ -102,6 +102,86 @@ def test_jobs_run_with_snakemakes_own_interpreter_and_nothing_on_path(tmp_path):
     assert f"{Path(sys.executable).parent}" in (p.stdout + p.stderr) or "-m sdo_bench" in p.stdout + p.stderr
 
 
+def _plan(*configfiles, **overrides):
+    import yaml
+    from snakemake.utils import validate
+
+    from sdo_bench.workflow import Plan
+
+    config = {}
+    for f in ("config/config.yaml", *configfiles):
+        config.update(yaml.safe_load((ROOT / f).read_text()))
+    config.update(weights_dir=str(WEIGHTS), **overrides)
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    return Plan, config
+
+
+@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/ci.yaml", "config/paper.yaml"])
+def test_the_saved_plan_reads_back_as_the_checked_one(tmp_path, configfile):
+    """A job's own Snakemake (SLURM's jobstep) takes the plan the submitting Snakemake saved: every
+    output, job argument and input the same as the checked plan's; another config is checked afresh."""
+    Plan, config = _plan(configfile)
+    checked = Plan(config)
+    checked.save(tmp_path / "plan.json")
+    saved = json.loads((tmp_path / "plan.json").read_text())
+    read = Plan.for_job(config, tmp_path / "plan.json")
+    assert read.catalog == saved["tasks"] and read.variants == checked.variants
+    assert list(read.variants) == list(checked.variants)  # in the config's order (the tables' order)
+    assert read.all_outputs() == checked.all_outputs() and read.benchmark_files() == checked.benchmark_files()
+    for t in checked.tasks:
+        assert read.inputs(t) == checked.inputs(t)
+        for v in checked.variants:
+            assert read.job_args(t, v) == checked.job_args(t, v)
+            assert read.job_args(t, v, sweep=True) == checked.job_args(t, v, sweep=True)
+    for t in checked.cost_tasks:
+        for v in checked.cost_variants:
+            assert read.cost_args(t, v, "float32") == checked.cost_args(t, v, "float32")
+    # a different config (here one more seed): not this plan; checked again, which catches its errors
+    other = dict(config, seeds=[*config["seeds"], 99])
+    assert Plan.for_job(other, tmp_path / "plan.json").seeds[-1] == 99
+    with pytest.raises(ValueError, match="config key methods"):
+        Plan.for_job(dict(config, methods=[{"method": "sgd"}]), tmp_path / "plan.json")
+
+
+def test_a_jobs_own_snakemake_parses_without_torch(tmp_path):
+    """What SLURM's jobstep does for every job: parse the workflow again (``--mode remote``). With the
+    plan saved by the submitting Snakemake it imports neither torch nor matplotlib, and schedules the same
+    command; without it (no shared directory) it says so and checks the config again."""
+    w = workdir(tmp_path)
+    args = ["--configfile", "config/ci.yaml", "--config", f"weights_dir={WEIGHTS}"]
+    target = "results/raw/gmm-latent/sdo/seed0.json"
+
+    def parse(mode):
+        return subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "snakemake", "-n", "-p", "--cores", "1",
+             "--mode", mode, *args, "--", target],
+            cwd=w, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    def command(p):
+        return next(line for line in p.stdout.splitlines() if " -m sdo_bench run " in line)
+
+    def imported(p, module):
+        return re.search(rf"\|\s+{module}$", p.stderr, re.M) is not None
+
+    alone = parse("remote")  # nothing saved yet: checked afresh, with a line saying why
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    assert "sdo-bench: no plan saved for this config" in alone.stderr and imported(alone, "torch")
+    main = parse("default")  # the submitting Snakemake: checks and saves
+    assert main.returncode == 0 and (w / ".snakemake" / "sdo-bench-plan.json").is_file()
+    job = parse("remote")
+    assert job.returncode == 0, job.stderr[-3000:]
+    assert "no plan saved" not in job.stderr
+    # (pandas: Snakemake's own command line imports it)
+    assert imported(job, "sdo_bench.workflow")
+    assert not imported(job, "torch") and not imported(job, "matplotlib")
+    assert command(job) == command(main) == command(alone)
+    progress = json.loads((w / ".snakemake" / "sdo-bench-progress.json").read_text())["start"]
+    parse("remote")
+    # a job's Snakemake leaves `sdo-bench progress`'s start time alone
+    assert json.loads((w / ".snakemake" / "sdo-bench-progress.json").read_text())["start"] == progress
+
+
 @pytest.mark.parametrize("configfile", ["config/paper.yaml", "config/tiny-sd.yaml"])
 def test_other_configs_dry_run(tmp_path, configfile):
     """The paper config dry-runs as shipped (placeholder paths: nothing is opened before a job runs)."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 # each module registers its method; a new method is one more name on this line (CONTRIBUTING.md),
 # in the order `sdo-bench list`, gradcheck and regress show them
 from . import bptt, checkpoint, truncated, adjoint, sdo, drtune, draft_lv, refl  # noqa: F401  # isort: skip
+from ..variant import Variant
 from .base import GradientMethod, GradientResult, Option
 from .registry import REGISTRY, build, describe, get, names, register
-from .variant import Variant
 
 __all__ = [
     "GradientMethod",

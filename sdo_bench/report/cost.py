@@ -10,14 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .outputs import COST_TABLES
+
 GiB = 2**30
-FILES = {
-    "cost_csv": "cost.csv",
-    "cost_md": "cost.md",
-    "cost_html": "cost.html",
-    "oom_md": "oom_map.md",
-    "oom_html": "oom_map.html",
-}
+FILES = COST_TABLES
 CARD_LINES_GB = (24, 40, 80)
 
 

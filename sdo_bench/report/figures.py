@@ -12,16 +12,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 MiB = 2**20
-#: figures/<kind>_<task>.png for every task of the main runs, and for every swept task
-PER_TASK = ("reward_vs_iter", "reward_vs_time", "samples")
-PER_SWEPT_TASK = ("scaling", "fidelity")
-
-
-def paths(tasks, swept_tasks, out="figures") -> list[str]:
-    """The figure files :func:`write_all` makes for these tasks."""
-    return [f"{out}/{kind}_{task}.png" for kind in PER_TASK for task in tasks] + [
-        f"{out}/{kind}_{task}.png" for kind in PER_SWEPT_TASK for task in swept_tasks
-    ]
 
 
 def write_all(df: pd.DataFrame, sweeps: pd.DataFrame, out: Path) -> None:

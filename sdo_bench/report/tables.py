@@ -13,17 +13,11 @@ import numpy as np
 import pandas as pd
 
 from .html import markdown_to_html
+from .outputs import TABLES
 
 MiB = 2**20
 #: what :func:`write_tables` writes into its directory (the workflow's `tables` rule outputs)
-FILES = {
-    "csv": "main.csv",
-    "md": "main.md",
-    "tex": "main.tex",
-    "claims": "claims.md",
-    "html": "main.html",
-    "claims_html": "claims.html",
-}
+FILES = TABLES
 
 
 def _mean_std(s: pd.Series) -> str:

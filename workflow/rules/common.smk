@@ -1,5 +1,6 @@
 # Helpers: the library's Plan maps the validated config to runs, sweeps, outputs and job arguments,
-# and stops the workflow on a config error (naming the key) before any job starts.
+# and stops the workflow on a config error (naming the key) before any job starts. On a cluster each
+# job parses the workflow again in its own Snakemake: that one reads the plan saved here back.
 import os
 import shlex
 import sys
@@ -12,12 +13,15 @@ from sdo_bench.workflow import Plan
 _CONDA = "conda" in str(workflow.deployment_settings.deployment_method).lower()
 SDO_BENCH = "python -m sdo_bench" if _CONDA else f"{shlex.quote(sys.executable)} -m sdo_bench"
 
-try:
-    PLAN = Plan(config)
-except ValueError as e:
-    raise WorkflowError(str(e)) from None
-
-PLAN.write_progress()  # what `sdo-bench progress` counts after each job
+if getattr(workflow, "is_main_process", True):
+    try:
+        PLAN = Plan(config)
+    except ValueError as e:
+        raise WorkflowError(str(e)) from None
+    PLAN.save()  # for the jobs' own Snakemakes on a cluster (Plan.for_job)
+    PLAN.write_progress()  # what `sdo-bench progress` counts after each job
+else:  # a job's own Snakemake (SLURM's jobstep): the plan checked above, read back without torch
+    PLAN = Plan.for_job(config)
 TABLES = PLAN.table_outputs()
 SWEEP = config["sweeps"]
 TINY_SD, TINY_CLIP = PLAN.tiny_outputs()

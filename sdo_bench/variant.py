@@ -4,13 +4,14 @@ The label is how tables, figures, record paths, ``regress`` and ``gradcheck`` na
 ``method`` followed by ``-key=value`` for each option in key order (``truncated-k=1``,
 ``sdo-step=last``), unless a config gives its own ``label``. It is defined here once and stored in
 every record (field ``variant``).
+
+It imports no method (nor torch): the workflow's jobs read their plan's variants back without the
+registry (:mod:`sdo_bench.workflow`); :meth:`Variant.build` imports it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from .registry import build
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Variant:
 
     def build(self):
         """The method object (validates the options: ``ValueError`` names a bad one)."""
+        from .methods.registry import build  # (the package registers every method first)
+
         return build(self.method, **self.options)
 
     @classmethod
