@@ -21,6 +21,7 @@ import json
 import os
 import shlex
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from .report import outputs as _outputs
@@ -200,10 +201,7 @@ class Plan:
         data = {
             "config": self.config_key(self.config),
             "tasks": self.catalog,
-            "variants": {
-                label: {"method": v.method, "options": v.options, "name": v.name}
-                for label, v in self.variants.items()
-            },
+            "variants": {label: asdict(v) for label, v in self.variants.items()},
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")

@@ -13,7 +13,6 @@ import pandas as pd
 from .outputs import COST_TABLES
 
 GiB = 2**30
-FILES = COST_TABLES
 CARD_LINES_GB = (24, 40, 80)
 
 
@@ -105,10 +104,10 @@ def write(df: pd.DataFrame, out: Path) -> None:
         "or the network's weights read once per evaluation at its bandwidth). Not measured.\n\n"
     )
     table = cost_table(df)
-    table.to_csv(out / FILES["cost_csv"], index=False)
+    table.to_csv(out / COST_TABLES["cost_csv"], index=False)
     md = note + table.to_markdown(index=False, floatfmt=".3g") + "\n"
-    (out / FILES["cost_md"]).write_text(md)
-    (out / FILES["cost_html"]).write_text(markdown_to_html(md, "sdo-bench cost model (predicted)"))
+    (out / COST_TABLES["cost_md"]).write_text(md)
+    (out / COST_TABLES["cost_html"]).write_text(markdown_to_html(md, "sdo-bench cost model (predicted)"))
     omap = oom_map(df)
     oom_md = (
         "# OOM map (predicted)\n\n"
@@ -117,8 +116,8 @@ def write(df: pd.DataFrame, out: Path) -> None:
         + (omap.to_markdown(index=False) if not omap.empty else "(no rows)")
         + "\n"
     )
-    (out / FILES["oom_md"]).write_text(oom_md)
-    (out / FILES["oom_html"]).write_text(markdown_to_html(oom_md, "sdo-bench OOM map (predicted)"))
+    (out / COST_TABLES["oom_md"]).write_text(oom_md)
+    (out / COST_TABLES["oom_html"]).write_text(markdown_to_html(oom_md, "sdo-bench OOM map (predicted)"))
 
 
 def figure(df: pd.DataFrame, task: str, path: Path) -> None:

@@ -16,8 +16,6 @@ from .html import markdown_to_html
 from .outputs import TABLES
 
 MiB = 2**20
-#: what :func:`write_tables` writes into its directory (the workflow's `tables` rule outputs)
-FILES = TABLES
 
 
 def _mean_std(s: pd.Series) -> str:
@@ -289,7 +287,7 @@ def write_tables(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     table = main_table(df, reference)
-    table.to_csv(out_dir / FILES["csv"], index=False)
+    table.to_csv(out_dir / TABLES["csv"], index=False)
     shown = formatted(table)
     main_md = shown.to_markdown(index=False) + "\n"
     claims_md = claims(df, table, reference)
@@ -297,10 +295,10 @@ def write_tables(
         from .cost import claims_rows
 
         claims_md += "\n".join(claims_rows(cost_rows)) + "\n"
-    (out_dir / FILES["md"]).write_text(main_md)
-    (out_dir / FILES["tex"]).write_text(shown.to_latex(index=False, escape=True))
-    (out_dir / FILES["claims"]).write_text(claims_md)
+    (out_dir / TABLES["md"]).write_text(main_md)
+    (out_dir / TABLES["tex"]).write_text(shown.to_latex(index=False, escape=True))
+    (out_dir / TABLES["claims"]).write_text(claims_md)
     # HTML copies for `snakemake --report`, which shows HTML inline and Markdown only as a download
-    (out_dir / FILES["html"]).write_text(markdown_to_html(main_md, "sdo-bench main table"))
-    (out_dir / FILES["claims_html"]).write_text(markdown_to_html(claims_md, "sdo-bench claims"))
+    (out_dir / TABLES["html"]).write_text(markdown_to_html(main_md, "sdo-bench main table"))
+    (out_dir / TABLES["claims_html"]).write_text(markdown_to_html(claims_md, "sdo-bench claims"))
     return table
