@@ -1,4 +1,7 @@
-"""The ``sdo-bench`` command line (docs/design.md §5): parses arguments, calls one library function, prints.
+"""The ``sdo-bench`` command line (docs/design.md §5). It owns the command line and nothing else: each
+command is a function here that turns the parsed arguments into plain values and calls one library
+function (imported inside it, so that ``--help`` and ``list`` load no torch), then prints what it
+returns. Values are checked by the modules that own them (:mod:`.settings`, the registries).
 
 Bad input: one line on stderr, exit code 2. A run that fails, runs out of memory or diverges still writes
 its record (with that status) and exits 0. ``--set``/``--option`` values: JSON or strings (:mod:`.values`).
@@ -7,15 +10,28 @@ its record (with that status) and exits 0. ``--set``/``--option`` values: JSON o
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
-from .values import integer as _int
+from .settings import ATTENTION, COST_DTYPES, DTYPES
 from .values import pairs
 
-DTYPES = ["float32", "float64", "float16", "bfloat16"]
 PAIR = dict(action="append", default=[], metavar="KEY=VALUE")
+
+
+def _int(name: str, least: int | None = None):
+    """An ``argparse`` type: an integer (at least ``least``), with an error that names the flag."""
+
+    def parse(v):
+        try:
+            i = int(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {v!r}") from None
+        if least is not None and i < least:
+            raise argparse.ArgumentTypeError(f"{name} must be >= {least}, got {i}")
+        return i
+
+    return parse
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,31 +41,32 @@ class _Parser(argparse.ArgumentParser):
 
 # the argument tables, one argument a line
 # fmt: off
-REQ, SEED = dict(required=True), ("--seed", dict(type=_int("--seed"), default=0))
+REQ, SEED = dict(required=True), ("--seed", dict(type=_int("--seed", 0), default=0))
 VARIANT = [("--task", REQ), ("--method", REQ), ("--label", dict(help="the variant's name in tables")),
            ("--option", dict(PAIR, help="a method option, repeatable (e.g. --option step=first)")),
-           ("--set", dict(PAIR, help="a task setting (e.g. --set batch=8 --set lr=0.1)"))]
-RUN = VARIANT + [SEED, ("--dtype", dict(choices=DTYPES)), ("--device", dict(help="cpu, cuda or cuda:N")),
-                 ("--task-label", dict(help="the task's name in tables (default: the task name)")),
-                 ("--memory-budget-bytes", dict(type=_int("--memory-budget-bytes", 1),
-                                                help="mark the run oom when its graph bytes exceed this"))]
+           ("--set", dict(PAIR, help="a task setting, any of `sdo-bench list` (e.g. --set batch=8)"))]
+# shorthands of --set KEY=VALUE for the most used settings
+SHORT = [("--dtype", dict(choices=DTYPES)), ("--device", dict(help="cpu, cuda or cuda:N")),
+         ("--task-label", dict(help="the task's name in tables (default: the task name)")),
+         ("--memory-budget-bytes", dict(type=_int("--memory-budget-bytes", 1),
+                                        help="mark the run oom when its graph bytes exceed this"))]
 COMMANDS = {  # name: (help, [(flag, argparse keywords)])
     "list": ("tasks, methods and their options", []),
-    "run": ("one optimization run, one record", RUN + [
+    "run": ("optimization runs, one record per seed", VARIANT + SHORT + [
         ("--steps", dict(type=_int("--steps", 1))), ("--iterations", dict(type=_int("--iterations", 1))),
+        ("--seed", dict(type=_int("--seed", 0), nargs="+", dest="seeds", help="one seed or several")),
+        ("--seeds", dict(type=_int("--seeds", 0), nargs="+", dest="seeds", help=argparse.SUPPRESS)),
         ("--no-fidelity", dict(action="store_true", help="skip the comparison with bptt")),
-        ("--out", dict(help="record path (JSON, written atomically)")),
-        ("--samples-out", dict(help="also save images before/after optimization (.npz)")),
-        ("--seeds", dict(type=_int("--seeds"), nargs="+", help="several seeds in one process (--out-dir)")),
-        ("--out-dir", dict(help="with --seeds: OUT_DIR/seed<S>.json and .npz; existing ones are kept"))]),
-    "sweep": ("one run per number of steps N, in one process, one record each", RUN + [
+        ("--out", dict(REQ, nargs="+", help="one record path per seed (JSON, written atomically)")),
+        ("--samples-out", dict(nargs="+", help="one .npz per seed: images before/after optimization"))]),
+    "sweep": ("one run per number of steps N, in one process, one record each", VARIANT + SHORT + [SEED,
         ("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
         ("--iterations", dict(type=_int("--iterations", 1), default=3)),
-        ("--out-dir", dict(REQ, help="the record of N goes to OUT_DIR/N<N>.json"))]),
+        ("--out", dict(REQ, nargs="+", help="one record path per N, in the order of --steps"))]),
     "cost": ("predicted peak memory and FLOPs of one gradient (fake tensors, no weights, no GPU)", VARIANT + [
         ("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
-        ("--dtype", dict(default="float16", help="float16 (default), bfloat16 or float32")),
-        ("--batch", dict(type=_int("--batch", 1))), ("--attention", dict(default="flash", help="flash|math")),
+        ("--dtype", dict(default="float16", choices=COST_DTYPES)),
+        ("--batch", dict(type=_int("--batch", 1))), ("--attention", dict(default="flash", choices=ATTENTION)),
         ("--json", dict(action="store_true")), ("--out", dict(help="also write the rows to a JSON file"))]),
     "gradcheck": ("every method's gradient against bptt on one task", [
         ("--task", REQ), ("--steps", dict(type=_int("--steps", 1))), SEED,
@@ -75,12 +92,14 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("--which", dict(choices=["reward", "judge", "both"], default="both")),
         ("--epochs", dict(type=_int("--epochs", 1), default=30))]),
     "evaluate-model": ("judge the trained digits model; write a sample grid", [
-        ("--weights", REQ), ("--out", dict(REQ, help="directory for the results")),
+        ("--weights", REQ), ("--out", dict(REQ, help="the results (JSON)")),
+        ("--grid", dict(help="also a sample grid, one row per class (PNG)")),
         ("--samples", dict(type=_int("--samples", 1), default=500))]),
     "progress": ("runs done and time left per rule family of a running workflow", [
         ("family", dict(choices=["runs", "sweeps", "cost"]))]),
-    "build-tiny": ("build tiny-sd and tiny open_clip checkpoints (random weights, offline) into OUT", [
-        ("--out", REQ), SEED]),
+    "build-tiny": ("build tiny-sd and tiny open_clip checkpoints (random weights, offline)", [
+        ("--sd-out", dict(REQ, help="the tiny-sd pipeline directory")),
+        ("--clip-out", dict(REQ, help="the tiny open_clip checkpoints' directory")), SEED]),
 }
 # fmt: on
 
@@ -95,32 +114,117 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _call(target: str, *args, **kwargs):
-    """``module:function`` of the library, imported only when its command runs (a fast ``--help``)."""
-    module, function = target.split(":")
-    return getattr(importlib.import_module(f"sdo_bench.{module}"), function)(*args, **kwargs)
+def _settings(a) -> dict:
+    """``--set`` pairs, with the shorthand flags that were given (a key given twice is an error)."""
+    settings = pairs(a.set, "--set")
+    for key in ("steps", "iterations", "dtype", "device"):
+        value = getattr(a, key, None)
+        if value is None or (a.command == "sweep" and key in ("steps", "iterations")):
+            continue
+        if key in settings and settings[key] != value:
+            raise ValueError(f"--{key} {value} and --set {key}={settings[key]} disagree; give {key} once")
+        settings[key] = value
+    return settings
 
 
-# each command: one library call; what it returns is printed ((code, text) sets the exit code)
-# fmt: off
+def _variant(a):
+    from .variant import Variant
+
+    return Variant(a.method, pairs(a.option, "--option"), a.label)
+
+
+# each command: the parsed arguments as plain values, one library call; what it returns is printed
+# ((code, text) sets the exit code)
+def _run(a):
+    from . import experiment
+
+    settings = _settings(a)
+    seeds = a.seeds or [settings.pop("seed", 0)]
+    if a.seeds and "seed" in settings:
+        raise ValueError("give the seed once: --seed/--seeds or --set seed=, not both")
+    settings.pop("seed", None)
+    kw = dict(task_label=a.task_label, memory_budget_bytes=a.memory_budget_bytes, fidelity=not a.no_fidelity)
+    recs = experiment.run_seeds(a.task, settings, _variant(a), seeds, a.out, a.samples_out, **kw)
+    return "\n".join(experiment.summary(r) for r in recs) if len(recs) == 1 else f"{len(recs)} records"
+
+
+def _sweep(a):
+    from .sweep import sweep
+
+    settings = dict(_settings(a), seed=a.seed, iterations=a.iterations)
+    kw = dict(task_label=a.task_label, memory_budget_bytes=a.memory_budget_bytes)
+    recs = sweep(a.task, settings, _variant(a), a.steps, a.out, **kw)
+    return f"{a.task} {recs[0]['variant']}: {len(recs)} records"
+
+
+def _cost(a):
+    from . import cost
+
+    settings = pairs(a.set, "--set")
+    kw = dict(label=a.label, dtype=a.dtype, batch=a.batch, attention=a.attention, settings=settings)
+    return cost.run(a.task, a.method, pairs(a.option, "--option"), a.steps, as_json=a.json, out=a.out, **kw)
+
+
+def _gradcheck(a):
+    from .gradcheck import text
+
+    return text(a.task, steps=a.steps, seed=a.seed, dtype=a.dtype)
+
+
+def _regress(a):
+    from .regress import check
+
+    return check(Path(a.baseline), a.tolerance, a.update, Path(a.save) if a.save else None)
+
+
+def _report(a):
+    from .report import write
+
+    return write(a.what, a.records, a.sweeps, a.out, a.reference, a.costs, a.benchmarks)
+
+
+def _train_model(a):
+    from .tasks.digits.model import train_summary
+
+    return train_summary(a.out, a.steps, a.batch, a.seed)
+
+
+def _train_classifier(a):
+    from .tasks.digits.classifier import train_summary
+
+    return train_summary(a.which, a.out, a.epochs)
+
+
+def _evaluate_model(a):
+    from .tasks.digits.model_quality import summary
+
+    return summary(a.weights, a.out, a.grid, a.samples)
+
+
+def _build_tiny(a):
+    from .tasks.stable_diffusion.tiny import build_all
+
+    return build_all(Path(a.sd_out), Path(a.clip_out), seed=a.seed)
+
+
+def _list(a):
+    from .listing import text
+
+    return text()
+
+
+def _progress(a):
+    from .progress import line
+
+    return line(a.family)
+
+
 HANDLERS = {
-    "run": lambda a: _call("experiment:command", a), "sweep": lambda a: _call("experiment:command", a),
-    "list": lambda a: _call("listing:text"),
-    "gradcheck": lambda a: _call("experiment:gradcheck_text", a.task, steps=a.steps, seed=a.seed,
-                                 dtype=a.dtype),
-    "regress": lambda a: _call("regress:check", Path(a.baseline), a.tolerance, a.update, a.save),
-    "report": lambda a: _call("report:write", a.what, a.records, a.sweeps, a.out, a.reference, a.costs,
-                              a.benchmarks),
-    "train-model": lambda a: _call("models.digits:train_summary", a.out, a.steps, a.batch, a.seed),
-    "train-classifier": lambda a: _call("rewards.digit_classifier:train_summary", a.which, a.out, a.epochs),
-    "evaluate-model": lambda a: _call("worlds.digits.model_quality:summary", a.weights, a.out, a.samples),
-    "progress": lambda a: _call("progress:line", a.family),
-    "build-tiny": lambda a: _call("models.tiny_sd:build_all", Path(a.out), seed=a.seed),
-    "cost": lambda a: _call("cost:run", a.task, a.method, pairs(a.option, "--option"), a.steps,
-                            label=a.label, dtype=a.dtype, batch=a.batch, attention=a.attention,
-                            settings=pairs(a.set, "--set"), as_json=a.json, out=a.out),
-}
-# fmt: on
+    "list": _list, "run": _run, "sweep": _sweep, "cost": _cost, "gradcheck": _gradcheck,
+    "regress": _regress, "report": _report, "train-model": _train_model,
+    "train-classifier": _train_classifier, "evaluate-model": _evaluate_model, "progress": _progress,
+    "build-tiny": _build_tiny,
+}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -224,3 +224,10 @@ class PeakMemory(contextlib.AbstractContextManager):
             self._thread.join()
             self.peak_bytes = self._peak
         return False
+
+
+def is_oom(exc: BaseException) -> bool:
+    """An allocation failure: CUDA's or the host's (``MemoryError``, or a RuntimeError saying so)."""
+    return isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    )

@@ -29,7 +29,7 @@ import math
 
 import torch
 
-PRIORS = ("none", "norm", "dno")
+from .settings import PRIORS, choice
 
 
 def norm_nll(z: torch.Tensor) -> torch.Tensor:
@@ -74,9 +74,7 @@ class DNOPrior:
 
 def build(name: str, dim: int):
     """The penalty function of prior ``name`` for variables of ``dim`` values per sample (None: none)."""
-    if name not in PRIORS:
-        raise ValueError(f"unknown prior {name!r}; valid choices: {', '.join(PRIORS)}")
-    if name == "none":
+    if choice("prior", name, PRIORS) == "none":
         return None
     if name == "norm":
         return norm_nll

@@ -10,8 +10,6 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-STATUSES = ("ok", "oom", "diverged", "not_applicable", "error")
-
 
 @lru_cache(maxsize=1)
 def schema() -> dict:

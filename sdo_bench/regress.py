@@ -209,18 +209,6 @@ def format_rows(rows: list[dict]) -> str:
     )
 
 
-def ratio_spread(results: list[dict]) -> dict:
-    """Per case and ratio, (max - min) / median over several measurements."""
-    out = {}
-    for key in results[0]["cases"]:
-        for fig in RATIOS:
-            vals = [r["cases"][key].get(fig) for r in results]
-            if any(v is None for v in vals):
-                continue
-            out[f"{key}:{fig}"] = (max(vals) - min(vals)) / statistics.median(vals)
-    return out
-
-
 def write(path: Path, result: dict) -> None:
     from .records import write_atomic
 

@@ -36,19 +36,3 @@ def pairs(items: list[str], flag: str) -> dict:
         key, value = item.split("=", 1)
         out[key.strip()] = parse(value.strip())
     return out
-
-
-def integer(name: str, least: int | None = None):
-    """An ``argparse`` type: an integer (at least ``least``), with an error that names the flag."""
-    import argparse
-
-    def parse(v):
-        try:
-            i = int(v)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {v!r}") from None
-        if least is not None and i < least:
-            raise argparse.ArgumentTypeError(f"{name} must be >= {least}, got {i}")
-        return i
-
-    return parse

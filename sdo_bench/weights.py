@@ -13,6 +13,9 @@ import contextlib
 import contextvars
 from pathlib import Path
 
+#: the package's shipped files: the digits weights, SD1.5's and open_clip's configs
+ASSETS = Path(__file__).resolve().parent / "assets"
+
 _CONFIGS_ONLY = contextvars.ContextVar("sdo_bench_configs_only", default=False)
 
 

@@ -7,12 +7,12 @@ import pytest
 import torch
 
 import sdo_bench
-from sdo_bench.data.digits import load_split
 from sdo_bench.methods import Variant
-from sdo_bench.models.digits import WeightsError, load_unet, train_model
-from sdo_bench.rewards.digit_classifier import accuracy, load_classifier, train_classifier
-from sdo_bench.worlds.digits import DEFAULT_WEIGHTS
-from sdo_bench.worlds.digits.model_quality import class_conditional_samples
+from sdo_bench.tasks.digits import DEFAULT_WEIGHTS
+from sdo_bench.tasks.digits.classifier import accuracy, load_classifier, train_classifier
+from sdo_bench.tasks.digits.data import load_split
+from sdo_bench.tasks.digits.model import WeightsError, load_unet, train_model
+from sdo_bench.tasks.digits.model_quality import class_conditional_samples
 
 DIGITS_TASKS = ["digits-latent", "digits-condition", "digits-lora", "digits-weights"]
 TINY = dict(steps=5, batch=2, judge=False)

@@ -8,12 +8,11 @@ import torch
 import torch.nn.functional as F
 
 import sdo_bench
-from sdo_bench.data import not_a_digit
-from sdo_bench.data.digits import load_split, to_unit
 from sdo_bench.report.tables import bootstrap_ci, claims, main_table
-from sdo_bench.rewards.digit_classifier import load_classifier
-from sdo_bench.worlds.digits import DEFAULT_WEIGHTS
-from sdo_bench.worlds.digits.judge import MIN_FID_SAMPLES, DigitsJudge, held_out_images
+from sdo_bench.tasks.digits import DEFAULT_WEIGHTS, not_a_digit
+from sdo_bench.tasks.digits.classifier import load_classifier
+from sdo_bench.tasks.digits.data import load_split, to_unit
+from sdo_bench.tasks.digits.judge import MIN_FID_SAMPLES, DigitsJudge, held_out_images
 
 
 def _judge_probs(images01):

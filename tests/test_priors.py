@@ -52,7 +52,7 @@ def test_unknown_prior_and_wrong_target_are_clear_errors():
         sdo_bench.tasks.build("gmm-weights", prior="norm")
     with pytest.raises(ValueError, match="x_s.*set prior: none"):
         sdo_bench.tasks.build("gmm-latent", steps=10, start_step=5, prior="norm")
-    with pytest.raises(ValueError, match="prior_weight must be a number"):
+    with pytest.raises(ValueError, match="prior_weight must be a finite number >= 0"):
         sdo_bench.tasks.build("gmm-latent", prior="norm", prior_weight="lots")
 
 

@@ -5,7 +5,7 @@ import torch
 
 import sdo_bench
 from sdo_bench.sampling import DDIMSampler
-from sdo_bench.worlds.gmm import gmm_scheduler
+from sdo_bench.tasks.gmm import gmm_scheduler
 
 
 def scheduler_loop(task, scheduler):

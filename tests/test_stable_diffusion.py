@@ -11,10 +11,10 @@ import torch.nn.functional as F
 from _helpers import flat, rel_err
 
 import sdo_bench
-from sdo_bench.models import tiny_sd
 from sdo_bench.rewards import clip_image, clip_models, tiny_clip
 from sdo_bench.rewards.aesthetic import load_aesthetic
 from sdo_bench.rewards.hpsv2 import load_hpsv2
+from sdo_bench.tasks.stable_diffusion import tiny as tiny_sd
 from sdo_bench.weights import WeightsError
 
 TINY_TASKS = ["tiny-sd-latent", "tiny-sd-condition", "tiny-sd-lora"]
@@ -70,7 +70,7 @@ def test_tiny_sd_is_saved_and_loaded_through_the_pipeline_loader(tiny_dirs):
 
 
 def tiny_sd_prompt(i):
-    from sdo_bench.worlds.stable_diffusion import TINY_PROMPTS
+    from sdo_bench.tasks.stable_diffusion import TINY_PROMPTS
 
     return TINY_PROMPTS[i % len(TINY_PROMPTS)]
 

@@ -194,7 +194,7 @@ def test_other_configs_dry_run(tmp_path, configfile):
         # 84 runs in 28 jobs of 3 seeds (one per task x variant), and 5 sweeps
         assert out.count("--set sd15_path=/path/to/stable-diffusion-v1-5") >= 28 + 5
         assert "--seeds 0 1 2" in out
-        assert "--steps 50" in out and "--set guidance_scale=7.5" in out and "--device cuda" in out
+        assert "--set steps=50" in out and "--set guidance_scale=7.5" in out and "--set device=cuda" in out
     else:
         assert "-m sdo_bench build-tiny" in out and "--set weights_dir=results/models/tiny-sd" in out
 

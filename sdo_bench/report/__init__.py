@@ -37,10 +37,10 @@ def write(
         if not cost_rows.empty:
             cost.write(cost_rows, out)
         return f"wrote the tables ({len(table)} rows, {len(cost_rows)} predicted cost rows) to {out}"
+    from ..outputs import PER_COST_TASK, figure_name
     from .figures import write_all
-    from .outputs import PER_COST_TASK
 
     write_all(df, load_records(sweeps), out)
     for task in dict.fromkeys(cost_rows.task) if not cost_rows.empty else []:
-        cost.figure(cost_rows, task, out / f"{PER_COST_TASK[0]}_{task}.png")
+        cost.figure(cost_rows, task, out / figure_name(PER_COST_TASK[0], task))
     return f"wrote figures to {out}"

@@ -1,8 +1,9 @@
 """Where the workflow's time goes: Snakemake's ``benchmark:`` files (one per job: wall seconds, CPU
-seconds, peak memory) summed per rule family into ``results/tables/time_per_rule.{md,csv}``.
+seconds, peak memory) summed per rule family into the time table (:data:`sdo_bench.outputs.TIME_PER_RULE`).
 
-A family is the first folder under ``results/benchmarks/`` (``runs``, ``sweeps``, ``cost``, ``models``)
-or the rule's own file (``tables``, ``figures``); ``runs`` is also broken down by task.
+A family is the first folder under the benchmarks' folder (:data:`sdo_bench.outputs.BENCHMARKS_DIR`):
+``runs``, ``sweeps``, ``cost``, ``models``, or the rule's own file (``tables``, ``figures``); ``runs`` is
+also broken down by task.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-FILES = {"md": "time_per_rule.md", "csv": "time_per_rule.csv"}
+from ..outputs import BENCHMARKS_DIR
+from ..outputs import TIME_PER_RULE as FILES
 
 
-def load(paths, root: str = "results/benchmarks") -> pd.DataFrame:
+def load(paths, root: str = BENCHMARKS_DIR) -> pd.DataFrame:
     """One row per benchmark file: family, task (for runs, sweeps and cost), wall s, CPU s, max RSS MiB."""
     rows = []
     for p in map(Path, paths):

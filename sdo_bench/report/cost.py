@@ -1,5 +1,5 @@
 """The cost model's report (every figure *predicted*, :mod:`sdo_bench.cost`): ``cost.{csv,md,html}``, the
-OOM map (method × N × card → fits / out of memory), ``figures/cost_memory_<task>.png`` and the paper-scale
+OOM map (method × N × card → fits / out of memory), the predicted-memory figure per task and the paper-scale
 rows of the claims table."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .outputs import COST_TABLES
+from ..outputs import COST_TABLES
 
 GiB = 2**30
 CARD_LINES_GB = (24, 40, 80)

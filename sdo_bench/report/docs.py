@@ -8,15 +8,21 @@ import datetime as _dt
 import shutil
 from pathlib import Path
 
+from ..outputs import FAMILY_OUTPUTS, FIGURES_DIR, figure_name
+
+#: the README's figures: (kind, task) of the default run's figures, copied under their own names
+SHOWN = [
+    ("reward_vs_iter", "digits-lora"),
+    ("reward_vs_time", "digits-latent"),
+    ("scaling", "digits-latent"),
+    ("fidelity", "digits-latent"),
+    ("samples", "digits-latent"),
+    ("samples", "digits-weights"),
+]
 #: README picture -> the workflow output it copies
 FIGURES = {
-    "reward_vs_iter_digits-lora.png": "figures/reward_vs_iter_digits-lora.png",
-    "reward_vs_time_digits-latent.png": "figures/reward_vs_time_digits-latent.png",
-    "scaling_digits-latent.png": "figures/scaling_digits-latent.png",
-    "fidelity_digits-latent.png": "figures/fidelity_digits-latent.png",
-    "samples_digits-latent.png": "figures/samples_digits-latent.png",
-    "samples_digits-weights.png": "figures/samples_digits-weights.png",
-    "digits_model_samples.png": "results/model/digits_samples.png",
+    **{figure_name(k, t): f"{FIGURES_DIR}/{figure_name(k, t)}" for k, t in SHOWN},
+    "digits_model_samples.png": FAMILY_OUTPUTS["digits_model_quality"][1]["grid"],
 }
 
 

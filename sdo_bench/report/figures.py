@@ -16,13 +16,22 @@ MiB = 2**20
 
 def write_all(df: pd.DataFrame, sweeps: pd.DataFrame, out: Path) -> None:
     """Every figure of docs/design.md §9 for the tasks in the records (``df``) and sweeps (``sweeps``)."""
-    for task in dict.fromkeys(df.task) if not df.empty else []:
-        reward_curves(df, task, "iter", out / f"reward_vs_iter_{task}.png")
-        reward_curves(df, task, "time", out / f"reward_vs_time_{task}.png")
-        samples(df, task, out / f"samples_{task}.png")
-    for task in dict.fromkeys(sweeps.task) if not sweeps.empty else []:
-        scaling(sweeps, task, out / f"scaling_{task}.png")
-        fidelity(sweeps, task, out / f"fidelity_{task}.png")
+    from ..outputs import PER_SWEPT_TASK, PER_TASK, figure_name
+
+    per_task = dict(zip(PER_TASK, (_reward_vs_iter, _reward_vs_time, samples), strict=True))
+    per_swept_task = dict(zip(PER_SWEPT_TASK, (scaling, fidelity), strict=True))
+    for frame, draw in ((df, per_task), (sweeps, per_swept_task)):
+        for task in dict.fromkeys(frame.task) if not frame.empty else []:
+            for kind, fn in draw.items():
+                fn(frame, task, out / figure_name(kind, task))
+
+
+def _reward_vs_iter(df, task, path):
+    reward_curves(df, task, "iter", path)
+
+
+def _reward_vs_time(df, task, path):
+    reward_curves(df, task, "time", path)
 
 
 def _colors(variants):

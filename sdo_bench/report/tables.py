@@ -1,4 +1,4 @@
-"""``results/tables/main.{csv,md,tex}`` and ``claims.md`` (docs/design.md §9), plus HTML copies of both.
+"""The main table (CSV, Markdown, LaTeX) and the claims table (docs/design.md §9), plus HTML copies of both.
 
 Speed-up and memory ratios against the reference method (``bptt``) are taken between runs of the same
 task and seed, then averaged over seeds. ``cost_in_samples`` is a run's time per iteration over the
@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..outputs import TABLES
 from .html import markdown_to_html
-from .outputs import TABLES
 
 MiB = 2**20
 

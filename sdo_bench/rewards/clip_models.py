@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-from ..weights import WeightsError, require
+from ..weights import ASSETS, WeightsError, require
 
 TINY = "sdo-tiny-clip"
-_CONFIG_DIR = Path(__file__).resolve().parent.parent / "assets" / "open_clip"
+_CONFIG_DIR = ASSETS / "open_clip"
 
 
 def register_tiny() -> str:

@@ -1,20 +1,32 @@
 """The task registry: task families register their named tasks with :func:`register`.
 
-Task names are ``<model>-<target>[-<reward>]`` (docs/design.md §4). A task family is one module under
-``sdo_bench/worlds/`` whose factories are decorated with ``@register(name, description, **defaults)``;
-``sdo_bench/tasks/__init__.py`` imports the families (CONTRIBUTING.md).
+Task names are ``<model>-<target>[-<reward>]`` (docs/design.md §4). A task family is one folder under
+``sdo_bench/tasks/`` whose ``__init__`` decorates its factories with ``@register(name, description,
+**defaults)``; ``sdo_bench/tasks/__init__.py`` imports the families (CONTRIBUTING.md). A task whose
+files a workflow rule makes says so with ``workflow=`` (:class:`WorkflowFiles`): the workflow reads
+that declaration and never branches on family names.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import torch
+from .. import settings as _settings
+from .base import Task
 
-from .task import Task, resolve_dtype
+
+@dataclass(frozen=True)
+class WorkflowFiles:
+    """What the workflow builds for a task: ``inputs`` maps a task setting that names a directory to
+    the files in it that a rule makes (the job waits for them); ``defaults`` gives that directory where
+    the config leaves the setting unset (``{key}`` takes the config's top-level ``key``); ``outputs``
+    names the family's own workflow outputs (keys of :data:`sdo_bench.outputs.FAMILY_OUTPUTS`), made
+    once when the config plans one of these tasks."""
+
+    inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+    outputs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -23,6 +35,7 @@ class TaskSpec:
     factory: Callable[..., Task]
     defaults: dict
     description: str
+    workflow: WorkflowFiles | None = None
 
     def option_names(self) -> set[str]:
         """Every setting this task accepts: its own defaults and the common ones."""
@@ -30,27 +43,20 @@ class TaskSpec:
 
 
 _REGISTRY: dict[str, TaskSpec] = {}
-COMMON_OVERRIDES = (
-    "steps",
-    "seed",
-    "dtype",
-    "batch",
-    "iterations",
-    "lr",
-    "optimizer",
-    "device",
-    "start_step",
-    "prior",
-    "prior_weight",
-)
+COMMON_OVERRIDES = _settings.COMMON
 
 
-def register(name: str, description: str, **defaults):
+def register(name: str, description: str, workflow: WorkflowFiles | None = None, **defaults):
     def deco(factory):
-        _REGISTRY[name] = TaskSpec(name, factory, defaults, description)
+        _REGISTRY[name] = TaskSpec(name, factory, defaults, description, workflow)
         return factory
 
     return deco
+
+
+def unregister(name: str) -> None:
+    """Forget a task (a family defined at run time, as in the tests)."""
+    _REGISTRY.pop(name, None)
 
 
 def names() -> list[str]:
@@ -64,8 +70,8 @@ def spec(name: str) -> TaskSpec:
 
 
 def settings_for(name: str, **overrides) -> dict:
-    """The task's resolved settings (defaults, then ``overrides``), checked; ``ValueError`` names a
-    bad key or value and the valid choices."""
+    """The task's resolved settings (defaults, then ``overrides``), checked once by their owner
+    (:func:`sdo_bench.settings.check`); ``ValueError`` names a bad key or value and the valid choices."""
     s = spec(name)
     valid = s.option_names()
     unknown = sorted(set(overrides) - valid)
@@ -80,50 +86,33 @@ def settings_for(name: str, **overrides) -> dict:
     settings.setdefault("dtype", "float32")
     settings.setdefault("device", "cpu")
     settings.setdefault("optimizer", "adam")
-    for key in ("steps", "batch", "iterations", "seed", "start_step"):
-        v = settings.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
-            raise ValueError(f"{key} must be an integer, got {v!r}")
-    for key in ("steps", "batch", "iterations"):
-        if settings.get(key) is not None and settings[key] < 1:
-            raise ValueError(f"{key} must be >= 1, got {settings[key]}")
-    start = settings.get("start_step") or 0
-    if start and not 0 <= start < (settings.get("steps") or 1):
-        raise ValueError(f"start_step must be in 0..N-1 = {settings.get('steps', 1) - 1}, got {start}")
-    from ..priors import PRIORS
-
-    if settings.get("prior", "none") not in PRIORS:
-        raise ValueError(f"unknown prior {settings['prior']!r}; valid choices: {', '.join(PRIORS)}")
-    lr = settings.get("lr")
-    if lr is not None and (
-        isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0
-    ):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    if settings.get("optimizer") not in ("adam", "sgd"):
-        raise ValueError(f"unknown optimizer {settings.get('optimizer')!r}; valid choices: adam, sgd")
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", str(settings["device"])):
-        raise ValueError(f"unknown device {settings['device']!r}; valid choices: cpu, cuda, cuda:N")
-    w = settings.get("prior_weight")
-    if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float))):
-        raise ValueError(f"prior_weight must be a number, got {w!r}")
-    resolve_dtype(settings["dtype"])
-    device = torch.device(settings["device"])
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {settings['device']!r} is not available on this machine; use --device cpu")
-    return settings
+    return _settings.check(settings)
 
 
 def build(name: str, **overrides) -> Task:
     """Build task ``name``; keyword overrides replace its defaults (``steps``, ``seed``, ``dtype`` …)."""
-    settings = settings_for(name, **overrides)
+    return make(name, settings_for(name, **overrides), explicit=overrides)
+
+
+def make(name: str, settings: dict, explicit=()) -> Task:
+    """Build task ``name`` from settings :func:`settings_for` resolved and checked (a job checks its
+    settings once and builds one task per seed from them); ``explicit``: the keys the caller set."""
+    import torch
+
+    from .base import resolve_dtype
+
+    settings = dict(settings)
+    device = torch.device(settings["device"])
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {settings['device']!r} is not available on this machine; use --device cpu")
     config = dict(settings)
     start = settings.pop("start_step", None) or 0
     prior = settings.pop("prior", None) or "none"
     weight = settings.pop("prior_weight", None)
-    if start and "prior" not in overrides:
+    if start and "prior" not in explicit:
         prior = config["prior"] = "none"  # the task's default prior is on x_T; the variable is x_s
     settings["dtype"] = resolve_dtype(settings["dtype"])
-    settings["device"] = torch.device(settings["device"])
+    settings["device"] = device
     task = spec(name).factory(name=name, **settings)
     if start:
         task.start_at(start)

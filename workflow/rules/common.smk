@@ -5,6 +5,7 @@ import os
 import shlex
 import sys
 
+from sdo_bench import outputs as OUT
 from sdo_bench.report.docs import FIGURES as DOCS_FIGURES
 from sdo_bench.workflow import Plan
 
@@ -24,7 +25,6 @@ else:  # a job's own Snakemake (SLURM's jobstep): the plan checked above, read b
     PLAN = Plan.for_job(config)
 TABLES = PLAN.table_outputs()
 SWEEP = config["sweeps"]
-TINY_SD, TINY_CLIP = PLAN.tiny_outputs()
 
 
 wildcard_constraints:

@@ -6,13 +6,13 @@
 
 rule cost:
     output:
-        "results/cost/{task}/{variant}/{dtype}.json",
+        OUT.COST_ROWS,
     conda:
         "../envs/sdo-bench.yaml"
     log:
         "logs/cost/{task}/{variant}/{dtype}.log",
     benchmark:
-        "results/benchmarks/cost/{task}/{variant}/{dtype}.tsv",
+        OUT.BENCHMARK_COST,
     params:
         sdo_bench=SDO_BENCH,
         args=lambda wc: PLAN.cost_args(wc.task, wc.variant, wc.dtype),

@@ -13,12 +13,13 @@ rule figures:
     log:
         "logs/figures.log",
     benchmark:
-        "results/benchmarks/figures.tsv",
+        OUT.BENCHMARK_REPORT.format(rule="figures"),
     params:
         sdo_bench=SDO_BENCH,
+        out=lambda w, output: os.path.dirname(output[0]),
     shell:
         "{params.sdo_bench} report figures --records {input.records} --sweeps {input.sweeps} --costs {input.costs} "
-        "--out figures > {log} 2>&1"
+        "--out {params.out} > {log} 2>&1"
 
 
 # The README's pictures (not part of `all`: it writes into the repository's docs/figures):

@@ -1,17 +1,20 @@
 # The models: the digits world's networks and the tiny random Stable Diffusion + open_clip checkpoints.
 # The digits weights ship in the repository, so their rules run only
 # when the files are missing (or when forced): they regenerate them from scikit-learn's digits.
+# Which tasks wait for which of these files is each task family's own declaration (WorkflowFiles).
+
+MODEL_QUALITY_RULE, MODEL_QUALITY = OUT.FAMILY_OUTPUTS["digits_model_quality"]
 
 
 rule train_digits_model:
     output:
-        f"{PLAN.weights}/unet/config.json",
+        [f"{PLAN.weights}/{f}" for f in OUT.DIGITS_MODEL],
     conda:
         "../envs/sdo-bench.yaml"
     log:
         "logs/models/train_digits_model.log",
     benchmark:
-        "results/benchmarks/models/train_digits_model.tsv",
+        OUT.BENCHMARK_MODEL.format(rule="train_digits_model")
     params:
         sdo_bench=SDO_BENCH,
         weights=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
@@ -24,16 +27,15 @@ rule train_digits_classifiers:
     input:
         # the judge's "not a digit" class includes the model's hacks; ancient: a fresh clone's file times
         # must not retrain the shipped classifiers
-        ancient(f"{PLAN.weights}/unet/config.json"),
+        [ancient(f"{PLAN.weights}/{f}") for f in OUT.DIGITS_MODEL],
     output:
-        f"{PLAN.weights}/classifier.pt",
-        f"{PLAN.weights}/judge.pt",
+        [f"{PLAN.weights}/{f}" for f in OUT.DIGITS_CLASSIFIERS],
     conda:
         "../envs/sdo-bench.yaml"
     log:
         "logs/models/train_digits_classifiers.log",
     benchmark:
-        "results/benchmarks/models/train_digits_classifiers.tsv",
+        OUT.BENCHMARK_MODEL.format(rule="train_digits_classifiers")
     params:
         sdo_bench=SDO_BENCH,
         weights=lambda w, output: os.path.dirname(output[0]),
@@ -44,21 +46,19 @@ rule train_digits_classifiers:
 
 rule digits_model_quality:
     input:
-        PLAN.digits_weights(),
+        [f"{PLAN.weights}/{f}" for f in (*OUT.DIGITS_MODEL, *OUT.DIGITS_CLASSIFIERS)],
     output:
-        json="results/model/model_quality.json",
-        grid=report("results/model/digits_samples.png", caption="../report/digits_samples.rst",
-                    category="Models"),
+        json=MODEL_QUALITY["json"],
+        grid=report(MODEL_QUALITY["grid"], caption="../report/digits_samples.rst", category="Models"),
     conda:
         "../envs/sdo-bench.yaml"
     log:
-        "logs/models/digits_model_quality.log",
+        f"logs/models/{MODEL_QUALITY_RULE}.log",
     benchmark:
-        "results/benchmarks/models/digits_model_quality.tsv",
+        OUT.BENCHMARK_MODEL.format(rule=MODEL_QUALITY_RULE)
     params:
         sdo_bench=SDO_BENCH,
-        weights=lambda w, input: os.path.dirname(input[1]),
-        out=lambda w, output: os.path.dirname(output.json),
+        weights=lambda w, input: os.path.dirname(input[-1]),
     # the longest single job of a small config: started first, it runs beside the others instead of
     # after them
     priority: 10
@@ -67,22 +67,23 @@ rule digits_model_quality:
     threads: 1
     shell:
         "OMP_NUM_THREADS={threads} {params.sdo_bench} evaluate-model --weights {params.weights} "
-        "--out {params.out} --samples 500 > {log} 2>&1"
+        "--out {output.json} --grid {output.grid} --samples 500 > {log} 2>&1"
 
 
 rule build_tiny:
     output:
-        f"{TINY_SD}/model_index.json",
-        f"{TINY_CLIP}/aesthetic_head.pth",
+        [f"{OUT.TINY_SD}/{f}" for f in OUT.TINY_SD_FILES],
+        [f"{OUT.TINY_CLIP}/{f}" for f in OUT.TINY_CLIP_FILES],
     conda:
         "../envs/sdo-bench.yaml"
     log:
         "logs/models/build_tiny.log",
     benchmark:
-        "results/benchmarks/models/build_tiny.tsv",
+        OUT.BENCHMARK_MODEL.format(rule="build_tiny")
     params:
         sdo_bench=SDO_BENCH,
-        out=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
+        sd=lambda w, output: os.path.dirname(output[0]),
+        clip=lambda w, output: os.path.dirname(output[-1]),
     threads: 1
     shell:
-        "{params.sdo_bench} build-tiny --out {params.out} > {log} 2>&1"
+        "{params.sdo_bench} build-tiny --sd-out {params.sd} --clip-out {params.clip} > {log} 2>&1"

@@ -7,13 +7,13 @@ rule sweep:
     input:
         inputs_for,
     output:
-        expand("results/sweeps/{{task}}/{{variant}}/N{steps}.json", steps=PLAN.sweep_steps),
+        expand(OUT.SWEEP_RECORD, steps=PLAN.sweep_steps, allow_missing=True),
     conda:
         "../envs/sdo-bench.yaml"
     log:
         "logs/sweeps/{task}/{variant}.log",
     benchmark:
-        "results/benchmarks/sweeps/{task}/{variant}.tsv",
+        OUT.BENCHMARK_SWEEP,
     params:
         sdo_bench=SDO_BENCH,
         args=lambda wc: PLAN.job_args(wc.task, wc.variant, sweep=True),
@@ -27,5 +27,5 @@ rule sweep:
     shell:
         "OMP_NUM_THREADS={threads} {params.sdo_bench} sweep {params.args} --seed {params.seed} "
         "--steps {params.steps} --iterations {params.iterations} "
-        "--out-dir results/sweeps/{wildcards.task}/{wildcards.variant} > {log} 2>&1; "
+        "--out {output} > {log} 2>&1; "
         "{params.sdo_bench} progress sweeps"

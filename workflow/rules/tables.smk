@@ -23,7 +23,7 @@ rule tables:
     log:
         "logs/tables.log",
     benchmark:
-        "results/benchmarks/tables.tsv",
+        OUT.BENCHMARK_REPORT.format(rule="tables"),
     params:
         sdo_bench=SDO_BENCH,
         reference=PLAN.reference,
@@ -38,13 +38,14 @@ rule time_per_rule:
     input:
         PLAN.benchmark_files(),
     output:
-        md=report("results/tables/time_per_rule.md", caption="../report/time_per_rule.rst", category="Tables"),
-        csv="results/tables/time_per_rule.csv",
+        md=report(OUT.table("time_md"), caption="../report/time_per_rule.rst", category="Tables"),
+        csv=OUT.table("time_csv"),
     conda:
         "../envs/sdo-bench.yaml"
     log:
         "logs/time_per_rule.log",
     params:
         sdo_bench=SDO_BENCH,
+        out=lambda w, output: os.path.dirname(output.md),
     shell:
-        "{params.sdo_bench} report benchmarks --benchmarks {input} --out results/tables > {log} 2>&1"
+        "{params.sdo_bench} report benchmarks --benchmarks {input} --out {params.out} > {log} 2>&1"

@@ -21,17 +21,18 @@ from __future__ import annotations
 
 import torch
 
-from ..measure import CountingNetwork
-from ..models import stable_diffusion as sd
-from ..models import tiny_sd
-from ..rewards import clip_models, tiny_clip
-from ..rewards.aesthetic import WHERE_CLIP, WHERE_HEAD, load_aesthetic
-from ..rewards.hpsv2 import WHERE as HPS_WHERE
-from ..rewards.hpsv2 import load_hpsv2
-from ..sampling import DDIMSampler
-from ..tasks.registry import register
-from ..tasks.task import Task, seeded_normal
-from ..weights import require, skipped
+from ... import outputs
+from ...measure import CountingNetwork
+from ...rewards import clip_models, tiny_clip
+from ...rewards.aesthetic import WHERE_CLIP, WHERE_HEAD, load_aesthetic
+from ...rewards.hpsv2 import WHERE as HPS_WHERE
+from ...rewards.hpsv2 import load_hpsv2
+from ...sampling import DDIMSampler
+from ...weights import require, skipped
+from ..base import Task, seeded_normal
+from ..registry import WorkflowFiles, register
+from . import pipeline as sd
+from . import tiny as tiny_sd
 
 TINY_PROMPTS = ["a red cube on a wooden table", "a watercolor painting of a lighthouse at dusk"]
 
@@ -169,6 +170,11 @@ def _build(
     return task
 
 
+#: the workflow builds the tiny checkpoints (``build_tiny``) where the config does not name them
+TINY_WORKFLOW = WorkflowFiles(
+    inputs={"weights_dir": outputs.TINY_SD_FILES, "reward_dir": outputs.TINY_CLIP_FILES},
+    defaults={"weights_dir": outputs.TINY_SD, "reward_dir": outputs.TINY_CLIP},
+)
 TINY = dict(steps=20, batch=2, prompts=TINY_PROMPTS, guidance_scale=7.5, weights_dir=None, reward_dir=None)
 SD15 = dict(steps=50, batch=4, prompts=PAPER_PROMPTS, guidance_scale=7.5, sd15_path=None)
 # the open_clip architectures are options only so that tests can run these tasks on tiny checkpoints
@@ -179,6 +185,7 @@ AESTHETIC = dict(aesthetic_clip=None, aesthetic_head=None, aesthetic_model="ViT-
 @register(
     "tiny-sd-latent",
     "tiny random SD (CPU-sized), optimize x_T; tiny-HPS reward (no meaning); norm prior",
+    workflow=TINY_WORKFLOW,
     iterations=5,
     lr=0.05,
     # the digits weight; not tuned here: a random reward has no hack to measure and no judge
@@ -193,6 +200,7 @@ def tiny_sd_latent(name, **kw):
 @register(
     "tiny-sd-condition",
     "tiny random SD, optimize the prompt embeddings; tiny-HPS reward",
+    workflow=TINY_WORKFLOW,
     iterations=5,
     lr=0.01,
     **TINY,
@@ -204,6 +212,7 @@ def tiny_sd_condition(name, **kw):
 @register(
     "tiny-sd-lora",
     "tiny random SD, optimize a LoRA adapter from fixed noises; tiny-HPS reward",
+    workflow=TINY_WORKFLOW,
     iterations=5,
     lr=1e-3,
     lora_rank=4,

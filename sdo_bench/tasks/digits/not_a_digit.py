@@ -102,9 +102,9 @@ def diffusion_hacks(
     make the reward classifier see a random digit, kept where rougher than any real digit."""
     from pathlib import Path
 
-    from ..models.digits import NULL_CLASS, DigitsDenoiser, ddim_scheduler, load_unet
-    from ..sampling import DDIMSampler
-    from .digits import to_unit
+    from ...sampling import DDIMSampler
+    from .data import to_unit
+    from .model import NULL_CLASS, DigitsDenoiser, ddim_scheduler, load_unet
 
     denoiser = DigitsDenoiser(load_unet(Path(weights_dir) / "unet")).eval().requires_grad_(False)
     sampler = DDIMSampler(ddim_scheduler(), steps)

@@ -13,7 +13,6 @@ gradient method needs:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,24 +20,16 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import settings
 from ..measure import CountingNetwork
 from ..sampling import DDIMSampler
 
-TARGETS = ("latent", "condition", "lora", "weights")
-DTYPES = {
-    "float32": torch.float32,
-    "float64": torch.float64,
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-}
-
 
 def resolve_dtype(dtype) -> torch.dtype:
+    """``torch.<name>`` of a dtype name of :data:`sdo_bench.settings.DTYPES` (checked there)."""
     if isinstance(dtype, torch.dtype):
         return dtype
-    if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; valid choices: {', '.join(DTYPES)}")
-    return DTYPES[dtype]
+    return getattr(torch, settings.choice("dtype", dtype, settings.DTYPES))
 
 
 @dataclass
@@ -98,7 +89,8 @@ class Task:
 
     def set_prior(self, name: str, weight: float) -> None:
         """Optimize ``J = mean reward - weight * mean R(x_T)`` with the prior ``R`` of
-        :mod:`sdo_bench.priors` (``none``, ``norm``, ``dno``). Latent target only, from x_T (start_step 0)."""
+        :mod:`sdo_bench.priors` (``none``, ``norm``, ``dno``). Latent target only, from x_T (start_step 0);
+        ``weight`` as :func:`sdo_bench.settings.check` accepts it (``tasks.build`` checks it)."""
         from .. import priors
 
         fn = priors.build(name, self.noise[0].numel())
@@ -111,8 +103,6 @@ class Task:
                 "prior is a prior on the Gaussian x_T; with start_step > 0 the variable is x_s "
                 "(set prior: none)"
             )
-        if not (math.isfinite(weight) and weight >= 0):
-            raise ValueError(f"prior_weight must be a finite number >= 0, got {weight!r}")
         self.prior, self.prior_weight, self._prior_fn = name, float(weight), fn
 
     @torch.no_grad()
@@ -202,7 +192,8 @@ class Task:
             return torch.optim.Adam(self.params, lr=self.lr)
         if self.optimizer == "sgd":
             return torch.optim.SGD(self.params, lr=self.lr)
-        raise ValueError(f"unknown optimizer {self.optimizer!r}; valid choices: adam, sgd")
+        settings.choice("optimizer", self.optimizer, settings.OPTIMIZERS)
+        raise AssertionError(self.optimizer)
 
 
 def _cat_cond(uncond, cond):

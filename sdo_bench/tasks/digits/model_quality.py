@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ...data.digits import load_split, to_unit
-from ...models.digits import DigitsDenoiser, ddim_scheduler, load_unet
-from ...rewards.digit_classifier import accuracy, load_classifier
 from ...sampling import DDIMSampler
+from .classifier import accuracy, load_classifier
+from .data import load_split, to_unit
 from .judge import _judge, fid_kid
+from .model import DigitsDenoiser, ddim_scheduler, load_unet
 
 
 @torch.no_grad()
@@ -30,7 +30,7 @@ def class_conditional_samples(
     seed: int = 0,
     batch: int = 100,
 ):
-    from ...models.digits import NULL_CLASS
+    from .model import NULL_CLASS
 
     denoiser = DigitsDenoiser(load_unet(Path(weights_dir) / "unet")).eval()
     sampler = DDIMSampler(ddim_scheduler(), steps)
@@ -58,14 +58,27 @@ def save_grid(images01: torch.Tensor, path: Path, nrow: int, scale: int = 4) -> 
     save_image(up, path, nrow=nrow, padding=2, pad_value=0.5)
 
 
+def hack(task, iterations: int) -> None:
+    """Exact gradient ascent on the task's reward, backpropagated through every sampling step (what
+    ``bptt`` computes), with the task's own optimizer: the reward hack the judge must not believe. The
+    family's own loop, so that the family needs no runner."""
+    optimizer = task.make_optimizer()
+    for _ in range(iterations):
+        x = task.x_T()
+        for k in range(task.steps):
+            x = task.sampler.step(k, x, task.eps(x, k))
+        (-task.reward_per_sample(x).mean()).backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+
 def judge_vs_hacks(weights_dir: Path, seeds=(100, 101, 102), target_digit: int = 3) -> dict:
     """The judge's p(target) and p(a digit) on real held-out images of the target and on reward hacks:
-    ``digits-latent`` (N = 20, 10 iterations, lr 0.1, batch 8, prior none), optimized by ``bptt``.
-    "Hacked" are the final samples rougher than any real digit (total variation above 1.5 times the
-    largest of the training digits'), the rest are reported apart."""
-    from ... import experiment, tasks
-    from ...data.not_a_digit import NOT_A_DIGIT, total_variation
-    from ...methods import Variant
+    ``digits-latent`` (N = 20, 10 iterations, lr 0.1, batch 8, prior none), optimized by exact gradient
+    ascent (:func:`hack`). "Hacked" are the final samples rougher than any real digit (total variation
+    above 1.5 times the largest of the training digits'), the rest are reported apart."""
+    from ..registry import build
+    from .not_a_digit import NOT_A_DIGIT, total_variation
 
     judge = _judge(str(weights_dir))
     split = load_split()
@@ -81,11 +94,11 @@ def judge_vs_hacks(weights_dir: Path, seeds=(100, 101, 102), target_digit: int =
 
     finals = []
     for seed in seeds:
-        task = tasks.build(
+        task = build(
             "digits-latent", steps=20, iterations=10, lr=0.1, seed=seed, prior="none", judge=False,
             weights_dir=str(weights_dir), target_digit=target_digit,
         )  # fmt: skip
-        experiment.run(task, Variant("bptt"), fidelity=False, progress=False)
+        hack(task, task.iterations)
         finals.append(task.sample())
     finals = torch.cat(finals)
     rough = total_variation(finals) > 1.5 * float(total_variation(to_unit(split.train_x)).max())
@@ -101,17 +114,24 @@ def judge_vs_hacks(weights_dir: Path, seeds=(100, 101, 102), target_digit: int =
 
 def evaluate(
     weights_dir: str | Path,
-    out_dir: str | Path,
+    out: str | Path,
+    grid_out: str | Path | None = None,
     *,
     n: int = 500,
     steps: int = 50,
     guidance_scale: float = 2.0,
     seed: int = 0,
 ) -> dict:
-    weights_dir, out_dir = Path(weights_dir), Path(out_dir)
+    """The model's quality (``out``, JSON) and, with ``grid_out``, a grid of class-conditional
+    samples, one row per class (PNG)."""
+    from ...records import check_writable, write_atomic
+
+    weights_dir = Path(weights_dir)
     load_unet(weights_dir / "unet")  # missing weights: a clear error before anything is written
     load_classifier("reward", weights_dir), load_classifier("judge", weights_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    for path in filter(None, [out, grid_out]):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        check_writable(path)
     split = load_split()
     labels = torch.arange(n) % 10
     samples = class_conditional_samples(
@@ -135,15 +155,16 @@ def evaluate(
         "floor_held_out_vs_train": fid_kid(held, train, weights_dir),
         "judge_vs_reward_hacks": judge_vs_hacks(weights_dir),
     }
-    grid_labels = torch.arange(10).repeat_interleave(10)
-    grid = class_conditional_samples(
-        weights_dir, grid_labels, steps=steps, guidance_scale=guidance_scale, seed=seed + 1
-    )
-    save_grid(grid, out_dir / "digits_samples.png", nrow=10)
-    (out_dir / "model_quality.json").write_text(json.dumps(result, indent=1))
+    if grid_out is not None:
+        grid_labels = torch.arange(10).repeat_interleave(10)
+        grid = class_conditional_samples(
+            weights_dir, grid_labels, steps=steps, guidance_scale=guidance_scale, seed=seed + 1
+        )
+        save_grid(grid, Path(grid_out), nrow=10)
+    write_atomic(out, result)
     return result
 
 
-def summary(weights_dir, out_dir, n: int = 500) -> str:
+def summary(weights_dir, out, grid_out=None, n: int = 500) -> str:
     """``sdo-bench evaluate-model``: :func:`evaluate` as indented JSON."""
-    return json.dumps(evaluate(weights_dir, out_dir, n=n), indent=1)
+    return json.dumps(evaluate(weights_dir, out, grid_out, n=n), indent=1)

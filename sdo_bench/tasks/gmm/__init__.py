@@ -19,12 +19,12 @@ import torch
 if TYPE_CHECKING:
     from diffusers import DDIMScheduler
 
-from ..measure import CountingNetwork
-from ..models.gmm import GMMDenoiser, ring_means
-from ..rewards.gmm_target import GMMTargetReward
-from ..sampling import DDIMSampler, real_tensors
-from ..tasks.registry import register
-from ..tasks.task import Task, freeze, seeded_normal
+from ...measure import CountingNetwork
+from ...sampling import DDIMSampler, real_tensors
+from ..base import Task, freeze, seeded_normal
+from ..registry import register
+from .model import GMMDenoiser, ring_means
+from .reward import GMMTargetReward
 
 GMM_DEFAULTS = dict(
     steps=20, batch=32, iterations=50, components=8, dim=2, radius=2.0, std=0.25, target_point=(2.0, 2.0)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..weights import WeightsError, require
+from ...weights import ASSETS, WeightsError, require
 
 PIPELINE_FILES = ("model_index.json", "unet", "vae", "text_encoder", "tokenizer", "scheduler")
 WHERE_SD15 = (
@@ -67,9 +67,8 @@ def load_pipeline(
 def sd15_configs() -> dict:
     """SD1.5's component configs, shipped in ``sdo_bench/assets/sd15`` (no weights needed)."""
     import json
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent / "assets" / "sd15"
+    root = ASSETS / "sd15"
     return {
         name: {
             k: v for k, v in json.loads((root / f"{name}.json").read_text()).items() if not k.startswith("_")
@@ -88,7 +87,7 @@ def pipeline_from_configs(configs: dict, *, dtype: torch.dtype = torch.float32, 
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    from .clip_tokenizer import write_clip_tokenizer
+    from .tokenizer import write_clip_tokenizer
 
     quiet_progress_bars()
     unet = UNet2DConditionModel(**configs["unet"])  # this order: tiny-sd's seeded weights depend on it

@@ -2,7 +2,7 @@
 
 UNet2DConditionModel + AutoencoderKL + CLIPTextModel + CLIPTokenizer + SD1.5's own DDIM scheduler
 config, built from config with a fixed seed, saved with ``save_pretrained`` and loaded back through the
-same loader as real Stable Diffusion (:func:`sdo_bench.models.stable_diffusion.load_pipeline`). It
+same loader as real Stable Diffusion (:func:`sdo_bench.tasks.stable_diffusion.pipeline.load_pipeline`). It
 exercises the SD code path (latent space, VAE decode, text conditioning, classifier-free guidance) for
 timing and memory scaling; it has no semantics.
 
@@ -17,16 +17,14 @@ from pathlib import Path
 
 import torch
 
-from ..weights import cache_dir, ensure_built
+from ...weights import ASSETS, cache_dir, ensure_built
 
 VERSION = 1  # bump when the architecture or seed below changes (cached copies are rebuilt)
 
 #: SD1.5's scheduler config (scheduler/scheduler_config.json of stable-diffusion-v1-5), as DDIM
 SD15_SCHEDULER = {
     k: v
-    for k, v in json.loads(
-        (Path(__file__).resolve().parent.parent / "assets" / "sd15" / "scheduler.json").read_text()
-    ).items()
+    for k, v in json.loads((ASSETS / "sd15" / "scheduler.json").read_text()).items()
     if not k.startswith("_")
 }
 
@@ -74,7 +72,7 @@ CONFIGS = {"unet": UNET, "vae": VAE, "text_encoder": TEXT, "scheduler": SD15_SCH
 
 def build(out: str | Path, seed: int = 0) -> Path:
     """Build tiny-sd with random weights (seeded) and save it as a diffusers pipeline directory."""
-    from .stable_diffusion import pipeline_from_configs
+    from .pipeline import pipeline_from_configs
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -90,12 +88,13 @@ def ensure(out: str | Path | None = None, seed: int = 0) -> Path:
     )
 
 
-def build_all(out: Path, seed: int = 0) -> str:
-    """``sdo-bench build-tiny``: tiny-sd and the tiny open_clip checkpoints under ``out``."""
-    from ..rewards import tiny_clip
+def build_all(sd_out: Path, clip_out: Path, seed: int = 0) -> str:
+    """``sdo-bench build-tiny``: tiny-sd into ``sd_out`` and the tiny open_clip checkpoints into
+    ``clip_out``."""
+    from ...rewards import tiny_clip
 
-    sd_dir = ensure(Path(out) / "tiny-sd", seed=seed)
-    clip_dir = tiny_clip.ensure(Path(out) / "tiny-clip", seed=seed)
+    sd_dir = ensure(sd_out, seed=seed)
+    clip_dir = tiny_clip.ensure(clip_out, seed=seed)
     return (
         f"tiny-sd in {sd_dir} (--set weights_dir={sd_dir}); "
         f"tiny open_clip in {clip_dir} (--set reward_dir={clip_dir})"

@@ -20,8 +20,8 @@ from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..data.digits import IMAGE_SIZE, load_split
-from ..weights import WeightsError, skipped
+from ...weights import WeightsError, skipped
+from .data import IMAGE_SIZE, load_split
 
 NULL_CLASS = 10
 NUM_CLASSES = 10

@@ -19,20 +19,29 @@ from pathlib import Path
 
 import torch
 
-from ...data.digits import to_unit
+from ... import outputs
 from ...measure import CountingNetwork
-from ...rewards.digit_classifier import DigitClassifierReward, load_classifier
 from ...sampling import DDIMSampler
-from ...tasks.registry import register
-from ...tasks.task import Task, freeze, seeded_normal
+from ...weights import ASSETS
+from ..base import Task, freeze, seeded_normal
+from ..registry import WorkflowFiles, register
+from .classifier import DigitClassifierReward, load_classifier
+from .data import to_unit
 from .judge import DigitsJudge
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[2] / "assets" / "digits"
+DEFAULT_WEIGHTS = ASSETS / "digits"
 LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2"]
 
 COMMON = dict(steps=50, batch=8, target_digit=3, weights_dir=None, judge=True)
 #: condition, lora and weights: the judge scores samples from this many held-out noises (FID, KID)
 JUDGED = dict(judge_samples=256)
+#: the workflow: the weights in the config's ``weights_dir`` (trained by its rules where missing), and
+#: the model's quality as the judge sees it (``sdo-bench evaluate-model``) once per config
+WORKFLOW = WorkflowFiles(
+    inputs={"weights_dir": (*outputs.DIGITS_MODEL, *outputs.DIGITS_CLASSIFIERS)},
+    defaults={"weights_dir": "{weights_dir}"},
+    outputs=("digits_model_quality",),
+)
 
 
 def resolve_weights_dir(value) -> Path:
@@ -62,7 +71,7 @@ def _build(
 ) -> Task:
     if not 0 <= int(target_digit) <= 9:
         raise ValueError(f"target_digit must be 0..9, got {target_digit}")
-    from ...models.digits import NULL_CLASS, DigitsDenoiser, ddim_scheduler, load_unet  # diffusers: slow
+    from .model import NULL_CLASS, DigitsDenoiser, ddim_scheduler, load_unet  # diffusers: slow
 
     wdir = resolve_weights_dir(weights_dir)
     unet = load_unet(wdir / "unet")
@@ -146,6 +155,7 @@ def _build(
 @register(
     "digits-latent",
     "digits UNet, optimize x_T towards the target digit (ReNO's norm prior on x_T)",
+    workflow=WORKFLOW,
     iterations=30,
     lr=0.1,
     # weight 3: unregularized, bptt turns x_T into noise the reward calls a digit (judge p(a digit)
@@ -161,6 +171,7 @@ def digits_latent(name, **kw):
 @register(
     "digits-condition",
     "digits UNet, optimize the class embedding (with guidance)",
+    workflow=WORKFLOW,
     iterations=30,
     lr=0.2,
     guidance_scale=2.0,
@@ -175,6 +186,7 @@ def digits_condition(name, **kw):
 @register(
     "digits-lora",
     "digits UNet, optimize a LoRA adapter from fixed noises",
+    workflow=WORKFLOW,
     iterations=30,
     lr=5e-3,
     lora_rank=4,
@@ -189,6 +201,7 @@ def digits_lora(name, **kw):
 @register(
     "digits-weights",
     "digits UNet, optimize all weights from fixed noises",
+    workflow=WORKFLOW,
     iterations=60,
     lr=3e-4,
     eval_batch=32,

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..data.digits import load_split, to_unit
-from ..weights import skipped
+from ...weights import skipped
+from .data import load_split, to_unit
 
 TRAIN_COMMAND = "sdo-bench train-classifier --out {path}"
 
@@ -48,7 +48,7 @@ class RewardCNN(nn.Module):
 
 class JudgeCNN(nn.Module):
     """Strided convs (GELU) and a 64-d feature layer, used for FID/KID; ``num_features`` for torchmetrics.
-    Eleven outputs: the ten digits and "not a digit" (:mod:`sdo_bench.data.not_a_digit`)."""
+    Eleven outputs: the ten digits and "not a digit" (:mod:`sdo_bench.tasks.digits.not_a_digit`)."""
 
     num_features = 64
     num_classes = 11
@@ -105,7 +105,7 @@ def train_classifier(
 ) -> dict:
     """Train the reward classifier (``kind='reward'``) or the judge (``'judge'``) and save it.
 
-    The judge also learns an 11th class, "not a digit" (:mod:`sdo_bench.data.not_a_digit`: noise,
+    The judge also learns an 11th class, "not a digit" (:mod:`sdo_bench.tasks.digits.not_a_digit`: noise,
     blurs and images made adversarially against the reward classifier, which must already be in
     ``out_dir``, directly and through the digits model in ``out_dir/unet`` where it is there), as many
     images as half the training digits."""
@@ -116,7 +116,7 @@ def train_classifier(
     split = load_split()
     x, y = to_unit(split.train_x), split.train_y
     if kind == "judge":
-        from ..data import not_a_digit
+        from . import not_a_digit
 
         unet = Path(out_dir) / "unet" / "config.json"
         other = not_a_digit.images(

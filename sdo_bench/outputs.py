@@ -1,0 +1,92 @@
+"""Every file the workflow makes, by pattern, each written here once: the rules take their ``output:``
+and ``benchmark:`` from these names, :class:`sdo_bench.workflow.Plan` expands them, and the library
+writes the tables and figures under the names listed here. A job receives its exact output files from
+its rule (``--out``), never a directory plus a naming of its own.
+
+Names only, no torch, pandas or matplotlib: the workflow reads them while it parses, in every job's
+own Snakemake on a cluster too.
+"""
+
+from __future__ import annotations
+
+#: one record (and the images before and after) per task (or label) x variant x seed
+RUN_RECORD = "results/raw/{task}/{variant}/seed{seed}.json"
+RUN_SAMPLES = "results/raw/{task}/{variant}/seed{seed}.npz"
+#: one record per swept task x variant x N
+SWEEP_RECORD = "results/sweeps/{task}/{variant}/N{steps}.json"
+#: the cost model's rows (every N of the grid) per task x variant x dtype
+COST_ROWS = "results/cost/{task}/{variant}/{dtype}.json"
+
+#: Snakemake's ``benchmark:`` files, summed per rule family in the time table (a family is the first
+#: folder under the benchmarks' folder, or the rule's own file)
+BENCHMARKS_DIR = "results/benchmarks"
+BENCHMARK_RUN = BENCHMARKS_DIR + "/runs/{task}/{variant}.tsv"
+BENCHMARK_SWEEP = BENCHMARKS_DIR + "/sweeps/{task}/{variant}.tsv"
+BENCHMARK_COST = BENCHMARKS_DIR + "/cost/{task}/{variant}/{dtype}.tsv"
+BENCHMARK_MODEL = BENCHMARKS_DIR + "/models/{rule}.tsv"
+BENCHMARK_REPORT = BENCHMARKS_DIR + "/{rule}.tsv"
+
+#: the tables (:func:`sdo_bench.report.tables.write_tables`, :func:`sdo_bench.report.cost.write`)
+TABLES_DIR = "results/tables"
+TABLES = {
+    "csv": "main.csv",
+    "md": "main.md",
+    "tex": "main.tex",
+    "claims": "claims.md",
+    "html": "main.html",
+    "claims_html": "claims.html",
+}
+#: beside them, where the config has a cost grid
+COST_TABLES = {
+    "cost_csv": "cost.csv",
+    "cost_md": "cost.md",
+    "cost_html": "cost.html",
+    "oom_md": "oom_map.md",
+    "oom_html": "oom_map.html",
+}
+#: where the time goes (:func:`sdo_bench.report.benchmarks.write`)
+TIME_PER_RULE = {"md": "time_per_rule.md", "csv": "time_per_rule.csv"}
+
+#: figures/<kind>_<task>.png for every task of the main runs, for every swept task, for every cost task
+FIGURES_DIR = "figures"
+FIGURE = "{kind}_{task}.png"
+PER_TASK = ("reward_vs_iter", "reward_vs_time", "samples")
+PER_SWEPT_TASK = ("scaling", "fidelity")
+PER_COST_TASK = ("cost_memory",)
+
+#: the models the workflow builds: the digits weights (files inside the config's ``weights_dir``) and
+#: the tiny random Stable Diffusion and open_clip checkpoints
+DIGITS_MODEL = ("unet/config.json",)
+DIGITS_CLASSIFIERS = ("classifier.pt", "judge.pt")
+TINY_SD, TINY_SD_FILES = "results/models/tiny-sd", ("model_index.json",)
+TINY_CLIP, TINY_CLIP_FILES = "results/models/tiny-clip", ("aesthetic_head.pth",)
+
+#: a family's own outputs (``WorkflowFiles.outputs``): name -> (rule, its files)
+FAMILY_OUTPUTS = {
+    "digits_model_quality": (
+        "digits_model_quality",
+        {"json": "results/model/model_quality.json", "grid": "results/model/digits_samples.png"},
+    ),
+}
+
+
+def table(key: str) -> str:
+    """The path of table ``key`` of :data:`TABLES`, :data:`COST_TABLES` or :data:`TIME_PER_RULE`."""
+    names = {**TABLES, **COST_TABLES, **{f"time_{k}": v for k, v in TIME_PER_RULE.items()}}
+    return f"{TABLES_DIR}/{names[key]}"
+
+
+def figure_name(kind: str, task: str) -> str:
+    """The file name of a figure (inside its directory)."""
+    return FIGURE.format(kind=kind, task=task)
+
+
+def figures(tasks, swept_tasks, cost_tasks=(), out=FIGURES_DIR) -> list[str]:
+    """The figure files :func:`sdo_bench.report.figures.write_all` and :func:`sdo_bench.report.write`
+    make."""
+    return [
+        f"{out}/{figure_name(kind, task)}"
+        for kinds, names in ((PER_TASK, tasks), (PER_SWEPT_TASK, swept_tasks), (PER_COST_TASK, cost_tasks))
+        for kind in kinds
+        for task in names
+    ]

@@ -1,0 +1,60 @@
+"""The scaling sweep: one :func:`sdo_bench.experiment.run` per number of steps N, a few iterations each,
+in one process (the scaling and fidelity figures)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from tqdm.auto import tqdm
+
+from . import tasks as _tasks
+from .experiment import quiet, run
+from .records import check_writable
+from .variant import Variant
+
+
+def sweep(
+    name: str,
+    settings: dict,
+    variant: Variant,
+    steps: list[int],
+    outs: list,
+    *,
+    memory_budget_bytes: int | None = None,
+    progress: bool | None = None,
+    task_label: str | None = None,
+) -> list[dict]:
+    """One run of task ``name`` (``settings`` as for ``tasks.build``) per N in ``steps``; the record of
+    ``steps[i]`` goes to ``outs[i]``. Every N (its settings and the method's options against it) and
+    every output path is checked before the first run: bad input raises ``ValueError`` and writes
+    nothing."""
+    if len(outs) != len(steps):
+        raise ValueError(f"give one --out per N: {len(steps)} values of --steps, {len(outs)} --out")
+    settings = {k: v for k, v in settings.items() if k != "steps"}
+    resolved = {n: _tasks.settings_for(name, **dict(settings, steps=n)) for n in steps}
+    for n, s in resolved.items():
+        try:
+            variant.build().check(SimpleNamespace(steps=n - (s.get("start_step") or 0)))
+        except ValueError as e:
+            raise ValueError(f"--steps {n}: {e}") from None
+    for path in outs:
+        check_writable(path)
+    # one unrecorded gradient at the smallest N first, so that one-time allocations (lazy module
+    # init, allocator arenas) do not land in the first N's peak-memory figure
+    try:
+        variant.build().gradient(_tasks.make(name, resolved[min(steps)], explicit=settings))
+    except Exception:  # noqa: BLE001 - the recorded runs below record any failure
+        pass
+    records = []
+    for n, out in tqdm(list(zip(steps, outs)), desc=f"{name} {variant.label} sweep", disable=quiet(progress)):
+        rec = run(
+            _tasks.make(name, resolved[n], explicit=settings),
+            variant,
+            out=out,
+            memory_budget_bytes=memory_budget_bytes,
+            progress=False,
+            task_label=task_label,
+        )
+        records.append(rec)
+        print(f"{name} {variant.label} N={n}: {rec['status']}", flush=True)
+    return records

@@ -1,0 +1,137 @@
+"""The workflow's config check: the schema (Snakemake's ``validate``, which fills in its defaults), then
+every name and value against its owner — task and method registries, :mod:`sdo_bench.settings` —
+before any job starts. Each error is one ``ValueError`` naming the config key and the valid choices."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from . import settings as _settings
+from .variant import Variant
+
+
+def validate(config: dict, schema: str) -> None:
+    """Snakemake's ``validate`` (which fills in the schema's defaults), its error cut to the line that
+    matters and where (Snakemake prints the whole schema, ~300 lines, around it)."""
+    import re
+
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate as _validate
+
+    try:
+        _validate(config, schema)
+    except WorkflowError as e:
+        text = str(e)
+        what = re.search(r"ValidationError: (.*)", text)
+        where = re.search(r"On instance((?:\[[^\]]+\])*)", text)
+        parts = re.findall(r"\[(?:'([^']+)'|(\d+))\]", where.group(1)) if where else []
+        key = "".join(f".{k}" if k else f"[{i}]" for k, i in parts).lstrip(".")
+        line = what.group(1) if what else text.splitlines()[0]
+        raise WorkflowError(
+            f"config error{' at key ' + key if key else ''}: {line} "
+            "(every key and its description: workflow/schemas/config.schema.yaml)"
+        ) from None
+
+
+def _check_variant(variant: Variant, steps: int, where: str) -> None:
+    """A method's options against a number of steps, as its job would check them."""
+    from types import SimpleNamespace
+
+    try:
+        variant.build().check(SimpleNamespace(steps=steps))
+    except ValueError as e:
+        raise ValueError(f"config key methods ({variant.label}) on {where}: {e}") from None
+
+
+def _known(key: str, names, valid, what: str) -> None:
+    for name in names:
+        if name not in valid:
+            raise ValueError(f"config key {key}: unknown {what} {name!r}; valid choices: " + ", ".join(valid))
+
+
+def catalog() -> dict[str, dict]:
+    """Each registered task's option names and workflow files (what a job's Snakemake reads back)."""
+    from . import tasks as _tasks
+
+    out = {}
+    for name in _tasks.names():
+        spec = _tasks.spec(name)
+        out[name] = {
+            "options": sorted(spec.option_names()),
+            "workflow": asdict(spec.workflow) if spec.workflow else None,
+        }
+    return out
+
+
+def check(plan) -> dict[str, Variant]:
+    """Every name and value of ``plan.config`` (the plan's catalog filled first); returns the variants
+    by label, in config order."""
+    from . import tasks as _tasks
+
+    c, plan.catalog = plan.config, catalog()
+    known = list(plan.catalog)
+    try:
+        _settings.device(c["device"])
+    except ValueError as e:
+        raise ValueError(f"config key device: {e}") from None
+    _known("dtype", [c["dtype"]], _settings.DTYPES, "dtype")
+    _known("cost.attention", [c["cost"]["attention"]], _settings.ATTENTION, "attention kernel")
+    _known("cost.dtypes", c["cost"]["dtypes"], _settings.COST_DTYPES, "dtype")
+    seen = set()
+    for i, entry in enumerate(c["tasks"]):
+        name = entry["task"]
+        _known(f"tasks[{i}].task", [name], known, "task")
+        label = entry.get("label") or name
+        if label in seen:
+            raise ValueError(f"config key tasks[{i}]: {label!r} listed twice; give one entry its own `label`")
+        seen.add(label)
+        valid = plan.catalog[name]["options"]
+        for key in entry.get("options") or {}:
+            if key not in valid:
+                raise ValueError(
+                    f"config key tasks[{i}].options.{key}: task {name!r} has no option "
+                    f"{key!r}; valid choices: " + ", ".join(sorted(valid))
+                )
+    labels = [e.get("label") or e["task"] for e in c["tasks"]]
+    for key in c["task_options"]:
+        if not any(key in plan.catalog[e["task"]]["options"] for e in c["tasks"]):
+            raise ValueError(f"config key task_options.{key}: no task in `tasks` has option {key!r}")
+    variants: dict[str, Variant] = {}
+    for i, entry in enumerate(c["methods"]):
+        v = Variant.from_config(entry)
+        try:
+            v.build()
+        except ValueError as e:
+            raise ValueError(f"config key methods[{i}] ({v.method}): {e}") from None
+        if v.label in variants:
+            raise ValueError(f"config key methods[{i}]: label {v.label!r} used twice; set `label`")
+        variants[v.label] = v
+    if len(set(c["seeds"])) != len(c["seeds"]):
+        raise ValueError(f"config key seeds: {c['seeds']} lists a seed twice; give each seed once")
+    for i, entry in enumerate(c["tasks"]):
+        _known(f"tasks[{i}].methods", entry.get("methods") or [], list(variants), "method label")
+        label = entry.get("label") or entry["task"]
+        settings = {k: v for k, v in plan.task_settings(label).items() if k != "device"}
+        try:  # values checked here, before any job (the device: where the job runs)
+            resolved = _tasks.settings_for(entry["task"], **settings)
+        except ValueError as e:
+            raise ValueError(f"config key tasks[{i}] ({label}): {e}") from None
+        n = resolved.get("steps", 1) - (resolved.get("start_step") or 0)
+        for vlabel, v in variants.items():
+            if vlabel in (entry.get("methods") or variants):
+                _check_variant(v, n, f"tasks[{i}] ({label}, N={n})")
+    _known("sweeps.methods", c["sweeps"]["methods"], list(variants), "method label")
+    for name in c["sweeps"]["tasks"]:
+        for vlabel in c["sweeps"]["methods"] or variants:
+            for n in c["sweeps"]["steps"]:
+                _check_variant(variants[vlabel], n, f"sweeps ({name}, N={n})")
+    _known("sweeps.tasks", c["sweeps"]["tasks"], list(dict.fromkeys(known + labels)), "task or label")
+    _known("cost.tasks", c["cost"]["tasks"], known, "task")
+    _known("cost.methods", c["cost"]["methods"], list(variants), "method label")
+    ref = c["report"]["reference_method"]
+    if ref not in variants:
+        raise ValueError(
+            f"config key report.reference_method: {ref!r} is not a method label; "
+            "valid choices: " + ", ".join(variants)
+        )
+    return variants
