@@ -58,7 +58,9 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("--seeds", dict(type=_int("--seeds", 0), nargs="+", dest="seeds", help=argparse.SUPPRESS)),
         ("--no-fidelity", dict(action="store_true", help="skip the comparison with bptt")),
         ("--out", dict(REQ, nargs="+", help="one record path per seed (JSON, written atomically)")),
-        ("--samples-out", dict(nargs="+", help="one .npz per seed: images before/after optimization"))]),
+        ("--samples-out", dict(nargs="+", help="one .npz per seed: images before/after optimization")),
+        ("--keep-dir", dict(help="also keep a copy of each finished seed's files here; a rerun restores "
+                                 "them (they survive a killed job)"))]),
     "sweep": ("one run per number of steps N, in one process, one record each", VARIANT + SHORT + [SEED,
         ("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
         ("--iterations", dict(type=_int("--iterations", 1), default=3)),
@@ -144,6 +146,7 @@ def _run(a):
         raise ValueError("give the seed once: --seed/--seeds or --set seed=, not both")
     settings.pop("seed", None)
     kw = dict(task_label=a.task_label, memory_budget_bytes=a.memory_budget_bytes, fidelity=not a.no_fidelity)
+    kw["keep_dir"] = a.keep_dir
     recs = experiment.run_seeds(a.task, settings, _variant(a), seeds, a.out, a.samples_out, **kw)
     return "\n".join(experiment.summary(r) for r in recs) if len(recs) == 1 else f"{len(recs)} records"
 

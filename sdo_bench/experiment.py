@@ -47,7 +47,7 @@ from .measure import PeakMemory, is_oom, synchronizer
 from .methods import Variant
 from .provenance import provenance
 from .record import Record
-from .records import check_writable, write_atomic, write_npz_atomic
+from .records import check_dir, check_writable, write_atomic, write_npz_atomic
 from .settings import integer
 from .tensor_memory import measure_gradient
 
@@ -152,6 +152,7 @@ def run_seeds(
     outs: list,
     samples_outs: list | None = None,
     *,
+    keep_dir=None,
     task_label: str | None = None,
     memory_budget_bytes: int | None = None,
     fidelity: bool = True,
@@ -160,8 +161,13 @@ def run_seeds(
     """One :func:`run` per seed, in this process (one interpreter start and one set of imports for all):
     seed ``seeds[i]``'s record goes to ``outs[i]`` (and its images to ``samples_outs[i]``). The settings
     are checked once, every output path before the first run. A seed whose record is already there,
-    made from the same settings (its ``provenance.config_hash``), is not redone: an interrupted job
-    resumes where it stopped."""
+    made from the same settings (its ``provenance.config_hash``) and not failed, is not redone: an
+    interrupted job resumes where it stopped.
+
+    ``keep_dir``: also keep a copy of each finished seed's files there (same names). The copies are no
+    job's declared outputs, so they survive whatever kills the job (SIGKILL, the OOM killer, a
+    cluster's time limit: Snakemake then deletes the outputs the failed job made); a rerun restores a
+    seed from its copy instead of running it again."""
     from .provenance import config_hash
 
     samples_outs = list(samples_outs) if samples_outs else [None] * len(seeds)
@@ -174,8 +180,10 @@ def run_seeds(
         raise ValueError(f"seeds {seeds} list a seed twice; give each seed once")
     resolved = _tasks.settings_for(name, **dict(settings, seed=seeds[0]))
     variant.build()  # a bad method or option fails here, before anything is built
-    for path in filter(None, [*outs, *samples_outs]):
+    for path in [*outs, *(p for p in samples_outs if p is not None)]:
         check_writable(path)
+    if keep_dir is not None:
+        check_dir(keep_dir, "--keep-dir")
     records = []
     jobs = list(zip(seeds, outs, samples_outs))
     for seed, out, samples in tqdm(
@@ -183,7 +191,10 @@ def run_seeds(
     ):
         task = _tasks.make(name, dict(resolved, seed=integer("seed", seed, least=0)), explicit=settings)
         method = variant.build()
-        done = _existing(out, samples, config_hash(_config(task, method, memory_budget_bytes)))
+        want = config_hash(_config(task, method, memory_budget_bytes))
+        done = _existing(out, samples, want)
+        if done is None and keep_dir is not None:
+            done = _restore(keep_dir, out, samples, want)
         if done is not None:
             if len(seeds) > 1:
                 print(f"{summary(done)} (kept: made earlier from the same settings)", flush=True)
@@ -200,10 +211,36 @@ def run_seeds(
             progress=False,
             task_label=task_label,
         )
+        if keep_dir is not None and rec["status"] != "error":
+            _keep(keep_dir, out, samples)
         if len(seeds) > 1:  # a job's log shows each seed as it ends
             print(summary(rec), flush=True)
         records.append(rec)
     return records
+
+
+def _keep(keep_dir, *paths) -> None:
+    """Copies of a finished seed's files in ``keep_dir`` (each written atomically)."""
+    import shutil
+    from pathlib import Path
+
+    Path(keep_dir).mkdir(parents=True, exist_ok=True)
+    for p in filter(None, map(lambda x: x and Path(x), paths)):
+        tmp = Path(keep_dir) / f".{p.name}.tmp"
+        shutil.copyfile(p, tmp)
+        tmp.replace(Path(keep_dir) / p.name)
+
+
+def _restore(keep_dir, out, samples, want_hash: str) -> dict | None:
+    """The kept copy of this seed put back in place, where it was made from the same settings."""
+    from pathlib import Path
+
+    kept = Path(keep_dir) / Path(out).name
+    kept_samples = samples and Path(keep_dir) / Path(samples).name
+    rec = _existing(kept, kept_samples, want_hash)
+    if rec is not None:
+        _keep(Path(out).parent, kept, kept_samples)
+    return rec
 
 
 def _existing(out, samples, want_hash: str) -> dict | None:

@@ -228,6 +228,7 @@ class PeakMemory(contextlib.AbstractContextManager):
 
 def is_oom(exc: BaseException) -> bool:
     """An allocation failure: CUDA's or the host's (``MemoryError``, or a RuntimeError saying so)."""
+    text = str(exc).lower()
     return isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)) or (
-        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+        isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
     )

@@ -12,6 +12,10 @@ from __future__ import annotations
 #: one record (and the images before and after) per task (or label) x variant x seed
 RUN_RECORD = "results/raw/{task}/{variant}/seed{seed}.json"
 RUN_SAMPLES = "results/raw/{task}/{variant}/seed{seed}.npz"
+#: copies of each finished seed's record and images, outside every job's declared outputs: they
+#: survive a job killed after some seeds (Snakemake deletes what a failed job made), and its rerun
+#: restores them (``sdo-bench run --keep-dir``)
+RUN_KEPT = "results/kept/{task}/{variant}"
 #: one record per swept task x variant x N
 SWEEP_RECORD = "results/sweeps/{task}/{variant}/N{steps}.json"
 #: the cost model's rows (every N of the grid) per task x variant x dtype

@@ -37,6 +37,8 @@ def _clean(obj):
 def check_writable(path: str | os.PathLike) -> Path:
     """Fail early, with the path in the message, when a record cannot be written there."""
     path = Path(path)
+    if str(path) in ("", "."):
+        raise ValueError("output path is empty; give a file path (e.g. record.json)")
     if path.is_dir():
         raise ValueError(f"output {path} is a directory; give a file path (e.g. {path / 'record.json'})")
     parent = path.parent if str(path.parent) else Path(".")
@@ -51,6 +53,55 @@ def check_writable(path: str | os.PathLike) -> Path:
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(tmp: str, path: Path) -> None:
+    """Give the temporary file the mode a plain ``open`` would (``mkstemp`` makes it 0600: others
+    could not read a record in a shared folder) and move it in place."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
+
+
+def check_dir(path: str | os.PathLike, what: str = "output directory") -> Path:
+    """Fail early, naming the path, when ``path`` cannot be (or become) a directory to write into:
+    it is a file, or its nearest existing parent is not a writable directory. Creates nothing."""
+    path = Path(path)
+    if str(path) == "":
+        raise ValueError(f"{what} is empty; give a directory path")
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{what} {path} is a file; give a directory")
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{what} {path}: {parent} is a file, not a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".sdo-bench.", suffix=".probe", dir=parent)
+    except OSError as e:
+        raise ValueError(f"{what} {path}: {parent} is not writable ({e.strerror})") from None
+    os.close(fd)
+    os.unlink(tmp)
+    return path
+
+
+def read_record(path: str | os.PathLike) -> dict:
+    """One record file, or a ``ValueError`` naming it (missing, not JSON, not a record)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"record {path} does not exist")
+    try:
+        rec = json.loads(path.read_text())
+    except ValueError as e:
+        raise ValueError(f"record {path} is not valid JSON ({e})") from None
+    if not isinstance(rec, dict):
+        raise ValueError(f"record {path} is a JSON {type(rec).__name__}, not a record (an object)")
+    return rec
+
+
 def write_atomic(path: str | os.PathLike, record: dict) -> None:
     """Write JSON to a temporary file beside ``path`` and move it in place: never a partial record."""
     path = Path(path)
@@ -61,7 +112,7 @@ def write_atomic(path: str | os.PathLike, record: dict) -> None:
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -79,7 +130,7 @@ def write_npz_atomic(path: str | os.PathLike, **arrays) -> None:
     os.close(fd)
     try:
         np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -222,8 +222,14 @@ def check(
     """The CI policy: the baseline (``update``) is the median of three measurements; a check takes the
     better of two, so that a regression must show in both while one disturbed measurement does not
     fail the check. Returns (the exit code: 0 passed, 1 failed; the text to print)."""
-    if tolerance <= 0:
-        raise ValueError(f"--tolerance must be > 0, got {tolerance}")
+    import math
+
+    from .records import check_writable
+
+    if not (math.isfinite(tolerance) and tolerance > 0):  # nan or inf: a check that can never fail
+        raise ValueError(f"--tolerance must be a finite number > 0, got {tolerance}")
+    for path in filter(None, [save, baseline if update else None]):
+        check_writable(path)
     base = None if update else load(baseline)
     fresh = combine([measure() for _ in range(3 if update else 2)], "median" if update else "min")
     if save:
@@ -243,4 +249,12 @@ def load(path: Path) -> dict:
         raise ValueError(
             f"baseline {path} does not exist; create it with `sdo-bench regress --update --baseline {path}`"
         )
-    return json.loads(path.read_text())
+    try:
+        base = json.loads(path.read_text())
+    except ValueError as e:
+        raise ValueError(
+            f"baseline {path} is not valid JSON ({e}); rewrite it with `sdo-bench regress --update`"
+        ) from None
+    if not isinstance(base, dict) or "cases" not in base:
+        raise ValueError(f"baseline {path} is not a regress baseline (no 'cases'); rewrite it with --update")
+    return base

@@ -22,6 +22,13 @@ OPTIMIZERS = ("adam", "sgd")
 #: priors on x_T (:mod:`sdo_bench.priors`)
 PRIORS = ("none", "norm", "dno")
 DEVICE = re.compile(r"cpu|cuda(:\d+)?")
+#: the largest finite value of each dtype: a setting the task multiplies into its tensors must fit
+DTYPE_MAX = {"float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308, "float16": 65504.0,
+             "bfloat16": 3.3895313892515355e38}  # fmt: skip
+#: every shipped scheduler trains on 1000 timesteps: N above it has no timestep to run
+MAX_STEPS = 1000
+#: seeds feed torch generators (64-bit) with offsets for held-out noises: well inside them
+MAX_SEED = 2**62
 
 #: every task's settings, besides its own defaults (`sdo-bench list`: "also ...")
 COMMON = (
@@ -45,19 +52,27 @@ def choice(key: str, value, valid) -> str:
     return value
 
 
-def integer(key: str, value, least: int | None = None) -> int:
+def integer(key: str, value, least: int | None = None, most: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{key} must be an integer, got {value!r}")
     if least is not None and value < least:
         raise ValueError(f"{key} must be >= {least}, got {value}")
+    if most is not None and value > most:
+        raise ValueError(f"{key} must be <= {most}, got {value}")
     return value
 
 
-def number(key: str, value, *, positive: bool = False) -> float:
-    """A finite number, > 0 with ``positive`` and >= 0 otherwise."""
+def number(
+    key: str, value, *, positive: bool = False, signed: bool = False, dtype: str | None = None
+) -> float:
+    """A finite number: > 0 with ``positive``, any sign with ``signed``, >= 0 otherwise; with ``dtype``,
+    also representable in it."""
     ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-    if not ok or (value <= 0 if positive else value < 0):
-        raise ValueError(f"{key} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
+    if not ok or (not signed and (value <= 0 if positive else value < 0)):
+        what = "" if signed else (" > 0" if positive else " >= 0")
+        raise ValueError(f"{key} must be a finite number{what}, got {value!r}")
+    if dtype in DTYPE_MAX and abs(value) > DTYPE_MAX[dtype]:
+        raise ValueError(f"{key}={value!r} overflows {dtype} (largest {DTYPE_MAX[dtype]:.4g})")
     return float(value)
 
 
@@ -70,21 +85,40 @@ def device(value) -> str:
 def check(settings: dict) -> dict:
     """The common settings of a task's resolved settings, each by its rule (unset ones are skipped)."""
     s = settings
-    for key in ("steps", "batch", "iterations"):
+    dtype = choice("dtype", s.get("dtype", "float32"), DTYPES)
+    for key, most in (("steps", MAX_STEPS), ("batch", None), ("iterations", None)):
         if s.get(key) is not None:
-            integer(key, s[key], least=1)
-    for key in ("seed", "start_step"):
+            integer(key, s[key], least=1, most=most)
+    for key, most in (("seed", MAX_SEED), ("start_step", MAX_STEPS)):
         if s.get(key) is not None:
-            integer(key, s[key], least=0)
+            integer(key, s[key], least=0, most=most)
     start = s.get("start_step") or 0
     if start and not start < (s.get("steps") or 1):
         raise ValueError(f"start_step must be in 0..N-1 = {(s.get('steps') or 1) - 1}, got {start}")
     if s.get("lr") is not None:
-        number("lr", s["lr"], positive=True)
+        number("lr", s["lr"], positive=True, dtype=dtype)
     if s.get("prior_weight") is not None:
-        number("prior_weight", s["prior_weight"])
+        number("prior_weight", s["prior_weight"], dtype=dtype)
     choice("prior", s.get("prior") or "none", PRIORS)
     choice("optimizer", s.get("optimizer", "adam"), OPTIMIZERS)
-    choice("dtype", s.get("dtype", "float32"), DTYPES)
     device(s.get("device", "cpu"))
     return settings
+
+
+def optional(rule, key: str, value, *args, **kw):
+    """``rule(key, value, ...)`` unless the value is unset (None)."""
+    return None if value is None else rule(key, value, *args, **kw)
+
+
+def boolean(key: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false, got {value!r}")
+    return value
+
+
+def strings(key: str, value) -> list[str]:
+    """A non-empty list of non-empty strings (a single string counts as a list of one)."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(p, str) and p for p in items):
+        raise ValueError(f"{key} must be a non-empty list of strings, got {value!r}")
+    return items

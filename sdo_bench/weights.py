@@ -34,9 +34,10 @@ def skipped() -> bool:
     return _CONFIGS_ONLY.get()
 
 
-class WeightsError(FileNotFoundError):
+class WeightsError(FileNotFoundError, ValueError):
     """Weights missing or unreadable at a local path (the message says which key, which files, how to
-    get them)."""
+    get them). A ``ValueError`` too: a setting naming a missing path is bad input, caught where the
+    settings are checked (the workflow's config check)."""
 
 
 def require(

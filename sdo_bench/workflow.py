@@ -191,6 +191,14 @@ class Plan:
             settings.setdefault(key, where.format(**self.config))
         return settings
 
+    def built(self, task: str) -> tuple[str, ...]:
+        """The task's path settings that point where a workflow rule builds them (not there yet at
+        config time)."""
+        wf, settings = self.workflow_files(task), self.task_settings(task)
+        return tuple(
+            k for k, where in wf.get("defaults", {}).items() if settings.get(k) == where.format(**self.config)
+        )
+
     def inputs(self, task: str) -> list[str]:
         """Files a job of this task reads that a rule of the workflow makes."""
         settings = self.task_settings(task)

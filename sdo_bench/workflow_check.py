@@ -108,12 +108,17 @@ def check(plan) -> dict[str, Variant]:
         variants[v.label] = v
     if len(set(c["seeds"])) != len(c["seeds"]):
         raise ValueError(f"config key seeds: {c['seeds']} lists a seed twice; give each seed once")
+    for seed in [*c["seeds"], c["sweeps"]["seed"]]:
+        try:
+            _settings.integer("seed", seed, least=0, most=_settings.MAX_SEED)
+        except ValueError as e:
+            raise ValueError(f"config key seeds: {e}") from None
     for i, entry in enumerate(c["tasks"]):
         _known(f"tasks[{i}].methods", entry.get("methods") or [], list(variants), "method label")
         label = entry.get("label") or entry["task"]
         settings = {k: v for k, v in plan.task_settings(label).items() if k != "device"}
         try:  # values checked here, before any job (the device: where the job runs)
-            resolved = _tasks.settings_for(entry["task"], **settings)
+            resolved = _tasks.settings_for(entry["task"], built=plan.built(label), **settings)
         except ValueError as e:
             raise ValueError(f"config key tasks[{i}] ({label}): {e}") from None
         n = resolved.get("steps", 1) - (resolved.get("start_step") or 0)
@@ -121,13 +126,25 @@ def check(plan) -> dict[str, Variant]:
             if vlabel in (entry.get("methods") or variants):
                 _check_variant(v, n, f"tasks[{i}] ({label}, N={n})")
     _known("sweeps.methods", c["sweeps"]["methods"], list(variants), "method label")
-    for name in c["sweeps"]["tasks"]:
-        for vlabel in c["sweeps"]["methods"] or variants:
-            for n in c["sweeps"]["steps"]:
-                _check_variant(variants[vlabel], n, f"sweeps ({name}, N={n})")
     _known("sweeps.tasks", c["sweeps"]["tasks"], list(dict.fromkeys(known + labels)), "task or label")
+    for name in c["sweeps"]["tasks"]:  # every N as its job will build it
+        settings = {k: v for k, v in plan.task_settings(name).items() if k not in ("device", "steps")}
+        for n in c["sweeps"]["steps"]:
+            try:
+                resolved = _tasks.settings_for(
+                    plan.name_of(name), built=plan.built(name), **settings, steps=n
+                )
+            except ValueError as e:
+                raise ValueError(f"config key sweeps.steps ({name}, N={n}): {e}") from None
+            for vlabel in c["sweeps"]["methods"] or variants:
+                steps = n - (resolved.get("start_step") or 0)
+                _check_variant(variants[vlabel], steps, f"sweeps ({name}, N={n})")
     _known("cost.tasks", c["cost"]["tasks"], known, "task")
     _known("cost.methods", c["cost"]["methods"], list(variants), "method label")
+    for name in c["cost"]["tasks"]:
+        for vlabel in c["cost"]["methods"] or variants:
+            for n in c["cost"]["steps"]:
+                _check_variant(variants[vlabel], n, f"cost ({name}, N={n})")
     ref = c["report"]["reference_method"]
     if ref not in variants:
         raise ValueError(

@@ -151,9 +151,9 @@ def test_a_jobs_own_snakemake_parses_without_torch(tmp_path):
     args = ["--configfile", "config/ci.yaml", "--config", f"weights_dir={WEIGHTS}"]
     target = "results/raw/gmm-latent/sdo/seed0.json"
 
-    def parse(mode):
+    def parse(mode, dry=("-n",)):
         return subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "snakemake", "-n", "-p", "--cores", "1",
+            [sys.executable, "-X", "importtime", "-m", "snakemake", *dry, "-p", "--cores", "1",
              "--mode", mode, *args, "--", target],
             cwd=w, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
@@ -167,15 +167,18 @@ def test_a_jobs_own_snakemake_parses_without_torch(tmp_path):
     alone = parse("remote")  # nothing saved yet: checked afresh, with a line saying why
     assert alone.returncode == 0, alone.stderr[-3000:]
     assert "sdo-bench: no plan saved for this config" in alone.stderr and imported(alone, "torch")
-    main = parse("default")  # the submitting Snakemake: checks and saves
-    assert main.returncode == 0 and (w / ".snakemake" / "sdo-bench-plan.json").is_file()
+    dry = parse("default")  # a dry run checks and writes nothing under .snakemake/
+    assert dry.returncode == 0 and not (w / ".snakemake" / "sdo-bench-plan.json").exists()
+    assert not (w / ".snakemake" / "sdo-bench-progress.json").exists()
+    main = parse("default", dry=())  # the submitting Snakemake, running: checks and saves
+    assert main.returncode == 0 and (w / ".snakemake" / "sdo-bench-plan.json").is_file(), main.stderr[-3000:]
     job = parse("remote")
     assert job.returncode == 0, job.stderr[-3000:]
     assert "no plan saved" not in job.stderr
     # (pandas: Snakemake's own command line imports it)
     assert imported(job, "sdo_bench.workflow")
     assert not imported(job, "torch") and not imported(job, "matplotlib")
-    assert command(job) == command(main) == command(alone)
+    assert command(job) == command(dry) == command(alone)
     progress = json.loads((w / ".snakemake" / "sdo-bench-progress.json").read_text())["start"]
     parse("remote")
     # a job's Snakemake leaves `sdo-bench progress`'s start time alone
@@ -184,15 +187,38 @@ def test_a_jobs_own_snakemake_parses_without_torch(tmp_path):
 
 @pytest.mark.parametrize("configfile", ["config/paper.yaml", "config/tiny-sd.yaml"])
 def test_other_configs_dry_run(tmp_path, configfile):
-    """The paper config dry-runs as shipped (placeholder paths: nothing is opened before a job runs)."""
+    """The paper config dry-runs once its four paths name what they should (the config check looks for
+    the files, opens none); as shipped, with placeholder paths, it stops on the first, naming it."""
     w = workdir(tmp_path)
-    p = snakemake(w, "-n", "-p", "--configfile", configfile)
+    extra = []
+    if "paper" in configfile:
+        p = snakemake(w, "-n", "--configfile", configfile)
+        assert (
+            p.returncode != 0
+            and "sd15_path" in p.stdout + p.stderr
+            and "model_index.json" in p.stdout + p.stderr
+        )
+        sd = tmp_path / "stable-diffusion-v1-5"
+        for name in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
+            (sd / name).mkdir(parents=True)
+        (sd / "model_index.json").write_text("{}")
+        paths = {"sd15_path": sd}
+        for key, name in (
+            ("hps_checkpoint", "HPS.pt"),
+            ("aesthetic_clip", "clip.pt"),
+            ("aesthetic_head", "h.pth"),
+        ):
+            (tmp_path / name).write_text("x")
+            paths[key] = tmp_path / name
+        (w / "paths.yaml").write_text("task_options:\n" + "".join(f"  {k}: {v}\n" for k, v in paths.items()))
+        extra = ["paths.yaml"]
+    p = snakemake(w, "-n", "-p", "--configfile", configfile, *extra)
     out = p.stdout + p.stderr
     assert p.returncode == 0, out[-3000:]
     assert "rule run:" in out and "rule sweep:" in out and "rule figures:" in out
     if "paper" in configfile:
         # 84 runs in 28 jobs of 3 seeds (one per task x variant), and 5 sweeps
-        assert out.count("--set sd15_path=/path/to/stable-diffusion-v1-5") >= 28 + 5
+        assert out.count(f"--set sd15_path={tmp_path}/stable-diffusion-v1-5") >= 28 + 5
         assert "--seeds 0 1 2" in out
         assert "--set steps=50" in out and "--set guidance_scale=7.5" in out and "--set device=cuda" in out
     else:
@@ -312,3 +338,59 @@ def test_tiny_sd_config_end_to_end(tmp_path):
         assert t.loc["sdo", "graph_MiB"] < t.loc["bptt", "graph_MiB"]
         assert (w / "figures" / f"samples_{task}.png").stat().st_size > 10_000
     assert (w / "figures" / "scaling_tiny-sd-latent.png").stat().st_size > 10_000
+
+
+KILL_CONFIG = """
+seeds: [0, 1, 2]
+tasks:
+  - {task: gmm-latent, steps: 10, iterations: 150}
+methods:
+  - method: bptt
+sweeps: {tasks: [], steps: [5], iterations: 1, seed: 0, methods: []}
+cost: {tasks: [], methods: [], steps: [2], dtypes: [float32], attention: flash, batch: null}
+"""
+
+
+def test_a_job_killed_after_its_first_seed_keeps_it(tmp_path):
+    """SIGKILL (the OOM killer, a cluster's time limit) of a run job's python after seed 0: Snakemake
+    deletes the failed job's outputs, but the seed's kept copy survives and the rerun restores it."""
+    import psutil
+
+    w = workdir(tmp_path)
+    (w / "kill.yaml").write_text(KILL_CONFIG)
+    target = "results/raw/gmm-latent/bptt/seed2.json"
+    args = [
+        SNAKEMAKE,
+        target,
+        "--cores",
+        "1",
+        "--configfile",
+        "kill.yaml",
+        "--config",
+        f"weights_dir={WEIGHTS}",
+    ]
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    proc = subprocess.Popen(args, cwd=w, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = w / "results/raw/gmm-latent/bptt/seed0.json"
+    deadline = time.time() + 300
+    while not first.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert first.exists(), proc.communicate()[0][-3000:]
+    made = json.loads(first.read_text())["provenance"]["start_time"]
+    lines = [(c, " ".join(c.cmdline())) for c in psutil.Process(proc.pid).children(recursive=True)]
+    jobs = [c for c, line in lines if "sdo_bench" in line and " run " in line]
+    assert jobs, "no run job found"
+    for job in jobs:
+        job.kill()  # SIGKILL: no handler runs, no cleanup of its own
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode != 0, out[-3000:]
+    kept = w / "results/kept/gmm-latent/bptt/seed0.json"
+    assert kept.is_file() and not (w / target).exists()
+    assert not first.exists()  # Snakemake removed the failed job's outputs, the finished seed's too
+
+    p = snakemake(w, *args[1:], timeout=600)
+    assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
+    assert json.loads(first.read_text())["provenance"]["start_time"] == made  # restored, not redone
+    log = (w / "logs/runs/gmm-latent/bptt.log").read_text()
+    assert "seed=0: ok" in log and "kept: made earlier from the same settings" in log
+    assert json.loads((w / target).read_text())["status"] == "ok"

@@ -11,6 +11,12 @@ def write(
     """Write the tables (``what="tables"``: main, claims and, with ``costs``, the cost model's tables),
     the figures, the time per rule family (``"benchmarks"``: Snakemake's ``benchmarks`` files) or the
     README's figures (``"docs"``) into ``out``; returns a line saying what."""
+    from ..records import check_dir
+
+    check_dir(out, "--out")
+    for p in benchmarks:
+        if not Path(p).is_file():
+            raise ValueError(f"benchmark file {p} does not exist")
     if what == "benchmarks":
         from .benchmarks import write as write_benchmarks
 
@@ -19,20 +25,28 @@ def write(
         from .docs import refresh
 
         return refresh(out, records)
+    from ..records import read_record
     from . import cost
     from .load import load_records
 
-    for p in [*records, *sweeps, *costs]:
-        if not Path(p).is_file():
-            raise ValueError(f"record {p} does not exist")
+    for p in [*records, *sweeps]:  # every file there and readable, before anything is written
+        missing = [k for k in ("task", "method", "seed", "steps", "status") if k not in read_record(p)]
+        if missing:
+            raise ValueError(f"record {p} is not a run record (no {', '.join(missing)})")
+    for p in costs:
+        if "rows" not in read_record(p):
+            raise ValueError(f"cost file {p} has no rows (write it with `sdo-bench cost --out`)")
+    df, cost_rows = load_records(records), cost.load_rows(costs)
+    if what == "tables" and df.empty:
+        raise ValueError("no records given (--records)")
+    if what == "tables" and reference not in set(df.variant):
+        raise ValueError(f"--reference {reference!r} is not a variant of the records; valid choices: "
+                         + ", ".join(dict.fromkeys(df.variant)))  # fmt: skip
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    df, cost_rows = load_records(records), cost.load_rows(costs)
     if what == "tables":
         from .tables import write_tables
 
-        if df.empty:
-            raise ValueError("no records given (--records)")
         table = write_tables(df, out, reference, cost_rows)
         if not cost_rows.empty:
             cost.write(cost_rows, out)

@@ -36,6 +36,9 @@ class TaskSpec:
     defaults: dict
     description: str
     workflow: WorkflowFiles | None = None
+    #: the family's rule for its own options: ``check(settings, built)`` raises ``ValueError`` naming
+    #: the key; ``built``: path settings that a workflow rule makes (not there yet at config time)
+    check: Callable[[dict, tuple], None] | None = None
 
     def option_names(self) -> set[str]:
         """Every setting this task accepts: its own defaults and the common ones."""
@@ -46,9 +49,15 @@ _REGISTRY: dict[str, TaskSpec] = {}
 COMMON_OVERRIDES = _settings.COMMON
 
 
-def register(name: str, description: str, workflow: WorkflowFiles | None = None, **defaults):
+def register(
+    name: str,
+    description: str,
+    workflow: WorkflowFiles | None = None,
+    check: Callable | None = None,
+    **defaults,
+):
     def deco(factory):
-        _REGISTRY[name] = TaskSpec(name, factory, defaults, description, workflow)
+        _REGISTRY[name] = TaskSpec(name, factory, defaults, description, workflow, check)
         return factory
 
     return deco
@@ -69,9 +78,10 @@ def spec(name: str) -> TaskSpec:
     return _REGISTRY[name]
 
 
-def settings_for(name: str, **overrides) -> dict:
-    """The task's resolved settings (defaults, then ``overrides``), checked once by their owner
-    (:func:`sdo_bench.settings.check`); ``ValueError`` names a bad key or value and the valid choices."""
+def settings_for(name: str, built: tuple = (), **overrides) -> dict:
+    """The task's resolved settings (defaults, then ``overrides``), checked once by their owners
+    (:func:`sdo_bench.settings.check`, then the family's ``check``); ``ValueError`` names a bad key or
+    value and the valid choices. ``built``: path settings a workflow rule makes before the job runs."""
     s = spec(name)
     valid = s.option_names()
     unknown = sorted(set(overrides) - valid)
@@ -86,7 +96,10 @@ def settings_for(name: str, **overrides) -> dict:
     settings.setdefault("dtype", "float32")
     settings.setdefault("device", "cpu")
     settings.setdefault("optimizer", "adam")
-    return _settings.check(settings)
+    _settings.check(settings)
+    if s.check is not None:
+        s.check(settings, tuple(built))
+    return settings
 
 
 def build(name: str, **overrides) -> Task:

@@ -19,8 +19,6 @@ if getattr(workflow, "is_main_process", True):
         PLAN = Plan(config)
     except ValueError as e:
         raise WorkflowError(str(e)) from None
-    PLAN.save()  # for the jobs' own Snakemakes on a cluster (Plan.for_job)
-    PLAN.write_progress()  # what `sdo-bench progress` counts after each job
 else:  # a job's own Snakemake (SLURM's jobstep): the plan checked above, read back without torch
     PLAN = Plan.for_job(config)
 TABLES = PLAN.table_outputs()
@@ -36,3 +34,12 @@ wildcard_constraints:
 
 def inputs_for(wildcards):
     return PLAN.inputs(wildcards.task)
+
+
+# Written when the workflow starts running (after the lock is taken; never in a dry run or by an
+# invocation the lock refuses, so those change nothing under .snakemake/): the plan for the jobs'
+# own Snakemakes on a cluster (Plan.for_job), and what `sdo-bench progress` counts after each job.
+onstart:
+    if getattr(workflow, "is_main_process", True):
+        PLAN.save()
+        PLAN.write_progress()

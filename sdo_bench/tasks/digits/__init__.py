@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from ... import outputs
+from ... import settings as S
 from ...measure import CountingNetwork
 from ...sampling import DDIMSampler
 from ...weights import ASSETS
@@ -42,6 +43,19 @@ WORKFLOW = WorkflowFiles(
     defaults={"weights_dir": "{weights_dir}"},
     outputs=("digits_model_quality",),
 )
+
+
+def check(s: dict, built=()) -> None:
+    """The digits options, each by its rule (``tasks.settings_for`` calls it)."""
+    S.integer("target_digit", s["target_digit"], least=0, most=9)
+    S.optional(S.integer, "source_digit", s.get("source_digit"), least=0, most=9)
+    S.number("guidance_scale", s.get("guidance_scale", 1.0), signed=True, dtype=s["dtype"])
+    S.boolean("judge", s["judge"])
+    S.integer("judge_samples", s.get("judge_samples", 2), least=2)  # FID and KID need two
+    S.optional(S.integer, "eval_batch", s.get("eval_batch"), least=1)
+    S.integer("lora_rank", s.get("lora_rank", 1), least=1)
+    if s["weights_dir"] is not None and not isinstance(s["weights_dir"], str):
+        raise ValueError(f"weights_dir must be a directory path, got {s['weights_dir']!r}")
 
 
 def resolve_weights_dir(value) -> Path:
@@ -69,8 +83,6 @@ def _build(
     lora_rank=4,
     judge_samples=256,
 ) -> Task:
-    if not 0 <= int(target_digit) <= 9:
-        raise ValueError(f"target_digit must be 0..9, got {target_digit}")
     from .model import NULL_CLASS, DigitsDenoiser, ddim_scheduler, load_unet  # diffusers: slow
 
     wdir = resolve_weights_dir(weights_dir)
@@ -156,6 +168,7 @@ def _build(
     "digits-latent",
     "digits UNet, optimize x_T towards the target digit (ReNO's norm prior on x_T)",
     workflow=WORKFLOW,
+    check=check,
     iterations=30,
     lr=0.1,
     # weight 3: unregularized, bptt turns x_T into noise the reward calls a digit (judge p(a digit)
@@ -172,6 +185,7 @@ def digits_latent(name, **kw):
     "digits-condition",
     "digits UNet, optimize the class embedding (with guidance)",
     workflow=WORKFLOW,
+    check=check,
     iterations=30,
     lr=0.2,
     guidance_scale=2.0,
@@ -187,6 +201,7 @@ def digits_condition(name, **kw):
     "digits-lora",
     "digits UNet, optimize a LoRA adapter from fixed noises",
     workflow=WORKFLOW,
+    check=check,
     iterations=30,
     lr=5e-3,
     lora_rank=4,
@@ -202,6 +217,7 @@ def digits_lora(name, **kw):
     "digits-weights",
     "digits UNet, optimize all weights from fixed noises",
     workflow=WORKFLOW,
+    check=check,
     iterations=60,
     lr=3e-4,
     eval_batch=32,

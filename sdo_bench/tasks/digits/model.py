@@ -170,4 +170,7 @@ def train_model(
 
 def train_summary(out, steps: int = 2000, batch: int = 128, seed: int = 0) -> str:
     """``sdo-bench train-model``: train into ``out/unet``; one line on what was trained."""
+    from ...records import check_dir
+
+    check_dir(out, "--out")
     return train_model(Path(out) / "unet", steps=steps, batch=batch, seed=seed)["summary"]

@@ -130,7 +130,6 @@ def evaluate(
     load_unet(weights_dir / "unet")  # missing weights: a clear error before anything is written
     load_classifier("reward", weights_dir), load_classifier("judge", weights_dir)
     for path in filter(None, [out, grid_out]):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         check_writable(path)
     split = load_split()
     labels = torch.arange(n) % 10

@@ -19,6 +19,7 @@ import torch
 if TYPE_CHECKING:
     from diffusers import DDIMScheduler
 
+from ... import settings as S
 from ...measure import CountingNetwork
 from ...sampling import DDIMSampler, real_tensors
 from ..base import Task, freeze, seeded_normal
@@ -29,6 +30,19 @@ from .reward import GMMTargetReward
 GMM_DEFAULTS = dict(
     steps=20, batch=32, iterations=50, components=8, dim=2, radius=2.0, std=0.25, target_point=(2.0, 2.0)
 )
+
+
+def check(s: dict, built=()) -> None:
+    """The GMM options, each by its rule (``tasks.settings_for`` calls it)."""
+    S.integer("components", s["components"], least=1)
+    S.integer("dim", s["dim"], least=1)
+    S.number("radius", s["radius"], dtype=s["dtype"])
+    S.number("std", s["std"], positive=True, dtype=s["dtype"])
+    point = s["target_point"]
+    if not isinstance(point, (list, tuple)) or len(point) != s["dim"]:
+        raise ValueError(f"target_point must be a list of dim = {s['dim']} numbers, got {point!r}")
+    for x in point:
+        S.number("target_point", x, signed=True, dtype=s["dtype"])
 
 
 def gmm_scheduler() -> DDIMScheduler:
@@ -75,7 +89,7 @@ def _build(
     )
     freeze(model)
     point = torch.zeros(dim, dtype=dtype, device=device)
-    point[: min(dim, len(target_point))] = torch.tensor(list(target_point)[:dim], dtype=dtype)
+    point[:] = torch.tensor(list(target_point), dtype=dtype)
     noise = seeded_normal((batch, dim), seed, dtype, device)
     if target == "latent":
         noise.requires_grad_(True)
@@ -104,13 +118,19 @@ def _build(
     )
 
 
-@register("gmm-latent", "analytic GMM, optimize x_T towards a target point", lr=0.05, **GMM_DEFAULTS)
+@register(
+    "gmm-latent", "analytic GMM, optimize x_T towards a target point", check=check, lr=0.05, **GMM_DEFAULTS
+)
 def gmm_latent(name, **kw):
     return _build(name, "latent", **kw)
 
 
 @register(
-    "gmm-weights", "analytic GMM, optimize the mixture means from fixed noises", lr=0.02, **GMM_DEFAULTS
+    "gmm-weights",
+    "analytic GMM, optimize the mixture means from fixed noises",
+    check=check,
+    lr=0.02,
+    **GMM_DEFAULTS,
 )
 def gmm_weights(name, **kw):
     return _build(name, "weights", **kw)

@@ -22,9 +22,12 @@ from __future__ import annotations
 import torch
 
 from ... import outputs
+from ... import settings as S
 from ...measure import CountingNetwork
+from ...outputs import TINY_CLIP_FILES, TINY_SD_FILES
 from ...rewards import clip_models, tiny_clip
 from ...rewards.aesthetic import WHERE_CLIP, WHERE_HEAD, load_aesthetic
+from ...rewards.hpsv2 import VERSIONS as HPS_VERSIONS
 from ...rewards.hpsv2 import WHERE as HPS_WHERE
 from ...rewards.hpsv2 import load_hpsv2
 from ...sampling import DDIMSampler
@@ -43,6 +46,33 @@ PAPER_PROMPTS = [
     "a bowl of ramen with a soft-boiled egg, studio food photography",
     "a futuristic library with floating books, digital art",
 ]
+
+
+def _check(s: dict, built=(), *, model: str, reward: str) -> None:
+    """The Stable Diffusion options, each by its rule, and every local path the config names (before
+    anything large is loaded; ``built``: paths a workflow rule makes first)."""
+    S.strings("prompts", s["prompts"])
+    S.number("guidance_scale", s["guidance_scale"], signed=True, dtype=s["dtype"])
+    S.integer("lora_rank", s.get("lora_rank", 1), least=1)
+    S.optional(S.integer, "eval_batch", s.get("eval_batch"), least=1)
+    if "hps_version" in s:
+        S.choice("hps_version", s["hps_version"], HPS_VERSIONS)
+    if model == "sd15":
+        require(s["sd15_path"], key="sd15_path", expected=sd.PIPELINE_FILES, kind="dir", where=sd.WHERE_SD15)
+        if reward == "hpsv2":
+            require(s["hps_checkpoint"], key="hps_checkpoint", where=HPS_WHERE)
+        else:
+            require(s["aesthetic_clip"], key="aesthetic_clip", where=WHERE_CLIP)
+            require(s["aesthetic_head"], key="aesthetic_head", where=WHERE_HEAD)
+        return
+    where = "build it with `sdo-bench build-tiny` (or leave the option unset)"
+    for key, files in (("weights_dir", TINY_SD_FILES), ("reward_dir", ("hps.pt", *TINY_CLIP_FILES))):
+        if s.get(key) is not None and key not in built:  # unset: built into the cache when first used
+            require(s[key], key=key, expected=files, kind="dir", where=where)
+
+
+def check_for(model: str, reward: str):
+    return lambda s, built=(): _check(s, built, model=model, reward=reward)
 
 
 def _per_sample(prompts: list[str], n: int) -> list[str]:
@@ -77,18 +107,7 @@ def _build(
     lora_rank=4,
     eval_batch=None,
 ) -> Task:
-    if isinstance(prompts, str):
-        prompts = [prompts]
-    if not prompts or not all(isinstance(p, str) for p in prompts):
-        raise ValueError(f"prompts must be a non-empty list of strings, got {prompts!r}")
-
-    if model == "sd15":  # check every local path before loading anything large
-        require(sd15_path, key="sd15_path", expected=sd.PIPELINE_FILES, kind="dir", where=sd.WHERE_SD15)
-        if reward == "hpsv2":
-            require(hps_checkpoint, key="hps_checkpoint", where=HPS_WHERE)
-        else:
-            require(aesthetic_clip, key="aesthetic_clip", where=WHERE_CLIP)
-            require(aesthetic_head, key="aesthetic_head", where=WHERE_HEAD)
+    prompts = S.strings("prompts", prompts)  # checked by check(); a single string is a list of one
 
     # -- model ---------------------------------------------------------------------------------------
     if skipped():  # configs_only (cost model): the architectures, no weights
@@ -186,6 +205,7 @@ AESTHETIC = dict(aesthetic_clip=None, aesthetic_head=None, aesthetic_model="ViT-
     "tiny-sd-latent",
     "tiny random SD (CPU-sized), optimize x_T; tiny-HPS reward (no meaning); norm prior",
     workflow=TINY_WORKFLOW,
+    check=check_for("tiny-sd", "hpsv2"),
     iterations=5,
     lr=0.05,
     # the digits weight; not tuned here: a random reward has no hack to measure and no judge
@@ -201,6 +221,7 @@ def tiny_sd_latent(name, **kw):
     "tiny-sd-condition",
     "tiny random SD, optimize the prompt embeddings; tiny-HPS reward",
     workflow=TINY_WORKFLOW,
+    check=check_for("tiny-sd", "hpsv2"),
     iterations=5,
     lr=0.01,
     **TINY,
@@ -213,6 +234,7 @@ def tiny_sd_condition(name, **kw):
     "tiny-sd-lora",
     "tiny random SD, optimize a LoRA adapter from fixed noises; tiny-HPS reward",
     workflow=TINY_WORKFLOW,
+    check=check_for("tiny-sd", "hpsv2"),
     iterations=5,
     lr=1e-3,
     lora_rank=4,
@@ -226,6 +248,7 @@ def tiny_sd_lora(name, **kw):
 @register(
     "sd15-latent-hpsv2",
     "SD1.5 (local weights), optimize x_T for HPSv2",
+    check=check_for("sd15", "hpsv2"),
     iterations=20,
     lr=0.01,
     **SD15,
@@ -238,6 +261,7 @@ def sd15_latent_hpsv2(name, **kw):
 @register(
     "sd15-latent-aesthetic",
     "SD1.5 (local weights), optimize x_T for the LAION aesthetic score",
+    check=check_for("sd15", "aesthetic"),
     iterations=20,
     lr=0.01,
     **SD15,
@@ -250,6 +274,7 @@ def sd15_latent_aesthetic(name, **kw):
 @register(
     "sd15-condition-hpsv2",
     "SD1.5 (local weights), optimize the prompt embeddings for HPSv2",
+    check=check_for("sd15", "hpsv2"),
     iterations=20,
     lr=1e-3,
     **SD15,
@@ -262,6 +287,7 @@ def sd15_condition_hpsv2(name, **kw):
 @register(
     "sd15-lora-hpsv2",
     "SD1.5 (local weights), optimize a LoRA adapter for HPSv2",
+    check=check_for("sd15", "hpsv2"),
     iterations=20,
     lr=1e-4,
     lora_rank=4,

@@ -91,8 +91,11 @@ def ensure(out: str | Path | None = None, seed: int = 0) -> Path:
 def build_all(sd_out: Path, clip_out: Path, seed: int = 0) -> str:
     """``sdo-bench build-tiny``: tiny-sd into ``sd_out`` and the tiny open_clip checkpoints into
     ``clip_out``."""
+    from ...records import check_dir
     from ...rewards import tiny_clip
 
+    check_dir(sd_out, "--sd-out")
+    check_dir(clip_out, "--clip-out")
     sd_dir = ensure(sd_out, seed=seed)
     clip_dir = tiny_clip.ensure(clip_out, seed=seed)
     return (
