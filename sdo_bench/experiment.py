@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import resume
 from . import tasks as _tasks
 from .gradcheck import fidelity as against_exact
 from .measure import PeakMemory, is_oom, synchronizer
@@ -192,9 +193,9 @@ def run_seeds(
         task = _tasks.make(name, dict(resolved, seed=integer("seed", seed, least=0)), explicit=settings)
         method = variant.build()
         want = config_hash(_config(task, method, memory_budget_bytes))
-        done = _existing(out, samples, want)
+        done = resume.existing(out, samples, want)
         if done is None and keep_dir is not None:
-            done = _restore(keep_dir, out, samples, want)
+            done = resume.restore(keep_dir, out, samples, want)
         if done is not None:
             if len(seeds) > 1:
                 print(f"{summary(done)} (kept: made earlier from the same settings)", flush=True)
@@ -212,50 +213,11 @@ def run_seeds(
             task_label=task_label,
         )
         if keep_dir is not None and rec["status"] != "error":
-            _keep(keep_dir, out, samples)
+            resume.keep(keep_dir, out, samples)
         if len(seeds) > 1:  # a job's log shows each seed as it ends
             print(summary(rec), flush=True)
         records.append(rec)
     return records
-
-
-def _keep(keep_dir, *paths) -> None:
-    """Copies of a finished seed's files in ``keep_dir`` (each written atomically)."""
-    import shutil
-    from pathlib import Path
-
-    Path(keep_dir).mkdir(parents=True, exist_ok=True)
-    for p in filter(None, map(lambda x: x and Path(x), paths)):
-        tmp = Path(keep_dir) / f".{p.name}.tmp"
-        shutil.copyfile(p, tmp)
-        tmp.replace(Path(keep_dir) / p.name)
-
-
-def _restore(keep_dir, out, samples, want_hash: str) -> dict | None:
-    """The kept copy of this seed put back in place, where it was made from the same settings."""
-    from pathlib import Path
-
-    kept = Path(keep_dir) / Path(out).name
-    kept_samples = samples and Path(keep_dir) / Path(samples).name
-    rec = _existing(kept, kept_samples, want_hash)
-    if rec is not None:
-        _keep(Path(out).parent, kept, kept_samples)
-    return rec
-
-
-def _existing(out, samples, want_hash: str) -> dict | None:
-    import json
-    from pathlib import Path
-
-    out = Path(out)
-    if not out.is_file() or (samples is not None and not Path(samples).is_file()):
-        return None
-    try:
-        rec = json.loads(out.read_text())
-    except ValueError:
-        return None
-    same = (rec.get("provenance") or {}).get("config_hash") == want_hash
-    return rec if same and rec.get("status") != "error" else None  # a failed run is tried again
 
 
 def _run_into(rec, task, method, budget, fidelity, progress):

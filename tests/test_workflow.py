@@ -116,11 +116,30 @@ def _plan(*configfiles, **overrides):
     return Plan, config
 
 
+def fake_paper_paths(root: Path) -> dict:
+    """The four local paths of config/paper.yaml, as the config check looks for them (empty files)."""
+    sd = root / "stable-diffusion-v1-5"
+    for name in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
+        (sd / name).mkdir(parents=True)
+    (sd / "model_index.json").write_text("{}")
+    paths = {"sd15_path": str(sd)}
+    for key, name in (
+        ("hps_checkpoint", "HPS.pt"),
+        ("aesthetic_clip", "clip.pt"),
+        ("aesthetic_head", "h.pth"),
+    ):
+        (root / name).write_text("x")
+        paths[key] = str(root / name)
+    return paths
+
+
 @pytest.mark.parametrize("configfile", ["config/config.yaml", "config/ci.yaml", "config/paper.yaml"])
 def test_the_saved_plan_reads_back_as_the_checked_one(tmp_path, configfile):
     """A job's own Snakemake (SLURM's jobstep) takes the plan the submitting Snakemake saved: every
     output, job argument and input the same as the checked plan's; another config is checked afresh."""
     Plan, config = _plan(configfile)
+    if "paper" in configfile:
+        config["task_options"].update(fake_paper_paths(tmp_path))
     checked = Plan(config)
     checked.save(tmp_path / "plan.json")
     saved = json.loads((tmp_path / "plan.json").read_text())
@@ -151,7 +170,7 @@ def test_a_jobs_own_snakemake_parses_without_torch(tmp_path):
     args = ["--configfile", "config/ci.yaml", "--config", f"weights_dir={WEIGHTS}"]
     target = "results/raw/gmm-latent/sdo/seed0.json"
 
-    def parse(mode, dry=("-n",)):
+    def parse(mode, dry=("-n",), target=target):
         return subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "snakemake", *dry, "-p", "--cores", "1",
              "--mode", mode, *args, "--", target],
@@ -170,7 +189,8 @@ def test_a_jobs_own_snakemake_parses_without_torch(tmp_path):
     dry = parse("default")  # a dry run checks and writes nothing under .snakemake/
     assert dry.returncode == 0 and not (w / ".snakemake" / "sdo-bench-plan.json").exists()
     assert not (w / ".snakemake" / "sdo-bench-progress.json").exists()
-    main = parse("default", dry=())  # the submitting Snakemake, running: checks and saves
+    # the submitting Snakemake, running (another job: the target stays to do): checks and saves
+    main = parse("default", dry=(), target="results/raw/gmm-latent/bptt/seed0.json")
     assert main.returncode == 0 and (w / ".snakemake" / "sdo-bench-plan.json").is_file(), main.stderr[-3000:]
     job = parse("remote")
     assert job.returncode == 0, job.stderr[-3000:]
@@ -198,18 +218,7 @@ def test_other_configs_dry_run(tmp_path, configfile):
             and "sd15_path" in p.stdout + p.stderr
             and "model_index.json" in p.stdout + p.stderr
         )
-        sd = tmp_path / "stable-diffusion-v1-5"
-        for name in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
-            (sd / name).mkdir(parents=True)
-        (sd / "model_index.json").write_text("{}")
-        paths = {"sd15_path": sd}
-        for key, name in (
-            ("hps_checkpoint", "HPS.pt"),
-            ("aesthetic_clip", "clip.pt"),
-            ("aesthetic_head", "h.pth"),
-        ):
-            (tmp_path / name).write_text("x")
-            paths[key] = tmp_path / name
+        paths = fake_paper_paths(tmp_path)
         (w / "paths.yaml").write_text("task_options:\n" + "".join(f"  {k}: {v}\n" for k, v in paths.items()))
         extra = ["paths.yaml"]
     p = snakemake(w, "-n", "-p", "--configfile", configfile, *extra)
