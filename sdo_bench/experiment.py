@@ -43,6 +43,7 @@ from tqdm.auto import tqdm
 
 from . import resume
 from . import tasks as _tasks
+from .cost import over_budget
 from .gradcheck import fidelity as against_exact
 from .measure import PeakMemory, is_oom, synchronizer
 from .methods import Variant
@@ -109,6 +110,13 @@ def run(
         provenance=provenance(config, t.device),
     )
     snapshots = {}
+    over = memory_budget_bytes is not None and over_budget(t, variant, memory_budget_bytes)
+    if over:  # predicted first: a run that cannot fit does no work
+        rec.status, rec.error = "oom", over
+        record = rec.to_dict()
+        if out is not None:
+            write_atomic(out, record)
+        return record
     if samples_out is not None:
         snapshots["initial"] = t.sample(held_out=True)[:samples_keep].float().cpu().numpy()
     try:

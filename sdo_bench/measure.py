@@ -46,8 +46,12 @@ class CountingNetwork(nn.Module):
 
 
 def _storage_key(t: torch.Tensor):
+    from torch._subclasses.fake_tensor import is_fake
+
     s = t.untyped_storage()
-    return (t.device.type, t.device.index, s.data_ptr()), s.nbytes()
+    # a fake tensor's storage has no data pointer (all read 0): its storage object tells storages apart
+    ptr = s._cdata if is_fake(t) else s.data_ptr()
+    return (t.device.type, t.device.index, ptr), s.nbytes()
 
 
 class GraphBytes(contextlib.AbstractContextManager):

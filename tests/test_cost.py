@@ -11,7 +11,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import sdo_bench
-from sdo_bench import cost
+from sdo_bench import cost, tasks
 from sdo_bench.methods import Variant
 from sdo_bench.tensor_memory import LiveTensorBytes, measure_gradient
 
@@ -198,3 +198,26 @@ def test_cost_bad_input_is_one_line_and_exit_2(capsys, args, needle):
 def test_adjoint_is_reported_as_not_predictable():
     row = cost.predict("gmm-latent", Variant("adjoint"), 3, dtype="float32")
     assert row["status"] == "error" and "fake tensors" in row["error"] and "torchdiffeq" in row["error"]
+
+
+SMALL = [
+    ("gmm-latent", {"steps": 6, "batch": 8}),
+    ("gmm-weights", {"steps": 6}),
+    ("digits-latent", {"steps": 3, "batch": 2, "judge": False}),
+]
+
+
+@pytest.mark.parametrize("name,kw", SMALL)
+def test_predicted_graph_bytes_against_the_real_gradient(name, kw):
+    """What a memory budget is checked against before any work: equal to the real graph bytes on the GMM,
+    never below them and within the prediction's margin on digits (fake storages are never shared)."""
+    from sdo_bench.cost import PREDICTION_MARGIN, predicted_graph_bytes
+    from sdo_bench.variant import Variant
+
+    task = tasks.build(name, **kw)
+    for v in (Variant("bptt"), Variant("checkpoint"), Variant("sdo")):
+        real = v.build().gradient(task, measure_graph=True).graph_bytes
+        predicted = predicted_graph_bytes(name, v, task.config)
+        if name.startswith("gmm"):
+            assert predicted == real, v.label
+        assert real <= predicted <= real * (PREDICTION_MARGIN - 0.03), v.label
