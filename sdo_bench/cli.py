@@ -132,6 +132,9 @@ def _settings(a) -> dict:
 def _variant(a):
     from .variant import Variant
 
+    for flag, value in (("--label", a.label), ("--task-label", getattr(a, "task_label", None))):
+        if value is not None and not value.strip():
+            raise ValueError(f"{flag} is empty; give a name, or leave it out for the default")
     return Variant(a.method, pairs(a.option, "--option"), a.label)
 
 

@@ -253,6 +253,12 @@ def run(
     from .records import check_writable, write_atomic
 
     check(task, steps, dtype, attention, batch)
+    for key in ("steps", "dtype", "device"):  # the prediction's own axes, never a task setting
+        if key in (settings or {}):
+            where = "--steps and --dtype" if key != "device" else "nowhere: it runs on fake CPU tensors"
+            raise ValueError(f"--set {key}: the cost model takes it from {where}")
+    if batch is not None and (settings or {}).get("batch", batch) != batch:
+        raise ValueError(f"--batch {batch} and --set batch={settings['batch']} disagree; give batch once")
     variant = Variant(method, options, label)
     variant.build()
     if out:

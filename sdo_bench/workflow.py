@@ -233,7 +233,9 @@ class Plan:
             label,
             *self._variant_args(label),
         ]
-        args += self._settings_args(task)
+        # the prediction's own axes come from the cost grid (batch too, where the grid sets one)
+        drop = ("steps", "iterations", "dtype", "device", *(("batch",) if cost["batch"] else ()))
+        args += self._settings_args(task, drop)
         args += ["--steps", *map(str, cost["steps"]), "--dtype", dtype, "--attention", cost["attention"]]
         if cost["batch"]:
             args += ["--batch", str(cost["batch"])]

