@@ -111,15 +111,11 @@ def run(
     )
     snapshots = {}
     over = memory_budget_bytes is not None and over_budget(t, variant, memory_budget_bytes)
-    if over:  # predicted first: a run that cannot fit does no work
-        rec.status, rec.error = "oom", over
-        record = rec.to_dict()
-        if out is not None:
-            write_atomic(out, record)
-        return record
-    if samples_out is not None:
-        snapshots["initial"] = t.sample(held_out=True)[:samples_keep].float().cpu().numpy()
     try:
+        if over:  # predicted first: a run that cannot fit does no work (and draws no sample)
+            raise _Stop("oom", over)
+        if samples_out is not None:
+            snapshots["initial"] = t.sample(held_out=True)[:samples_keep].float().cpu().numpy()
         _run_into(rec, t, m, memory_budget_bytes, fidelity, progress)
         if samples_out is not None:
             snapshots["final"] = t.sample(held_out=True)[:samples_keep].float().cpu().numpy()
@@ -132,7 +128,8 @@ def run(
             traceback.print_exc(file=sys.stderr)
         if t.device.type == "cuda":
             torch.cuda.empty_cache()
-    if samples_out is not None:
+    if samples_out is not None:  # no images (an empty array) where none were drawn
+        snapshots.setdefault("initial", np.empty(0, dtype=np.float32))
         snapshots.setdefault("final", snapshots["initial"] * np.nan)
         write_npz_atomic(samples_out, **snapshots)
     record = rec.to_dict()

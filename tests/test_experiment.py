@@ -315,3 +315,25 @@ def test_every_setting_list_shows_goes_through_set(tmp_path):
         if "config" in rec["provenance"]
         else True
     )
+
+
+def test_a_run_stopped_by_its_predicted_budget_still_writes_its_images_file(tmp_path):
+    """The workflow declares each seed's .npz: a run refused before any work writes one with no images,
+    and the samples figure shows its status there."""
+    import numpy as np
+
+    from sdo_bench import tasks
+    from sdo_bench.report import write
+    from sdo_bench.variant import Variant
+
+    paths = []
+    for v, budget in ((Variant("sdo"), None), (Variant("bptt"), 1000)):
+        out, npz = tmp_path / f"{v.label}.json", tmp_path / f"{v.label}.npz"
+        rec = experiment.run(
+            tasks.build("gmm-latent", steps=10), v, memory_budget_bytes=budget, out=out, samples_out=npz
+        )
+        paths.append(out)
+    assert rec["status"] == "oom" and "predicted" in rec["error"]
+    assert np.load(tmp_path / "bptt.npz")["initial"].size == 0
+    write("figures", paths, [], tmp_path / "figures")
+    assert (tmp_path / "figures" / "samples_gmm-latent.png").stat().st_size > 10_000

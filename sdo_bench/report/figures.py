@@ -153,17 +153,21 @@ def samples(df: pd.DataFrame, task: str, path: Path, seed: int | None = None) ->
         npz = Path(r.path).with_suffix(".npz")
         if npz.exists():
             z = np.load(npz)
-            rows.append((r.variant, r.status, z["initial"], z["final"]))
+            drawn = z["initial"].size > 0  # none where a run stopped before its first sample
+            rows.append((r.variant, r.status, *((z["initial"], z["final"]) if drawn else (None, None))))
     if not rows:
         rows = [("(no samples)", "", None, None)]
-    points = rows[0][2] is not None and rows[0][2].shape[-1] == 1 and rows[0][2].shape[-2] == 1
+    first = next((a for _, _, a, _ in rows if a is not None), None)
+    points = first is not None and first.ndim == 4 and first.shape[-1] == 1 and first.shape[-2] == 1
     if points:
         fig, axes = plt.subplots(1, len(rows), figsize=(3 * len(rows), 3.2), squeeze=False)
         for ax, (variant, status, a, b) in zip(axes[0], rows):
+            ax.set_title(f"{variant}" + ("" if status == "ok" else f" ({status})"), fontsize=8)
+            if a is None:
+                continue
             ax.scatter(a[:, 0, 0, 0], a[:, 1, 0, 0], s=12, alpha=0.6, label="before")
             if not np.isnan(b).all():
                 ax.scatter(b[:, 0, 0, 0], b[:, 1, 0, 0], s=12, alpha=0.8, label="after")
-            ax.set_title(f"{variant}" + ("" if status == "ok" else f" ({status})"), fontsize=8)
             ax.set_xlabel("x₁")
             ax.set_ylabel("x₂")
             ax.set_aspect("equal", "datalim")
