@@ -132,11 +132,9 @@ def predict(
         "status": "ok",
         "error": None,
     }
-    overrides = dict(settings or {}, steps=steps, dtype=dtype, device="cpu")
+    overrides = _fake_settings(task, dict(settings or {}, steps=steps, dtype=dtype))
     if batch is not None:
         overrides["batch"] = batch
-    if "judge" in _tasks.spec(task).defaults:
-        overrides["judge"] = False
     with fake_models(attention):
         try:
             t = _tasks.build(task, **overrides)
@@ -165,13 +163,20 @@ def predict(
     return row
 
 
+def _fake_settings(task: str, settings: dict) -> dict:
+    """A task's settings for a build on fake CPU tensors: no judge (it scores samples, which fake
+    tensors do not have)."""
+    out = dict(settings, device="cpu")
+    if "judge" in _tasks.spec(task).defaults:
+        out["judge"] = False
+    return out
+
+
 def predicted_graph_bytes(task: str, variant: Variant, settings: dict) -> int | None:
     """The bytes ``variant``'s gradient saves for backward on ``task`` built from ``settings`` (a
     task's resolved settings), predicted on fake tensors in seconds, before a real gradient is taken;
     None where the method cannot run on fake tensors."""
-    overrides = dict(settings, device="cpu")
-    if "judge" in _tasks.spec(task).defaults:
-        overrides["judge"] = False
+    overrides = _fake_settings(task, settings)
     with fake_models():
         try:
             res = variant.build().gradient(_tasks.build(task, **overrides), measure_graph=True)

@@ -50,7 +50,7 @@ from .methods import Variant
 from .provenance import provenance
 from .record import Record
 from .records import check_dir, check_writable, write_atomic, write_npz_atomic
-from .settings import integer
+from .settings import MAX_SEED, integer
 from .tensor_memory import measure_gradient
 
 
@@ -184,6 +184,8 @@ def run_seeds(
         )
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds {seeds} list a seed twice; give each seed once")
+    for seed in seeds:
+        integer("seed", seed, least=0, most=MAX_SEED)
     resolved = _tasks.settings_for(name, **dict(settings, seed=seeds[0]))
     variant.build()  # a bad method or option fails here, before anything is built
     for path in [*outs, *(p for p in samples_outs if p is not None)]:
@@ -195,7 +197,7 @@ def run_seeds(
     for seed, out, samples in tqdm(
         jobs, desc=f"{task_label or name} {variant.label}", disable=quiet(progress)
     ):
-        task = _tasks.make(name, dict(resolved, seed=integer("seed", seed, least=0)), explicit=settings)
+        task = _tasks.make(name, dict(resolved, seed=seed), explicit=settings)
         method = variant.build()
         want = config_hash(_config(task, method, memory_budget_bytes))
         done = resume.existing(out, samples, want)

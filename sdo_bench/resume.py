@@ -13,7 +13,7 @@ from pathlib import Path
 def keep(keep_dir, *paths) -> None:
     """Copies of a finished seed's files in ``keep_dir`` (each written atomically)."""
     Path(keep_dir).mkdir(parents=True, exist_ok=True)
-    for p in filter(None, map(lambda x: x and Path(x), paths)):
+    for p in [Path(x) for x in paths if x]:
         tmp = Path(keep_dir) / f".{p.name}.tmp"
         shutil.copyfile(p, tmp)
         tmp.replace(Path(keep_dir) / p.name)

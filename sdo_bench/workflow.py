@@ -187,17 +187,23 @@ class Plan:
         entry = dict(self.tasks.get(task) or {})
         settings.update(entry.pop("options", None) or {})
         settings.update(entry)
-        for key, where in self.workflow_files(task).get("defaults", {}).items():
-            settings.setdefault(key, where.format(**self.config))
+        for key, where in self.built_dirs(task).items():
+            settings.setdefault(key, where)
         return settings
+
+    def built_dirs(self, task: str) -> dict[str, str]:
+        """Where the workflow's rules build the directories the task's declaration names (setting ->
+        path; ``{key}`` in a declaration takes the config's ``key``)."""
+        return {
+            k: where.format(**self.config)
+            for k, where in self.workflow_files(task).get("defaults", {}).items()
+        }
 
     def built(self, task: str) -> tuple[str, ...]:
         """The task's path settings that point where a workflow rule builds them (not there yet at
         config time)."""
-        wf, settings = self.workflow_files(task), self.task_settings(task)
-        return tuple(
-            k for k, where in wf.get("defaults", {}).items() if settings.get(k) == where.format(**self.config)
-        )
+        settings = self.task_settings(task)
+        return tuple(k for k, where in self.built_dirs(task).items() if settings.get(k) == where)
 
     def inputs(self, task: str) -> list[str]:
         """Files a job of this task reads that a rule of the workflow makes."""
