@@ -44,6 +44,23 @@ class Record:
         )
     )
     method_options: dict = field(metadata=_about("options as resolved for this task"))
+    method_kind: str | None = field(
+        default=None,
+        metadata=_about(
+            "exact | biased | approximate: how the variant's gradient relates to the exact one on this task",
+            always=False,
+            enum=["exact", "biased", "approximate", None],
+        ),
+    )
+    algorithm: str | None = field(
+        default=None,
+        metadata=_about(
+            "what the variant computes on this task, by construction (GradientMethod.algorithm): rows "
+            "that share it give the same gradients and results (checkpoint is bptt; sdo keeping the last "
+            "step of a parameter target is truncated-k=1)",
+            always=False,
+        ),
+    )
     seed: int = field(metadata=_about(""))
     steps: int = field(
         metadata=_about(
@@ -94,7 +111,19 @@ class Record:
     forward_s: float | None = field(default=None, metadata=_about(""))
     backward_s: float | None = field(default=None, metadata=_about(""))
     time_sample_s: float | None = field(
-        default=None, metadata=_about("median time of one no-grad sample", always=False)
+        default=None,
+        metadata=_about(
+            "time of one no-grad sample: the lesser of the two timed (the initial and the final reward's)",
+            always=False,
+        ),
+    )
+    time_penalty_s: float | None = field(
+        default=None,
+        metadata=_about(
+            "median time per iteration of the prior's or the regularizer's exact gradient, taken outside "
+            "the method (the same for every method) and not counted in time_per_iter_s",
+            always=False,
+        ),
     )
     peak_tensor_bytes: int | None = field(
         default=None,
@@ -141,14 +170,16 @@ class Record:
         default=None,
         metadata=_about(
             "the optimized objective at the initial parameters: reward_init - prior_weight * prior_init "
-            "(equal to reward_init without a prior)",
+            "- regularizer_weight * regularizer_init (equal to reward_init without either)",
             always=False,
         ),
     )
     objective_final: float | None = field(
         default=None,
         metadata=_about(
-            "the objective at the final parameters: reward_final - prior_weight * prior_final", always=False
+            "the objective at the final parameters: reward_final - prior_weight * prior_final "
+            "- regularizer_weight * regularizer_final",
+            always=False,
         ),
     )
     prior_init: float | None = field(
@@ -160,6 +191,17 @@ class Record:
     )
     prior_final: float | None = field(
         default=None, metadata=_about("mean prior penalty at the final x_T", always=False)
+    )
+    regularizer_init: float | None = field(
+        default=None,
+        metadata=_about(
+            "the regularizer R(θ) (sdo_bench.regularizers: kl, pretrain) at the initial parameters of a "
+            "condition, lora or weights task; null without one",
+            always=False,
+        ),
+    )
+    regularizer_final: float | None = field(
+        default=None, metadata=_about("the regularizer R(θ) at the final parameters", always=False)
     )
     reward_curve: list = field(
         default_factory=list,

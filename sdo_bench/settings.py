@@ -21,6 +21,10 @@ ATTENTION = ("flash", "math")
 OPTIMIZERS = ("adam", "sgd")
 #: priors on x_T (:mod:`sdo_bench.priors`)
 PRIORS = ("none", "norm", "dno")
+#: regularizers of the parameter targets (:mod:`sdo_bench.regularizers`)
+REGULARIZERS = ("none", "kl", "pretrain")
+#: what a task optimizes (the second part of its name, docs/design.md §4)
+TARGETS = ("latent", "condition", "lora", "weights")
 DEVICE = re.compile(r"cpu|cuda(:\d+)?")
 #: the largest finite value of each dtype: a setting the task multiplies into its tensors must fit
 DTYPE_MAX = {"float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308, "float16": 65504.0,
@@ -43,6 +47,8 @@ COMMON = (
     "start_step",
     "prior",
     "prior_weight",
+    "regularizer",
+    "regularizer_weight",
 )
 
 
@@ -82,8 +88,9 @@ def device(value) -> str:
     return str(value)
 
 
-def check(settings: dict) -> dict:
-    """The common settings of a task's resolved settings, each by its rule (unset ones are skipped)."""
+def check(settings: dict, target: str | None = None) -> dict:
+    """The common settings of a task's resolved settings, each by its rule (unset ones are skipped);
+    with ``target``, also that a prior goes with the latent target and a regularizer with the others."""
     s = settings
     dtype = choice("dtype", s.get("dtype", "float32"), DTYPES)
     for key, most in (("steps", MAX_STEPS), ("batch", None), ("iterations", None)):
@@ -100,9 +107,33 @@ def check(settings: dict) -> dict:
     if s.get("prior_weight") is not None:
         number("prior_weight", s["prior_weight"], dtype=dtype)
     choice("prior", s.get("prior") or "none", PRIORS)
+    if s.get("regularizer_weight") is not None:
+        number("regularizer_weight", s["regularizer_weight"], dtype=dtype)
+    choice("regularizer", s.get("regularizer") or "none", REGULARIZERS)
     choice("optimizer", s.get("optimizer", "adam"), OPTIMIZERS)
     device(s.get("device", "cpu"))
+    if target == "latent" and (s.get("regularizer") or "none") != "none":
+        raise ValueError(
+            f"regularizer {s['regularizer']!r} applies to condition, lora and weights tasks, not to a "
+            "latent one (set regularizer: none; x_T takes a prior: prior: norm | dno)"
+        )
+    if target not in (None, "latent") and (s.get("prior") or "none") != "none":
+        raise ValueError(
+            f"prior {s['prior']!r} is a prior on x_T and applies to latent tasks only; this task "
+            f"optimizes {target} (set prior: none; regularizer: kl | pretrain)"
+        )
     return settings
+
+
+def target_of(name: str) -> str:
+    """The target in a task name ``<model>-<target>[-<reward>]`` (the first part that is one)."""
+    for part in name.split("-"):
+        if part in TARGETS:
+            return part
+    raise ValueError(
+        f"task name {name!r} names no target; a task is <model>-<target>[-<reward>], "
+        f"target one of {', '.join(TARGETS)}"
+    )
 
 
 def optional(rule, key: str, value, *args, **kw):

@@ -66,6 +66,13 @@ class Task:
     prior: str = "none"  # latent tasks: the prior on x_T (sdo_bench.priors)
     prior_weight: float = 0.0
     _prior_fn: Callable | None = None
+    #: parameter targets: what keeps the sampler near its start (sdo_bench.regularizers)
+    regularizer: str = "none"
+    regularizer_weight: float = 0.0
+    _regularizer: Any = None
+    train_data: torch.Tensor | None = None  # a fixed batch of the model's training data (``pretrain``)
+    #: the network takes one timestep per sample (a (B,) tensor): the regularizer batches its steps
+    batched_timesteps: bool = False
 
     @property
     def steps(self) -> int:
@@ -105,6 +112,14 @@ class Task:
             )
         self.prior, self.prior_weight, self._prior_fn = name, float(weight), fn
 
+    def set_regularizer(self, name: str, weight: float) -> None:
+        """Optimize ``J = mean reward - weight * R(θ)`` with the regularizer ``R`` of
+        :mod:`sdo_bench.regularizers` (``none``, ``kl``, ``pretrain``). Parameter targets only."""
+        from .. import regularizers
+
+        self._regularizer = regularizers.build(name, self)
+        self.regularizer, self.regularizer_weight = name, float(weight)
+
     @torch.no_grad()
     def penalty(self) -> float:
         """``mean R(x_T)`` at the current x_T (0 without a prior)."""
@@ -112,12 +127,24 @@ class Task:
             return 0.0
         return float(self._prior_fn(self.noise).mean())
 
-    def objective(self, reward: float) -> float:
-        """The optimized objective for a mean reward at the current parameters."""
-        return reward - self.prior_weight * self.penalty()
+    def regularization(self) -> float:
+        """``R(θ)`` of the regularizer at the current parameters (0 without one)."""
+        if self._regularizer is None:
+            return 0.0
+        return self._regularizer.value_and_gradient(self, grad=False)[0]
 
-    def prior_gradient(self) -> list[torch.Tensor] | None:
-        """Exact gradient of ``-prior_weight * mean R(x_T)`` w.r.t. ``parameters()`` (None: no prior)."""
+    def objective(self, reward: float, regularization: float | None = None) -> float:
+        """The optimized objective for a mean reward at the current parameters (``regularization``:
+        :meth:`regularization` at them, where the caller has it already)."""
+        reg = self.regularization() if regularization is None else regularization
+        return reward - self.prior_weight * self.penalty() - self.regularizer_weight * reg
+
+    def penalty_gradient(self) -> list[torch.Tensor] | None:
+        """Exact gradient of ``-prior_weight * mean R(x_T)`` (latent) or ``-regularizer_weight * R(θ)``
+        (parameter targets) w.r.t. ``parameters()``; None without either."""
+        if self._regularizer is not None and self.regularizer_weight != 0:
+            _, grads = self._regularizer.value_and_gradient(self)
+            return [-self.regularizer_weight * g for g in grads]
         if self._prior_fn is None or self.prior_weight == 0:
             return None
         z = self.noise.detach().requires_grad_(True)
@@ -139,6 +166,8 @@ class Task:
         if self.uncondition is None or self.guidance_scale == 1.0:
             return self.network(x, t, cond)
         uncond = self.uncondition(n)
+        if isinstance(t, torch.Tensor) and t.numel() > 1:
+            t = torch.cat([t, t])
         out = self.network(torch.cat([x, x]), t, _cat_cond(uncond, cond))
         eps_u, eps_c = out.chunk(2)
         return eps_u + self.guidance_scale * (eps_c - eps_u)
@@ -169,6 +198,16 @@ class Task:
         ``held_out=True`` samples from the task's held-out noises where it has them (the ``lora`` and
         ``weights`` targets optimize on a fixed set of training noises)."""
         return self.reward_per_sample(self.final_state(held_out)).mean()
+
+    @torch.no_grad()
+    def evaluate(self, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One no-grad sample from ``noise``: the reward of each sample (B,) and the decoded images
+        (as :meth:`sample`), from one pass (every evaluation of a run reuses it)."""
+        x = noise
+        for k in range(self.steps):
+            x = self.sampler.step(k, x, self.eps(x, k))
+        decoded = self.decode(x)
+        return self.reward_fn(decoded), self.to_images(decoded)
 
     @torch.no_grad()
     def sample(self, held_out: bool = False) -> torch.Tensor:

@@ -39,6 +39,8 @@ class TaskSpec:
     #: the family's rule for its own options: ``check(settings, built)`` raises ``ValueError`` naming
     #: the key; ``built``: path settings that a workflow rule makes (not there yet at config time)
     check: Callable[[dict, tuple], None] | None = None
+    #: what the task optimizes: latent | condition | lora | weights (from its name)
+    target: str = ""
 
     def option_names(self) -> set[str]:
         """Every setting this task accepts: its own defaults and the common ones."""
@@ -57,7 +59,8 @@ def register(
     **defaults,
 ):
     def deco(factory):
-        _REGISTRY[name] = TaskSpec(name, factory, defaults, description, workflow, check)
+        target = _settings.target_of(name)
+        _REGISTRY[name] = TaskSpec(name, factory, defaults, description, workflow, check, target)
         return factory
 
     return deco
@@ -96,7 +99,7 @@ def settings_for(name: str, built: tuple = (), **overrides) -> dict:
     settings.setdefault("dtype", "float32")
     settings.setdefault("device", "cpu")
     settings.setdefault("optimizer", "adam")
-    _settings.check(settings)
+    _settings.check(settings, s.target)
     if s.check is not None:
         s.check(settings, tuple(built))
     return settings
@@ -122,6 +125,8 @@ def make(name: str, settings: dict, explicit=()) -> Task:
     start = settings.pop("start_step", None) or 0
     prior = settings.pop("prior", None) or "none"
     weight = settings.pop("prior_weight", None)
+    settings.pop("regularizer", None)
+    settings.pop("regularizer_weight", None)
     if start and "prior" not in explicit:
         prior = config["prior"] = "none"  # the task's default prior is on x_T; the variable is x_s
     settings["dtype"] = resolve_dtype(settings["dtype"])
@@ -132,6 +137,11 @@ def make(name: str, settings: dict, explicit=()) -> Task:
     weight = 1.0 if weight is None else float(weight)
     task.set_prior(prior, weight)
     config["prior"], config["prior_weight"] = prior, weight
+    regularizer = config.get("regularizer") or "none"
+    reg_weight = config.get("regularizer_weight")
+    reg_weight = 1.0 if reg_weight is None else float(reg_weight)
+    task.set_regularizer(regularizer, reg_weight)
+    config["regularizer"], config["regularizer_weight"] = regularizer, reg_weight
     task.config = {
         k: (str(v) if isinstance(v, (torch.dtype, torch.device)) else v) for k, v in config.items()
     }

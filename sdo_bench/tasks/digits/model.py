@@ -76,7 +76,7 @@ class DigitsDenoiser(nn.Module):
         return self.class_table(labels)
 
     def forward(self, x, t, cond):
-        t = torch.as_tensor(t, dtype=x.dtype, device=x.device).reshape(1)
+        t = torch.as_tensor(t, dtype=x.dtype, device=x.device).reshape(-1)  # one t, or one per sample
         return self.unet(x, t, class_labels=cond).sample
 
 

@@ -45,6 +45,19 @@ def check(s: dict, built=()) -> None:
         S.number("target_point", x, signed=True, dtype=s["dtype"])
 
 
+#: the regularizer ``pretrain``'s fixed batch: this many draws of the initial mixture
+TRAIN_BATCH = 64
+
+
+def mixture_samples(model: GMMDenoiser, n: int) -> torch.Tensor:
+    """``n`` draws of the mixture the model starts as (its training data), the same for every seed."""
+    g = torch.Generator().manual_seed(0)
+    means = model.means.detach()
+    which = torch.randint(0, len(means), (n,), generator=g)
+    noise = torch.randn((n, means.shape[1]), generator=g, dtype=torch.float64).to(means)
+    return means[which] + model.std * noise
+
+
 def gmm_scheduler() -> DDIMScheduler:
     with real_tensors():  # its alphas feed the analytic ε as numbers (also under the cost model)
         return _scheduler()
@@ -94,9 +107,11 @@ def _build(
     if target == "latent":
         noise.requires_grad_(True)
         params = [noise]
+        train_data = None
     else:
         model.means.requires_grad_(True)
         params = [model.means]
+        train_data = mixture_samples(model, TRAIN_BATCH)
     return Task(
         name=name,
         model_name="gmm",
@@ -115,6 +130,7 @@ def _build(
         dtype=dtype,
         device=device,
         to_images=lambda x: x[:, :, None, None],
+        train_data=train_data,
     )
 
 

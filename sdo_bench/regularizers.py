@@ -1,0 +1,198 @@
+"""Regularizers of the parameter targets (``condition``, ``lora``, ``weights``): what keeps a tuned
+sampler near the model it started from, the counterpart of the priors on x_T of the ``latent`` target
+(:mod:`sdo_bench.priors`).
+
+A task with ``regularizer != "none"`` optimizes the *objective* ``J = mean reward - regularizer_weight
+* R(θ)``. ``R`` is computed, and its gradient taken exactly, outside the gradient method, the same way
+for every method: the method's gradient (and its fidelity to ``bptt``) stays that of the reward, and
+every method in a race optimizes the same objective. Its time is recorded apart
+(``time_regularizer_s``), not in the method's time per iteration.
+
+* ``kl`` -- DPOK (Fan et al., 2023, "DPOK: Reinforcement Learning for Fine-tuning Text-to-Image
+  Diffusion Models", arXiv 2305.16381, eq. 7 and its per-step upper bound): the KL between the tuned and
+  the frozen base sampler along the current trajectory. Between two Gaussian steps of the same variance
+  it is, per step, a multiple of the squared difference of the two noise predictions; with the
+  deterministic DDIM steps of this suite the per-step weights are taken equal::
+
+      R_kl(θ) = (1/N) Σ_k mean[(ε(sg[x_k], t_k; θ) - ε(sg[x_k], t_k; θ_0))²]
+
+  over the states ``x_k`` of a no-grad sample from the task's training noises at the current θ (the
+  states detached, as in DPOK), ``θ_0`` the parameters the run started from (for LoRA: the base model).
+  Its gradient is exact for this R; it costs N no-grad network calls for the trajectory, N for the base
+  and N forward and backward with the parameter graph.
+* ``pretrain`` -- ReFL (Xu et al., 2023, "ImageReward: Learning and Evaluating Human Preferences for
+  Text-to-Image Generation", arXiv 2304.05977, Algorithm 1: the pre-training loss beside the reward
+  loss): the denoising loss the model was trained with, on a fixed batch of its training data::
+
+      R_pretrain(θ) = mean[(ε(sqrt(ᾱ_t) x_0 + sqrt(1 - ᾱ_t) n, t; θ) - n)²]
+
+  over a fixed batch ``x_0`` (the family's ``train_data``; the same images, timesteps and noises at
+  every iteration, seed and method), with the task's conditioning (for ``condition``: the optimized
+  embedding; no guidance: the training loss is the conditional one), shifted by its value at θ_0 (as
+  the norm prior is shifted by its minimum), so that R is 0 at the start and the objective starts at
+  the reward: the rise of the pretraining loss. ``groups`` timesteps spread over the training schedule.
+  Exact; one forward and backward per group (one call for a network that takes a timestep per sample).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from .settings import REGULARIZERS, choice
+
+
+@contextlib.contextmanager
+def _parameters_at(params: list[torch.Tensor], values: list[torch.Tensor]):
+    """``params`` hold ``values`` inside the block (no graph), and their own values again after it."""
+    with torch.no_grad():
+        current = [p.detach().clone() for p in params]
+        for p, v in zip(params, values):
+            p.copy_(v)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for p, v in zip(params, current):
+                p.copy_(v)
+
+
+class KL:
+    """DPOK's KL to the base sampler along the current trajectory (module doc)."""
+
+    name = "kl"
+
+    def __init__(self, task):
+        self.base = [p.detach().clone() for p in task.parameters()]
+
+    @torch.no_grad()
+    def _states(self, task) -> list[torch.Tensor]:
+        x, states = task.x_T(), []
+        for k in range(task.steps):
+            states.append(x.detach())
+            x = task.sampler.step(k, x, task.eps(x, k))
+        return states
+
+    @torch.no_grad()
+    def _base_eps(self, task, states) -> list[torch.Tensor]:
+        with _parameters_at(task.parameters(), self.base):
+            return [task.eps(x, k) for k, x in enumerate(states)]
+
+    def value_and_gradient(self, task, grad: bool = True, states=None):
+        """``R`` at the current parameters and (``grad``) its gradient w.r.t. ``task.parameters()``,
+        one step at a time (one step's graph alive at a time). The states are constants (DPOK's
+        stop-gradient): ``states`` gives them (default: the current trajectory)."""
+        params = task.parameters()
+        states = self._states(task) if states is None else states
+        if task.batched_timesteps:
+            return self._batched(task, params, states, grad)
+        base = self._base_eps(task, states)
+        n = len(states)
+        total = 0.0
+        grads = [torch.zeros_like(p) for p in params] if grad else None
+        for k, (x, e0) in enumerate(zip(states, base)):
+            with torch.set_grad_enabled(grad):
+                r = ((task.eps(x, k) - e0) ** 2).mean() / n
+            total += float(r.detach())
+            if grad and r.requires_grad:
+                for g, gk in zip(grads, torch.autograd.grad(r, params, allow_unused=True)):
+                    if gk is not None:
+                        g += gk
+        return total, grads
+
+    def _batched(self, task, params, states, grad):
+        """The same sum as one network call over every state (a network that takes one timestep per
+        sample): the mean over steps and values equals the mean over the stacked batch."""
+        x = torch.cat(states)
+        t = torch.cat(
+            [torch.full((len(s),), float(task.sampler.timesteps[k]), dtype=x.dtype, device=x.device)
+             for k, s in enumerate(states)]
+        )  # fmt: skip
+        with torch.no_grad(), _parameters_at(params, self.base):
+            e0 = task.eps_at(x, t)
+        with torch.set_grad_enabled(grad):
+            r = ((task.eps_at(x, t) - e0) ** 2).mean()
+        value = float(r.detach())
+        if not (grad and r.requires_grad):
+            return value, [torch.zeros_like(p) for p in params] if grad else None
+        found = torch.autograd.grad(r, params, allow_unused=True)
+        return value, [torch.zeros_like(p) if g is None else g for p, g in zip(params, found)]
+
+
+class Pretrain:
+    """ReFL's pre-training loss on a fixed batch of training data (module doc)."""
+
+    name = "pretrain"
+
+    def __init__(self, task, groups: int = 8, seed: int = 0):
+        x0 = task.train_data
+        g = torch.Generator().manual_seed(seed)
+        noise = torch.randn(x0.shape, generator=g, dtype=torch.float64).to(x0)
+        from .sampling import real_tensors
+
+        with real_tensors():  # the schedule as numbers (also under the cost model's fake tensors)
+            alpha_bar = [float(a) for a in task.sampler._train_alpha_bar]
+        T = len(alpha_bar)
+        groups = min(groups, len(x0))
+        #: one timestep per group, spread over the training schedule (t = 0 .. T-1)
+        self.timesteps = [round((i + 0.5) * T / groups) for i in range(groups)]
+        self.batches = []
+        for t, idx in zip(self.timesteps, torch.arange(len(x0)).chunk(groups)):
+            ab = float(alpha_bar[t])
+            x_t = ab**0.5 * x0[idx] + (1 - ab) ** 0.5 * noise[idx]
+            self.batches.append((x_t, t, noise[idx]))
+        self.base = [p.detach().clone() for p in task.parameters()]
+        self.offset: float | None = None  # the loss at θ_0, taken at the first call (real tensors)
+
+    def _stacked(self, task):
+        """The groups as one batch with one timestep per sample (a network that takes them)."""
+        x = torch.cat([b[0] for b in self.batches])
+        t = torch.cat(
+            [torch.full((len(b[0]),), float(b[1]), dtype=x.dtype, device=x.device) for b in self.batches]
+        )
+        return [(x, t, torch.cat([b[2] for b in self.batches]))]
+
+    def value_and_gradient(self, task, grad: bool = True):
+        params = task.parameters()
+        if self.offset is None:
+            with _parameters_at(params, self.base):
+                self.offset = 0.0
+                self.offset = self._loss(task, params, grad=False)[0]
+        return self._loss(task, params, grad)
+
+    def _loss(self, task, params, grad: bool):
+        total = 0.0
+        grads = [torch.zeros_like(p) for p in params] if grad else None
+        # equal groups: the mean over the stacked batch is the mean of the groups' means
+        equal = len({len(b[0]) for b in self.batches}) == 1
+        batches = self._stacked(task) if task.batched_timesteps and equal else self.batches
+        for x_t, t, n in batches:
+            with torch.set_grad_enabled(grad):
+                cond = task.condition(len(x_t)) if task.condition is not None else None
+                r = ((task.network(x_t, t, cond) - n) ** 2).mean() / len(batches)
+            total += float(r.detach())
+            if grad and r.requires_grad:
+                for g, gk in zip(grads, torch.autograd.grad(r, params, allow_unused=True)):
+                    if gk is not None:
+                        g += gk
+        return total - self.offset, grads
+
+
+def build(name: str, task):
+    """The regularizer ``name`` for ``task`` (None: ``none``); ``ValueError`` where it does not apply."""
+    if choice("regularizer", name, REGULARIZERS) == "none":
+        return None
+    if task.target == "latent":
+        raise ValueError(
+            f"regularizer applies to condition, lora and weights tasks; {task.name!r} optimizes x_T "
+            "(set regularizer: none; a latent task takes a prior)"
+        )
+    if name == "kl":
+        return KL(task)
+    if task.train_data is None:
+        raise ValueError(
+            f"regularizer 'pretrain' needs the task's training data, and {task.name!r} has none "
+            "(use regularizer: kl or none)"
+        )
+    return Pretrain(task)
