@@ -49,6 +49,11 @@ class _ProbabilityFlow(torch.nn.Module):
 @register
 class Adjoint(GradientMethod):
     name = "adjoint"
+    kind = "approximate"
+
+    def affine_cost(self) -> bool:
+        return True
+
     options = {
         "solver": Option("euler", "torchdiffeq fixed-grid solver on the DDIM σ grid: " + " | ".join(SOLVERS))
     }

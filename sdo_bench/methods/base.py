@@ -47,6 +47,9 @@ class GradientMethod:
     ``benchmark_options`` the one set ``sdo-bench regress`` times (its baseline keys)."""
 
     name: str = ""
+    #: how its gradient relates to the exact one: exact | biased (a known part of the chain rule
+    #: dropped) | approximate (a different estimator: one step's graph, a discretized adjoint)
+    kind: str = "approximate"
     options: dict[str, Option] = {}
     benchmark_options: dict = {}
 
@@ -92,6 +95,32 @@ class GradientMethod:
 
     def resolved_options(self, task=None) -> dict:
         return dict(self.opts)
+
+    def applies_to(self, target: str) -> bool:
+        """Whether the variant can give ``target`` (latent | condition | lora | weights) a gradient at
+        all; where it cannot, its gradient is ``not_applicable`` and the workflow plans no run of it."""
+        return True
+
+    def affine_cost(self) -> bool:
+        """Whether one gradient's cost (bytes, FLOPs, network evaluations) is, by construction, an affine
+        function of N: the same work for every step, and no N-dependent or random choice of how many
+        steps keep their graph. The cost model extrapolates only these (and checks the line at N =
+        2, 3, 4 first)."""
+        return False
+
+    def kind_on(self, task) -> str:
+        """:attr:`kind` on ``task``: exact wherever the variant is ``bptt`` by construction."""
+        return "exact" if self.algorithm(task) == "bptt" else self.kind
+
+    def algorithm(self, task) -> str:
+        """What this variant computes on ``task``, by construction: two variants with the same
+        ``algorithm`` give the same gradients, and so the same results (their cost may differ). By
+        default the method and its resolved options; a method that *is* another one on some target
+        returns that one's (``checkpoint`` is ``bptt`` recomputed; ``sdo`` keeping the last step of a
+        parameter target is ``truncated`` with k = 1). Records keep it; tables mark the rows that share
+        it, and figures draw their curves once (tests check each identity)."""
+        opts = self.resolved_options(task)
+        return self.name + "".join(f"-{k}={v}" for k, v in sorted(opts.items()))
 
     def gradient(self, task, measure_graph: bool = True) -> GradientResult:
         self.check(task)

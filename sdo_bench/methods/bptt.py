@@ -14,6 +14,11 @@ from .registry import register
 @register
 class BPTT(GradientMethod):
     name = "bptt"
+    kind = "exact"
+
+    def affine_cost(self) -> bool:
+        return True
+
     options = {}
 
     def forward(self, task):

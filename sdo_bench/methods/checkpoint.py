@@ -22,7 +22,15 @@ def _phi(task, k, x_k):
 @register
 class Checkpoint(GradientMethod):
     name = "checkpoint"
+    kind = "exact"
+
+    def affine_cost(self) -> bool:
+        return True
+
     options = {}
+
+    def algorithm(self, task) -> str:
+        return "bptt"  # the same gradient, each step recomputed in backward
 
     def forward(self, task):
         x = task.x_T()

@@ -28,6 +28,14 @@ from .registry import register
 @register
 class DRaFTLV(GradientMethod):
     name = "draft-lv"
+    kind = "biased"
+
+    def applies_to(self, target: str) -> bool:
+        return target != "latent"  # x_T never meets the graph (a no-grad chain, then re-noised samples)
+
+    def affine_cost(self) -> bool:
+        return True  # n re-noisings, whatever N
+
     benchmark_options = {"n": 2}
     options = {"n": Option(2, "re-noisings of the final sample, one graph-keeping last step each")}
 

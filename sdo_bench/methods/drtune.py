@@ -9,10 +9,13 @@ steps, spread over the trajectory, keep the network's parameter graph::
 
 The state is not detached, so the reward's gradient reaches every kept step through the affine parts
 ``a_k``; it never passes through a network Jacobian with respect to its input. The kept steps are spread
-evenly over the N steps with a random offset per gradient (``k`` > 1); with ``k = 1`` the option ``step``
-chooses it as for ``sdo`` (``first`` | ``last`` | ``random`` | an integer). For parameter targets
-``drtune`` with ``k = 1, step = s`` equals ``sdo`` with ``step = s`` exactly (in ``sdo`` the kept step's
-input does not depend on θ either: every earlier ε is a constant) — a test.
+evenly over the N steps with a random offset per gradient (``k`` > 1). ``K`` defaults to the paper's
+(``k: paper``): DRTune trains K = 5 of its T = 50 sampling steps; here the same K = 5 steps, spread over
+the N steps (``min(5, N)``).
+With ``k = 1`` the option ``step`` chooses the step as for ``sdo`` (``first`` | ``last`` | ``random`` |
+an integer); for parameter targets ``drtune`` with ``k = 1, step = s`` *is* ``sdo`` with ``step = s``
+(in ``sdo`` the kept step's input does not depend on θ either: every earlier ε is a constant) — a test,
+and the reason the default race runs the paper's K, not k = 1.
 
 Not applicable to the ``latent`` target: with every network input detached, x_T's gradient would skip
 every network Jacobian (only the affine chain remains), which is not DRTune's rule for anything. Costs
@@ -27,13 +30,29 @@ from .base import NOT_APPLICABLE, GradientMethod, Option, as_int
 from .registry import register
 from .sdo import STEP_CHOICES
 
+PAPER = "paper"
+#: DRTune's experiments: K trained steps of T sampling steps
+PAPER_K, PAPER_T = 5, 50
+
 
 @register
 class DRTune(GradientMethod):
     name = "drtune"
+    kind = "biased"
+
+    def applies_to(self, target: str) -> bool:
+        return target != "latent"  # every network input detached: x_T would meet no network Jacobian
+
+    def affine_cost(self) -> bool:
+        return self.opts["k"] != PAPER  # the paper's K grows with N
+
     benchmark_options = {"k": 1, "step": "last"}
     options = {
-        "k": Option(1, "number of steps that keep the network's parameter graph (1..N), spread evenly"),
+        "k": Option(
+            "paper",
+            "number of steps that keep the network's parameter graph (1..N), spread evenly; "
+            "paper: the DRTune paper's K = 5 (of its T = 50), spread over the N steps",
+        ),
         "step": Option(
             "random", "with k = 1: which step keeps its graph: first | last | random | an integer"
         ),
@@ -41,18 +60,40 @@ class DRTune(GradientMethod):
 
     @classmethod
     def examples(cls, steps):
-        return [{"k": 1, "step": "last"}, {"k": min(5, steps)}]
+        return [{"k": 1, "step": "last"}, {"k": min(5, steps)}, {"k": PAPER}]
 
     def parse_option(self, key, value):
         if key == "step" and value in STEP_CHOICES:
+            return value
+        if key == "k" and value == PAPER:
             return value
         v = as_int(key, value, self.name)
         if v < (1 if key == "k" else 0):
             raise ValueError(f"option {key} of method 'drtune' must be >= {1 if key == 'k' else 0}, got {v}")
         return v
 
+    def k_for(self, steps: int) -> int:
+        """K at N = ``steps``: the option, or the paper's K = 5 (at most N) for ``paper``."""
+        k = self.opts["k"]
+        return min(PAPER_K, steps) if k == PAPER else k
+
+    def resolved_options(self, task=None) -> dict:
+        opts = dict(self.opts)
+        if task is not None:
+            opts["k"] = self.k_for(task.steps)
+        return opts
+
+    def algorithm(self, task) -> str:
+        from .sdo import SDO
+
+        step = self.opts["step"]
+        if task.target != "latent" and self.k_for(task.steps) == 1:
+            # the same kept step; a random one drawn from the same stream, the same way (a test)
+            return SDO(step=step).algorithm(task)
+        return super().algorithm(task)
+
     def check(self, task):
-        N, k, step = task.steps, self.opts["k"], self.opts["step"]
+        N, k, step = task.steps, self.k_for(task.steps), self.opts["step"]
         if k > N:
             raise ValueError(
                 f"option k={k} of method 'drtune' exceeds the number of steps N={N}; valid: 1..{N}"
@@ -63,7 +104,7 @@ class DRTune(GradientMethod):
             )
 
     def kept_steps(self, task) -> list[int]:
-        N, k, step = task.steps, self.opts["k"], self.opts["step"]
+        N, k, step = task.steps, self.k_for(task.steps), self.opts["step"]
         if k == 1:
             if step == "first":
                 return [0]

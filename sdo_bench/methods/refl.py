@@ -26,6 +26,7 @@ from .registry import register
 @register
 class ReFL(GradientMethod):
     name = "refl"
+    kind = "biased"
     benchmark_options = {}
     options = {
         "k_min": Option(None, "earliest step index drawn (default: N - N // 4)"),

@@ -31,6 +31,11 @@ STEP_CHOICES = ("first", "last", "random")
 @register
 class SDO(GradientMethod):
     name = "sdo"
+    kind = "approximate"
+
+    def affine_cost(self) -> bool:
+        return True  # keep steps of N, wherever they are
+
     benchmark_options = {"step": "last"}
     options = {
         "step": Option(
@@ -75,6 +80,15 @@ class SDO(GradientMethod):
         if task is not None:
             opts["step"] = self.step_choice(task)
         return opts
+
+    def algorithm(self, task) -> str:
+        # with x_T fixed, keeping only the last step's graph is DRaFT-K's truncation with K = 1
+        keep = self.opts["keep"]
+        if keep == task.steps:
+            return "bptt"  # every step keeps its graph
+        if task.target != "latent" and self.resolved_options(task)["step"] == "last":
+            return f"truncated-k={keep}"
+        return super().algorithm(task)
 
     def check(self, task):
         N, keep, step = task.steps, self.opts["keep"], self.opts["step"]

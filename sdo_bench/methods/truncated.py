@@ -38,6 +38,14 @@ CODE_RULES = ("per-step", "gaussian")
 @register
 class Truncated(GradientMethod):
     name = "truncated"
+    kind = "biased"
+
+    def applies_to(self, target: str) -> bool:
+        return target != "latent"  # with K < N the first step, the only one that reads x_T, keeps no graph
+
+    def affine_cost(self) -> bool:
+        return isinstance(self.opts["k"], int)  # K fixed (random and the code rules draw it)
+
     benchmark_options = {"k": 1}
     options = {
         "k": Option(
@@ -81,6 +89,12 @@ class Truncated(GradientMethod):
                     f"options k_min={lo}, k_max={hi} of method 'truncated' must satisfy "
                     f"1 <= k_min <= k_max <= N={N}"
                 )
+
+    def algorithm(self, task) -> str:
+        k = self.opts["k"]
+        if k == task.steps:
+            return "bptt"  # every step keeps its graph
+        return f"truncated-k={k}" if isinstance(k, int) else super().algorithm(task)
 
     def draw_k(self, task) -> int:
         if self.opts["k"] != "random":
