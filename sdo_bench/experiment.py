@@ -1,5 +1,6 @@
 """The experiment: :func:`run` (one task, one method variant, one seed: an optimization, one
-:class:`~sdo_bench.record.Record`) and :func:`run_seeds` (one run per seed, in one process). The sweep
+:class:`~sdo_bench.record.Record`), :func:`run_seeds` (one run per seed, in one process) and
+:func:`run_variants` (every variant of a task, in one process: a workflow job). The sweep
 over N is :mod:`sdo_bench.sweep`; the gradient check :mod:`sdo_bench.gradcheck`.
 
     task = sdo_bench.tasks.build("gmm-latent", steps=20, seed=0)
@@ -8,21 +9,19 @@ over N is :mod:`sdo_bench.sweep`; the gradient check :mod:`sdo_bench.gradcheck`.
 The order of work, so that every figure in the record is measured the same way for every method:
 
 1. build the task and the method (bad input raises ``ValueError`` before anything runs);
-2. ``reward_init`` and the time of one no-grad sample (``time_sample_s``, median of 3);
+2. the initial reward, objective and held-out reward, one pass each (:mod:`.evaluation`: shared by
+   every variant of the task and seed in one process; the first pass is timed);
 3. the first gradient at the initial parameters, which doubles as the warm-up: it gives the
-   secondary peak memory (measured around this gradient alone, before any allocator cache of later
-   iterations can hide its growth: the CUDA allocator's maximum, or the RSS high-water mark on the
-   CPU), ``graph_bytes`` and the network-evaluation counts, is checked against
-   ``memory_budget_bytes``, and is compared with the exact ``bptt`` gradient at the same parameters
-   (``grad_cosine_vs_exact``, ``grad_relnorm_vs_exact``); it is not used for an update;
-3b. one more gradient and optimizer step under the tensor tracker (:mod:`.tensor_memory`): the
-   primary memory figure ``peak_tensor_bytes`` and its split (``tensor_memory``); the parameters and
-   the method's random stream are restored afterwards;
-4. ``iterations`` timed updates (gradient of the objective + optimizer step: the method's reward
-   gradient plus, for a latent task with a prior, the prior's exact gradient, :mod:`.priors`); the
-   reward curve holds the reward of each iterate and, last, of the final parameters; ``objective_*``
-   and ``prior_*`` the objective and the prior's penalty at the first and final parameters;
-5. the judge on the final samples, where the task has one.
+   secondary peak memory (the CUDA allocator's maximum, or the RSS high-water mark on the CPU),
+   ``graph_bytes`` and the network-evaluation counts, is checked against ``memory_budget_bytes``, and
+   is compared with the exact ``bptt`` gradient at the same parameters (``grad_cosine_vs_exact``); it is
+   not used for an update; then one more gradient and optimizer step under the tensor tracker
+   (:mod:`.tensor_memory`): ``peak_tensor_bytes`` and its split (parameters and random stream restored);
+4. ``iterations`` timed updates: the method's reward gradient and the optimizer step; the prior's or
+   the regularizer's exact gradient (:mod:`.priors`, :mod:`.regularizers`) is added between them,
+   outside the method and timed apart (``time_penalty_s``); the reward curve holds each iterate's
+   reward and, last, the final parameters';
+5. the final reward, objective and penalty, the held-out reward and the judge, from one pass.
 
 The record's fields are :class:`sdo_bench.record.Record`'s. OOM (CUDA or ``MemoryError``, or graph
 bytes over the budget) ends the run with status ``oom``; a non-finite reward or gradient with
@@ -34,7 +33,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 import traceback
 
 import numpy as np
@@ -44,14 +42,14 @@ from tqdm.auto import tqdm
 from . import resume
 from . import tasks as _tasks
 from .cost import over_budget
-from .gradcheck import fidelity as against_exact
-from .measure import PeakMemory, is_oom, synchronizer
+from .evaluation import Clock, NonFinite, evaluate_final, evaluate_initial, fidelity_once, tensor_memory
+from .measure import PeakMemory, is_oom
 from .methods import Variant
+from .progress import quiet
 from .provenance import provenance
 from .record import Record
 from .records import check_dir, check_writable, write_atomic, write_npz_atomic
 from .settings import MAX_SEED, integer
-from .tensor_memory import measure_gradient
 
 
 class _Stop(Exception):
@@ -96,6 +94,8 @@ def run(
         method=m.name,
         variant=variant.label,
         method_options=config["method_options"],
+        algorithm=m.algorithm(t),
+        method_kind=m.kind_on(t),
         seed=t.seed,
         steps=t.steps,
         start_step=t.sampler.start_step,
@@ -114,11 +114,8 @@ def run(
     try:
         if over:  # predicted first: a run that cannot fit does no work (and draws no sample)
             raise _Stop("oom", over)
-        if samples_out is not None:
-            snapshots["initial"] = t.sample(held_out=True)[:samples_keep].float().cpu().numpy()
-        _run_into(rec, t, m, memory_budget_bytes, fidelity, progress)
-        if samples_out is not None:
-            snapshots["final"] = t.sample(held_out=True)[:samples_keep].float().cpu().numpy()
+        _run_into(rec, t, m, memory_budget_bytes, fidelity, progress, snapshots)
+        snapshots = {k: v[:samples_keep].float().cpu().numpy() for k, v in snapshots.items()}
     except _Stop as stop:
         rec.status, rec.error = stop.status, str(stop)
     except Exception as exc:  # noqa: BLE001 - recorded, and the workflow goes on
@@ -129,6 +126,7 @@ def run(
         if t.device.type == "cuda":
             torch.cuda.empty_cache()
     if samples_out is not None:  # no images (an empty array) where none were drawn
+        snapshots = {k: v for k, v in snapshots.items() if isinstance(v, np.ndarray)}
         snapshots.setdefault("initial", np.empty(0, dtype=np.float32))
         snapshots.setdefault("final", snapshots["initial"] * np.nan)
         write_npz_atomic(samples_out, **snapshots)
@@ -227,20 +225,50 @@ def run_seeds(
     return records
 
 
-def _run_into(rec, task, method, budget, fidelity, progress):
-    sync = synchronizer(task.device)
-    rec.reward_init = float(task.reward())
-    rec.objective_init, rec.prior_init = task.objective(rec.reward_init), task.penalty()
-    if task.eval_noise is not None:
-        rec.reward_heldout_init = float(task.reward(held_out=True))
-    times = []
-    for _ in range(3):
-        sync()
-        t0 = time.perf_counter()
-        task.reward()
-        sync()
-        times.append(time.perf_counter() - t0)
-    rec.time_sample_s = float(np.median(times))
+def run_variants(
+    name: str,
+    settings: dict,
+    variants: list[Variant],
+    seeds: list[int],
+    outs: list,
+    samples_outs: list | None = None,
+    *,
+    keep_dir=None,
+    **kw,
+) -> list[dict]:
+    """:func:`run_seeds` for each variant in turn, in this process: one interpreter start, one set of
+    imports and, per seed, one initial evaluation and one exact gradient for all of them (a workflow
+    job runs every variant of a task). ``outs`` (and ``samples_outs``) hold one path per variant and
+    seed, variant by variant; ``keep_dir``: each variant keeps its copies in its own folder there."""
+    from pathlib import Path
+
+    n = len(seeds)
+    samples_outs = list(samples_outs) if samples_outs else [None] * (n * len(variants))
+    if not (len(outs) == len(samples_outs) == n * len(variants)):
+        raise ValueError(
+            f"give one output per variant and seed: {len(variants)} variants x {n} seeds, "
+            f"{len(outs)} --out, {len(samples_outs)} --samples-out"
+        )
+    labels = [v.label for v in variants]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"variants {labels} name a variant twice; give each its own label")
+    for v in variants:
+        v.build()  # every bad method or option before the first run
+    if keep_dir is not None:
+        check_dir(keep_dir, "--keep-dir")
+    records = []
+    for i, v in enumerate(variants):
+        keep = None if keep_dir is None else Path(keep_dir) / v.label
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+        part = slice(i * n, (i + 1) * n)
+        records += run_seeds(name, settings, v, seeds, outs[part], samples_outs[part], keep_dir=keep, **kw)
+    return records
+
+
+def _run_into(rec, task, method, budget, fidelity, progress, snapshots):
+    clock = Clock(task.device)
+    first_sample_s = evaluate_initial(rec, task, clock, snapshots)
 
     with PeakMemory(task.device) as peak:  # the first gradient's memory: nothing cached yet
         first = method.gradient(task, measure_graph=True)  # also the warm-up
@@ -258,38 +286,38 @@ def _run_into(rec, task, method, budget, fidelity, progress):
         raise _Stop("oom", f"graph bytes {first.graph_bytes} exceed memory_budget_bytes {budget}")
     if not _finite(first):
         raise _Stop("diverged", "non-finite reward or gradient at the initial parameters")
-    _tensor_memory(rec, task, method)
+    tensor_memory(rec, task, method)
     if fidelity:
-        for key, value in against_exact(task, method, first, budget).items():
-            setattr(rec, key, value)
+        fidelity_once(rec, task, method, first, budget)
 
     optimizer = task.make_optimizer()
     params = task.parameters()
-    curve, elapsed, it_s, fwd_s, bwd_s = rec.reward_curve, rec.elapsed_s, [], [], []
-    clock = 0.0
+    curve, elapsed, it_s, fwd_s, bwd_s, reg_s = rec.reward_curve, rec.elapsed_s, [], [], [], []
+    total = 0.0
     bar = tqdm(range(task.iterations), desc=f"{rec.task} {rec.variant}", disable=quiet(progress), leave=False)
     try:
         for _ in bar:
-            sync()
-            t0 = time.perf_counter()
-            res = method.gradient(task, measure_graph=False)
+            res, dt_method = clock(method.gradient, task, False)
             if res.status != "ok":
                 raise _Stop(res.status, res.reason or res.status)
             if not _finite(res):
                 raise _Stop("diverged", f"non-finite reward or gradient at iteration {len(curve)}")
-            prior = task.prior_gradient() or [0.0] * len(params)  # exact, outside the method
-            for p, g, g_prior in zip(params, res.grads, prior):
-                p.grad = -(g + g_prior)  # the optimizer minimizes; the gradient is of the objective
-            optimizer.step()
+            # the prior's or the regularizer's exact gradient, outside the method and timed apart: the
+            # same for every method
+            penalty, dt_penalty = clock(task.penalty_gradient)
+            penalty = penalty or [0.0] * len(params)
+            for p, g, g_pen in zip(params, res.grads, penalty):
+                p.grad = -(g + g_pen)  # the optimizer minimizes; the gradient is of the objective
+            _, dt_step = clock(optimizer.step)
             optimizer.zero_grad(set_to_none=True)
-            sync()
-            dt = time.perf_counter() - t0
-            elapsed.append(clock)
-            clock += dt
+            dt = dt_method + dt_step
+            elapsed.append(total)
+            total += dt
             curve.append(res.reward)
             it_s.append(dt)
             fwd_s.append(res.forward_s)
             bwd_s.append(res.backward_s)
+            reg_s.append(dt_penalty)
             rec.iterations += 1
             if res.info:
                 rec.gradient_info.append(res.info)
@@ -304,28 +332,14 @@ def _run_into(rec, task, method, budget, fidelity, progress):
             }
             rec.forward_s = float(np.median(fwd_s))
             rec.backward_s = float(np.median(bwd_s))
-    final = float(task.reward())
-    rec.reward_final = final
-    rec.objective_final, rec.prior_final = task.objective(final), task.penalty()
-    elapsed.append(clock)
-    curve.append(final)
-    if not math.isfinite(final):
-        raise _Stop("diverged", "non-finite reward at the final parameters")
-    if task.eval_noise is not None:
-        rec.reward_heldout_final = float(task.reward(held_out=True))
-    if task.judge is not None:
-        rec.judge = task.judge(task.judge_sample())
-
-
-def _tensor_memory(rec, task, method):
-    """Peak tensor bytes and their split, over one dedicated gradient and optimizer step (slower under
-    the tracker, so outside the timed iterations; parameters and random draws are left as they were)."""
-    m = measure_gradient(task, method)
-    rec.peak_tensor_bytes = m["peak_tensor_bytes"]
-    rec.tensor_memory = {
-        k: m.get(k)
-        for k in ("weights_bytes", "activation_bytes", "optimizer_state_bytes", "cuda_max_allocated_bytes")
-    }
+            rec.time_penalty_s = float(np.median(reg_s))
+    elapsed.append(total)
+    try:
+        final_sample_s = evaluate_final(rec, task, clock, snapshots)
+    except NonFinite as e:
+        raise _Stop("diverged", str(e)) from None
+    # one no-grad sample, the least disturbed of the two timed (the first and the final reward)
+    rec.time_sample_s = float(min(first_sample_s, final_sample_s))
 
 
 def summary(rec: dict) -> str:
@@ -334,8 +348,3 @@ def summary(rec: dict) -> str:
     if rec["status"] == "ok":
         return line + f", reward {rec['reward_init']:.4g} -> {rec['reward_final']:.4g}"
     return line + (f" ({rec['error'].splitlines()[0][:200]})" if rec["error"] else "")
-
-
-def quiet(progress: bool | None) -> bool:
-    """No progress bar: asked for, or stderr is not a terminal (a job's log)."""
-    return (not sys.stderr.isatty()) if progress is None else (not progress)

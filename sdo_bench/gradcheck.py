@@ -11,12 +11,14 @@ from .measure import agreement, is_oom
 from .variant import Variant
 
 
-def fidelity(task, method, first, budget: int | None) -> dict:
+def fidelity(task, method, first, budget: int | None, exact=None, keep: dict | None = None) -> dict:
     """Cosine and relative norm of ``first`` (``method``'s gradient at the current parameters) against
-    the exact ``bptt`` gradient, or a note why there is none (it did not fit, or is zero)."""
+    the exact ``bptt`` gradient, or a note why there is none (it did not fit, or is zero). ``exact``:
+    that gradient, where the caller has it at these parameters; ``keep``: where to leave it (key
+    ``exact``) for the next caller."""
     if method.name == "bptt":
         exact = first
-    else:
+    elif exact is None:
         try:
             exact = Variant("bptt").build().gradient(task, measure_graph=budget is not None)
         except Exception as exc:  # noqa: BLE001
@@ -30,6 +32,8 @@ def fidelity(task, method, first, budget: int | None) -> dict:
                 "fidelity_note": f"exact bptt gradient needs {exact.graph_bytes} graph bytes, over "
                 f"memory_budget_bytes {budget}"
             }
+        if keep is not None:
+            keep["exact"] = exact
     agree = agreement(first.grads, exact.grads)
     if agree["cosine"] is None:
         return {"fidelity_note": "exact gradient is zero"}

@@ -38,3 +38,10 @@ def line(family: str, path: Path = PLAN_FILE) -> str:
 def _t(seconds: float) -> str:
     m, s = divmod(int(seconds), 60)
     return f"{m} min {s:02d} s" if m else f"{s} s"
+
+
+def quiet(progress: bool | None) -> bool:
+    """No progress bar (tqdm's ``disable``): asked for, or stderr is not a terminal (a job's log)."""
+    import sys
+
+    return (not sys.stderr.isatty()) if progress is None else (not progress)

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 from tqdm.auto import tqdm
 
 from . import tasks as _tasks
-from .experiment import quiet, run
+from .experiment import run
+from .progress import quiet
 from .records import check_writable
 from .variant import Variant
 
