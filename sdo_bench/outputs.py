@@ -15,7 +15,7 @@ RUN_SAMPLES = "results/raw/{task}/{variant}/seed{seed}.npz"
 #: copies of each finished seed's record and images, outside every job's declared outputs: they
 #: survive a job killed after some seeds (Snakemake deletes what a failed job made), and its rerun
 #: restores them (``sdo-bench run --keep-dir``)
-RUN_KEPT = "results/kept/{task}/{variant}"
+RUN_KEPT = "results/kept/{task}"
 #: one record per swept task x variant x N
 SWEEP_RECORD = "results/sweeps/{task}/{variant}/N{steps}.json"
 #: the cost model's rows (every N of the grid) per task x variant x dtype
@@ -24,7 +24,7 @@ COST_ROWS = "results/cost/{task}/{variant}/{dtype}.json"
 #: Snakemake's ``benchmark:`` files, summed per rule family in the time table (a family is the first
 #: folder under the benchmarks' folder, or the rule's own file)
 BENCHMARKS_DIR = "results/benchmarks"
-BENCHMARK_RUN = BENCHMARKS_DIR + "/runs/{task}/{variant}.tsv"
+BENCHMARK_RUN = BENCHMARKS_DIR + "/runs/{task}.tsv"
 BENCHMARK_SWEEP = BENCHMARKS_DIR + "/sweeps/{task}/{variant}.tsv"
 BENCHMARK_COST = BENCHMARKS_DIR + "/cost/{task}/{variant}/{dtype}.tsv"
 BENCHMARK_MODEL = BENCHMARKS_DIR + "/models/{rule}.tsv"
@@ -54,7 +54,7 @@ TIME_PER_RULE = {"md": "time_per_rule.md", "csv": "time_per_rule.csv"}
 #: figures/<kind>_<task>.png for every task of the main runs, for every swept task, for every cost task
 FIGURES_DIR = "figures"
 FIGURE = "{kind}_{task}.png"
-PER_TASK = ("reward_vs_iter", "reward_vs_time", "samples")
+PER_TASK = ("headline", "reward_vs_iter", "reward_vs_time", "samples")
 PER_SWEPT_TASK = ("scaling", "fidelity")
 PER_COST_TASK = ("cost_memory",)
 

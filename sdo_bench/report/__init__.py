@@ -6,7 +6,14 @@ from pathlib import Path
 
 
 def write(
-    what: str, records: list, sweeps: list, out, reference: str = "bptt", costs: list = (), benchmarks=()
+    what: str,
+    records: list,
+    sweeps: list,
+    out,
+    reference: str = "bptt",
+    costs: list = (),
+    benchmarks=(),
+    reward_margin: float = 0.1,
 ) -> str:
     """Write the tables (``what="tables"``: main, claims and, with ``costs``, the cost model's tables),
     the figures, the time per rule family (``"benchmarks"``: Snakemake's ``benchmarks`` files) or the
@@ -14,6 +21,8 @@ def write(
     from ..records import check_dir
 
     check_dir(out, "--out")
+    if not (isinstance(reward_margin, (int, float)) and 0 <= reward_margin < float("inf")):
+        raise ValueError(f"--reward-margin must be a finite number >= 0, got {reward_margin!r}")
     for p in benchmarks:
         if not Path(p).is_file():
             raise ValueError(f"benchmark file {p} does not exist")
@@ -47,14 +56,14 @@ def write(
     if what == "tables":
         from .tables import write_tables
 
-        table = write_tables(df, out, reference, cost_rows)
+        table = write_tables(df, out, reference, cost_rows, reward_margin)
         if not cost_rows.empty:
             cost.write(cost_rows, out)
         return f"wrote the tables ({len(table)} rows, {len(cost_rows)} predicted cost rows) to {out}"
     from ..outputs import PER_COST_TASK, figure_name
     from .figures import write_all
 
-    write_all(df, load_records(sweeps), out)
+    write_all(df, load_records(sweeps), out, cost_rows)
     for task in dict.fromkeys(cost_rows.task) if not cost_rows.empty else []:
         cost.figure(cost_rows, task, out / figure_name(PER_COST_TASK[0], task))
     return f"wrote figures to {out}"

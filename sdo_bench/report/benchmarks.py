@@ -26,7 +26,8 @@ def load(paths, root: str = BENCHMARKS_DIR) -> pd.DataFrame:
         rows.append(
             {
                 "family": parts[0].removesuffix(".tsv"),
-                "task": parts[1] if len(parts) > 2 else "",
+                # runs/<task>.tsv (one job per task), sweeps/<task>/<variant>.tsv, cost/<task>/...
+                "task": parts[1].removesuffix(".tsv") if len(parts) > 1 else "",
                 "wall_s": float(last["s"]),
                 "cpu_s": float(last.get("cpu_time", float("nan"))),
                 "max_rss_MiB": float(last.get("max_rss", float("nan"))),

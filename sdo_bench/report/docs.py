@@ -12,12 +12,16 @@ from ..outputs import FAMILY_OUTPUTS, FIGURES_DIR, figure_name
 
 #: the README's figures: (kind, task) of the default run's figures, copied under their own names
 SHOWN = [
+    ("headline", "digits-weights"),
+    ("headline", "digits-latent"),
     ("reward_vs_iter", "digits-lora"),
     ("reward_vs_time", "digits-latent"),
     ("scaling", "digits-latent"),
     ("fidelity", "digits-latent"),
     ("samples", "digits-latent"),
     ("samples", "digits-weights"),
+    ("samples", "digits-lora"),
+    ("samples", "digits-condition"),
 ]
 #: README picture -> the workflow output it copies
 FIGURES = {

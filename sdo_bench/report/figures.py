@@ -14,11 +14,16 @@ import pandas as pd  # noqa: E402
 MiB = 2**20
 
 
-def write_all(df: pd.DataFrame, sweeps: pd.DataFrame, out: Path) -> None:
-    """Every figure of docs/design.md §9 for the tasks in the records (``df``) and sweeps (``sweeps``)."""
+def write_all(df: pd.DataFrame, sweeps: pd.DataFrame, out: Path, costs: pd.DataFrame | None = None) -> None:
+    """Every figure of docs/design.md §9 for the tasks in the records (``df``) and sweeps (``sweeps``);
+    ``costs``: the cost model's rows, for the headline's paper-scale panel."""
     from ..outputs import PER_SWEPT_TASK, PER_TASK, figure_name
+    from .headline import headline
 
-    per_task = dict(zip(PER_TASK, (_reward_vs_iter, _reward_vs_time, samples), strict=True))
+    def _headline(frame, task, path):
+        headline(frame, costs, task, path)
+
+    per_task = dict(zip(PER_TASK, (_headline, _reward_vs_iter, _reward_vs_time, samples), strict=True))
     per_swept_task = dict(zip(PER_SWEPT_TASK, (scaling, fidelity), strict=True))
     for frame, draw in ((df, per_task), (sweeps, per_swept_task)):
         for task in dict.fromkeys(frame.task) if not frame.empty else []:
@@ -40,7 +45,10 @@ def _colors(variants):
 
 
 def _curves(g: pd.DataFrame, x: str):
-    """Mean and band (min–max over seeds) of the reward curves, on a common length."""
+    """Mean and 95% band (t-interval over seeds, :func:`.stats.band`) of the reward curves, on a common
+    length."""
+    from .stats import band
+
     ys = [np.asarray(c, float) for c in g.reward_curve if len(c)]
     if not ys:
         return None
@@ -50,29 +58,51 @@ def _curves(g: pd.DataFrame, x: str):
         X = np.arange(n)
     else:
         X = np.mean(np.stack([np.asarray(e, float)[:n] for e in g.elapsed_s if len(e) >= n]), axis=0)
-    return X, Y.mean(0), Y.min(0), Y.max(0)
+    return (X, *band(Y))
+
+
+KINDS = ("exact", "biased", "approximate")
+
+
+def same_algorithm(d: pd.DataFrame) -> dict[str, list[str]]:
+    """Variants of one task grouped by the algorithm they compute by construction (records'
+    ``algorithm``), in order of appearance: identical results are drawn once, named by all of them."""
+    groups: dict[str, list[str]] = {}
+    for variant, g in d.groupby("variant", sort=False):
+        key = g.algorithm.iloc[0] if "algorithm" in g else variant
+        groups.setdefault(key, []).append(variant)
+    return groups
 
 
 def reward_curves(df: pd.DataFrame, task: str, x: str, path: Path) -> None:
+    """Small multiples, one panel per kind of gradient (exact / biased / approximate), so that no curve
+    hides another; variants that are one algorithm on this task are one curve named by all of them."""
     d = df[(df.task == task) & (df.status == "ok")]
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    kinds = [k for k in KINDS if (d.kind == k).any()] if "kind" in d else []
+    kinds = kinds or ["approximate"]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(4.4 * len(kinds), 4.0), sharey=True, squeeze=False)
     colors = _colors(list(dict.fromkeys(df[df.task == task].variant)))
-    for variant, g in d.groupby("variant", sort=False):
-        c = _curves(g, x)
-        if c is None:
-            continue
-        X, mean, lo, hi = c
-        ax.plot(X, mean, label=f"{variant} ({len(g)} seeds)", color=colors[variant], lw=1.6)
-        ax.fill_between(X, lo, hi, color=colors[variant], alpha=0.15, lw=0)
-    ax.set_xlabel("iteration" if x == "iter" else "wall-clock time (s)")
-    ax.set_ylabel("mean reward of the batch")
-    ax.set_title(
-        f"{task}: reward against {'iterations' if x == 'iter' else 'time'}\n"
-        "(line: mean over seeds; band: min–max)",
+    for ax, kind in zip(axes[0], kinds):
+        dk = d[d.kind == kind] if "kind" in d else d
+        for variants in same_algorithm(dk).values():
+            g = dk[dk.variant == variants[0]]
+            c = _curves(g, x)
+            if c is None:
+                continue
+            X, mean, lo, hi = c
+            name = " = ".join(variants)
+            ax.plot(X, mean, label=f"{name} ({len(g)} seeds)", color=colors[variants[0]], lw=1.6)
+            ax.fill_between(X, lo, hi, color=colors[variants[0]], alpha=0.15, lw=0)
+        ax.set_title(f"{kind} gradients", fontsize=9)
+        ax.set_xlabel("iteration" if x == "iter" else "wall-clock time (s)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    axes[0][0].set_ylabel("mean reward of the batch")
+    fig.suptitle(
+        f"{task}: reward against {'iterations' if x == 'iter' else 'time'} "
+        "(line: mean over seeds; band: 95% t-interval)",
         fontsize=10,
     )
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

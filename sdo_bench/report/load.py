@@ -25,6 +25,8 @@ def load_records(paths) -> pd.DataFrame:
                 "task_name": rec["task"],
                 "variant": rec.get("variant", rec["method"]),
                 "method": rec["method"],
+                "algorithm": rec.get("algorithm") or rec.get("variant", rec["method"]),
+                "kind": rec.get("method_kind") or "approximate",
                 "seed": rec["seed"],
                 "steps": rec["steps"],
                 "start_step": rec.get("start_step", 0),
@@ -47,7 +49,10 @@ def load_records(paths) -> pd.DataFrame:
                 "reward_init": _num(rec.get("reward_init")),
                 "reward_final": _num(rec.get("reward_final")),
                 "reward_heldout_final": _num(rec.get("reward_heldout_final")),
+                "objective_init": _num(rec.get("objective_init", rec.get("reward_init"))),
                 "objective_final": _num(rec.get("objective_final", rec.get("reward_final"))),
+                # the penalty the objective subtracts: the regularizer's (parameter targets) or the prior's
+                "penalty_final": _num(_first(rec.get("regularizer_final"), rec.get("prior_final"))),
                 "judge_real_prob": _num(judge.get("judge_real_prob")),
                 "judge_kid": _num(judge.get("kid")),
                 "judge_kid_se": _num(judge.get("kid_se")),
@@ -61,6 +66,10 @@ def load_records(paths) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _first(*values):
+    return next((v for v in values if v is not None), None)
 
 
 def _num(v):

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..outputs import TABLES
 from .html import markdown_to_html
+from .stats import CI_LEVEL, interval, method_name
 
 MiB = 2**20
 
@@ -48,14 +49,19 @@ def main_table(df: pd.DataFrame, reference: str = "bptt") -> pd.DataFrame:
     ok["cost_in_samples"] = ok.time_per_iter_s / ok.time_sample_s
     rows = []
     order = list(dict.fromkeys(df.variant))
+    firsts: dict[tuple, str] = {}  # (task, algorithm) -> the first variant computing it
     for (task, variant), g in df.groupby(["task", "variant"], sort=False):
         o = ok[(ok.task == task) & (ok.variant == variant)]
         statuses = g.status.value_counts().to_dict()
+        algorithm = g.algorithm.iloc[0] if "algorithm" in g else variant
+        same = firsts.setdefault((task, algorithm), variant)
         rows.append(
             {
                 "task": task,
                 "task_name": g.task_name.iloc[0] if "task_name" in g else task,
                 "method": variant,
+                # the same algorithm on this task by construction: the same gradients and results
+                "same_as": same if same != variant else "",
                 "N": int(g.steps.iloc[0]),
                 "start_step": int(g.start_step.iloc[0]),
                 "runs": len(g),
@@ -82,6 +88,7 @@ def main_table(df: pd.DataFrame, reference: str = "bptt") -> pd.DataFrame:
                 "reward_final_std": o.reward_final.std(ddof=1) if len(o) > 1 else np.nan,
                 "objective_final": _mean_std(o.objective_final),
                 "objective_final_mean": o.objective_final.mean(),
+                "penalty_final": o.penalty_final.mean() if "penalty_final" in o else np.nan,
                 "judge_target_prob": o.judge_target_prob.mean(),
                 "judge_real_prob": o.judge_real_prob.mean(),
                 "judge_fid": o.judge_fid.mean(),
@@ -95,23 +102,9 @@ def main_table(df: pd.DataFrame, reference: str = "bptt") -> pd.DataFrame:
     return out.sort_values(["task", "_o"]).drop(columns="_o").reset_index(drop=True)
 
 
-BOOTSTRAP = 2000  # resamples of the seeds for every confidence interval
-CI_LEVEL = 0.95
-
-
 def bootstrap_ci(values, seed: int = 0) -> tuple[float, float, float]:
-    """Mean of ``values`` (one per seed) and its 95% percentile-bootstrap interval over the seeds; the
-    interval is (nan, nan) for fewer than 2 values."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return np.nan, np.nan, np.nan
-    if len(x) < 2:
-        return float(x.mean()), np.nan, np.nan
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(BOOTSTRAP, len(x)))].mean(axis=1)
-    a = (1 - CI_LEVEL) / 2
-    return float(x.mean()), float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+    """Mean of ``values`` (one per seed) and its 95% interval (:func:`.stats.interval`)."""
+    return interval(values, seed)
 
 
 def _paired(ok, a: tuple, b: tuple, col: str, fn) -> np.ndarray:
@@ -138,7 +131,17 @@ def _full_chain(table: pd.DataFrame, row) -> str | None:
     return None if full.empty else full.task.iloc[0]
 
 
-def claims(df: pd.DataFrame, table: pd.DataFrame, reference: str = "bptt", method: str = "sdo") -> str:
+#: the default non-inferiority margin: a fraction of the reference's own gain in the objective
+REWARD_MARGIN = 0.1
+
+
+def claims(
+    df: pd.DataFrame,
+    table: pd.DataFrame,
+    reference: str = "bptt",
+    method: str = "sdo",
+    margin: float = REWARD_MARGIN,
+) -> str:
     """Each claim of the paper beside what this run measured, per task, with 95% bootstrap confidence
     intervals over paired seeds; for an authors'-regime entry (start_step s > 0) the "~90%" claim is
     read twice: against ``reference`` in the same regime, and against ``reference`` over all N steps."""
@@ -154,13 +157,19 @@ def claims(df: pd.DataFrame, table: pd.DataFrame, reference: str = "bptt", metho
         "3. **memory**: the autograd graph of one step instead of N.",
         "",
         f"Every `{method}` variant against `{reference}` on the same task and machine, paired by seed: "
-        f"each figure is the mean over the seeds both ran, with its {100 * CI_LEVEL:.0f}% percentile-"
-        f"bootstrap interval over the seeds ({BOOTSTRAP} resamples; none for one seed). "
+        f"each figure is the mean over the seeds both ran, with its {100 * CI_LEVEL:.0f}% interval over "
+        "the seeds (a t-interval below 10 seeds, the BCa bootstrap of `scipy.stats.bootstrap` from 10; "
+        "none for one seed). "
         "**Cost**: time reduction 1 - t(method)/t(reference) per seed (medians within a run); "
         "supported when the interval's lower end is >= 85%, partly when >= 50%. "
-        "**Reward**: the paired difference of the final objective (the reward, minus the prior's "
-        "penalty where the task has one); supported when the interval is above 0 (better) or holds 0 "
-        "(no difference this run can see), not supported when it lies below 0. "
+        '**Reward**: "equal or better" is a non-inferiority claim, judged against a margin stated '
+        f"in the config (`report.reward_margin` = {margin:g}: the method may lose at most that fraction "
+        f"of the objective `{reference}` gains over the run, `margin` below in the objective's units). "
+        "On the paired difference of the final objective (the reward minus the prior's or the "
+        "regularizer's penalty where the task has one): *supported (better)* when the interval lies "
+        "above 0, *supported (non-inferior)* when its lower end is above -margin, *not shown* when the "
+        "interval straddles -margin (too few seeds or too much spread to tell), *not supported (worse)* "
+        "when it lies below -margin. "
         "**Memory**: supported when the activation bytes (the rise of live tensor bytes during one "
         "gradient, counted at the dispatcher: what a GPU allocator would add) are at most 2/N of the "
         "reference's (deterministic: no interval).",
@@ -169,9 +178,9 @@ def claims(df: pd.DataFrame, table: pd.DataFrame, reference: str = "bptt", metho
         "claim is read twice: against the reference in the same regime (`against` = the same task), "
         "and against the reference over all N steps from x_T (`against` = the full-chain entry).",
         "",
-        "| task | method | N | s | against | seeds | time reduction | final objective difference "
-        "| graph bytes ratio | activation bytes ratio | cost | reward | memory |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| task | method | N | s | against | seeds | interval | time reduction | final objective difference "
+        "| margin | graph bytes ratio | activation bytes ratio | cost | reward | memory |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for task, g in table.groupby("task", sort=False):
         if g[g.method == reference].empty:
@@ -185,14 +194,20 @@ def claims(df: pd.DataFrame, table: pd.DataFrame, reference: str = "bptt", metho
                 a, b = (task, r.method), (ref_task, reference)
                 red = bootstrap_ci(_paired(ok, a, b, "time_per_iter_s", lambda x, y: 1 - x / y))
                 dobj = bootstrap_ci(_paired(ok, a, b, "objective_final", lambda x, y: x - y))
+                gain = np.nan
+                if "objective_init" in ok:  # the reference's own gain over the run
+                    ref = ok[(ok.task == b[0]) & (ok.variant == b[1])]
+                    gain = float((ref.objective_final - ref.objective_init).mean()) if len(ref) else np.nan
+                delta = margin * abs(gain) if gain == gain else np.nan
                 graph = np.nanmean(_paired(ok, a, b, "graph_bytes", lambda x, y: x / y))
                 act = np.nanmean(_paired(ok, a, b, "activation_bytes", lambda x, y: x / y))
                 seeds = len(_paired(ok, a, b, "time_per_iter_s", lambda x, y: x))
                 lines.append(
                     f"| {task} | {r.method} | {n_full} | {r.start_step} | "
                     f"{'same task' if ref_task == task else ref_task + ' (all N steps)'} | {seeds} | "
-                    f"{_fmt_ci(*red, pct=True)} | {_fmt_ci(*dobj)} | {graph:.4f} | {act:.4f} | "
-                    f"{_cost_verdict(*red)} | {_reward_verdict(*dobj)} | "
+                    f"{method_name(seeds)} | {_fmt_ci(*red, pct=True)} | {_fmt_ci(*dobj)} | "
+                    f"{'–' if delta != delta else f'{delta:.3f}'} | {graph:.4f} | {act:.4f} | "
+                    f"{_cost_verdict(*red)} | {_reward_verdict(*dobj, delta)} | "
                     f"{_verdict(None if act != act else (act <= 2 / n_full, act <= 0.5))} |"
                 )
     lines += [
@@ -218,14 +233,19 @@ def _cost_verdict(m, lo, hi) -> str:
     return _verdict((x >= 0.85, x >= 0.5)) + (" (1 seed, no interval)" if lo != lo else "")
 
 
-def _reward_verdict(m, lo, hi) -> str:
+def _reward_verdict(m, lo, hi, margin=0.0) -> str:
+    """Non-inferiority of the paired objective difference ``m [lo, hi]`` at ``margin`` (>= 0)."""
     if m != m:
         return "not measured"
+    if margin != margin:
+        margin = 0.0
     if lo != lo:
-        return ("supported" if m >= 0 else "not supported") + " (1 seed, no interval)"
+        return ("supported" if m >= -margin else "not supported") + " (1 seed, no interval)"
     if lo > 0:
         return "supported (better)"
-    return "supported (no difference seen)" if hi >= 0 else "not supported (worse)"
+    if lo > -margin:
+        return "supported (non-inferior)"
+    return "not supported (worse)" if hi < -margin else "not shown (the interval straddles -margin)"
 
 
 FORMATS = {
@@ -239,6 +259,7 @@ FORMATS = {
     "graph_MiB": "{:.3f}",
     "graph_ratio_vs_ref": "{:.4f}",
     "reward_init": "{:.3f}",
+    "penalty_final": "{:.4g}",
     "judge_target_prob": "{:.3f}",
     "judge_real_prob": "{:.3f}",
     "judge_fid": "{:.2f}",
@@ -263,6 +284,7 @@ SHOWN = [
     "reward_init",
     "reward_final",
     "objective_final",
+    "penalty_final",
     "judge_target_prob",
     "judge_real_prob",
     "judge_fid",
@@ -274,6 +296,8 @@ SHOWN = [
 
 def formatted(table: pd.DataFrame) -> pd.DataFrame:
     t = table[SHOWN].copy()
+    if "same_as" in table:  # rows that are another row's algorithm say so where the method is named
+        t["method"] = [m + (f" (= {s})" if s else "") for m, s in zip(table.method, table.same_as)]
     for col, fmt in FORMATS.items():
         if col not in t:
             continue
@@ -282,7 +306,11 @@ def formatted(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_tables(
-    df: pd.DataFrame, out_dir: str | Path, reference: str = "bptt", cost_rows: pd.DataFrame | None = None
+    df: pd.DataFrame,
+    out_dir: str | Path,
+    reference: str = "bptt",
+    cost_rows: pd.DataFrame | None = None,
+    reward_margin: float = REWARD_MARGIN,
 ) -> pd.DataFrame:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -290,7 +318,7 @@ def write_tables(
     table.to_csv(out_dir / TABLES["csv"], index=False)
     shown = formatted(table)
     main_md = shown.to_markdown(index=False) + "\n"
-    claims_md = claims(df, table, reference)
+    claims_md = claims(df, table, reference, margin=reward_margin)
     if cost_rows is not None and not cost_rows.empty:
         from .cost import claims_rows
 
