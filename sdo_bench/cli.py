@@ -50,9 +50,14 @@ SHORT = [("--dtype", dict(choices=DTYPES)), ("--device", dict(help="cpu, cuda or
          ("--task-label", dict(help="the task's name in tables (default: the task name)")),
          ("--memory-budget-bytes", dict(type=_int("--memory-budget-bytes", 1),
                                         help="mark the run oom when its graph bytes exceed this"))]
+# run: one variant (--method, --option, --label) or several (--variants, a JSON list)
+RUN_VARIANT = [("--task", REQ), ("--method", {}), *VARIANT[2:],
+               ("--variants", dict(help="several variants in one process, as a JSON list of "
+                                        '{"method": ..., "options": {...}, "label": ...}; --out lists '
+                                        "one record per variant and seed, variant by variant"))]
 COMMANDS = {  # name: (help, [(flag, argparse keywords)])
     "list": ("tasks, methods and their options", []),
-    "run": ("optimization runs, one record per seed", VARIANT + SHORT + [
+    "run": ("optimization runs, one record per seed", RUN_VARIANT + SHORT + [
         ("--steps", dict(type=_int("--steps", 1))), ("--iterations", dict(type=_int("--iterations", 1))),
         ("--seed", dict(type=_int("--seed", 0), nargs="+", dest="seeds", help="one seed or several")),
         ("--seeds", dict(type=_int("--seeds", 0), nargs="+", dest="seeds", help=argparse.SUPPRESS)),
@@ -69,7 +74,9 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
         ("--dtype", dict(default="float16", choices=COST_DTYPES)),
         ("--batch", dict(type=_int("--batch", 1))), ("--attention", dict(default="flash", choices=ATTENTION)),
-        ("--json", dict(action="store_true")), ("--out", dict(help="also write the rows to a JSON file"))]),
+        ("--json", dict(action="store_true")), ("--out", dict(help="also write the rows to a JSON file")),
+        ("--extrapolate", dict(action="store_true", help="N above 4 from the exact predictions at "
+                               "N = 2, 3, 4 where they are affine in N (checked; otherwise direct)"))]),
     "gradcheck": ("every method's gradient against bptt on one task", [
         ("--task", REQ), ("--steps", dict(type=_int("--steps", 1))), SEED,
         ("--dtype", dict(default="float64", choices=["float32", "float64"]))]),
@@ -85,7 +92,10 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("--costs", dict(nargs="*", default=[], help="sdo-bench cost --out files (predicted)")),
         ("--benchmarks", dict(nargs="*", default=[], help="Snakemake benchmark files (benchmarks)")),
         ("--out", dict(REQ, help="output directory")),
-        ("--reference", dict(default="bptt", help="variant label ratios are taken against"))]),
+        ("--reference", dict(default="bptt", help="variant label ratios are taken against")),
+        ("--reward-margin", dict(type=float, default=0.1, help="the reward claim's non-inferiority "
+                                 "margin: the fraction of the reference's gain in the objective a method "
+                                 "may lose"))]),
     "train-model": ("train the digits UNet (save_pretrained to OUT/unet)", [
         ("--out", REQ), ("--steps", dict(type=_int("--steps", 1), default=2000)),
         ("--batch", dict(type=_int("--batch", 1), default=128)), SEED]),
@@ -138,6 +148,35 @@ def _variant(a):
     return Variant(a.method, pairs(a.option, "--option"), a.label)
 
 
+def _variants(text: str) -> list:
+    """``--variants``: a JSON list of ``{"method", "options", "label"}`` objects."""
+    import json
+
+    from .variant import Variant
+
+    try:
+        items = json.loads(text)
+    except ValueError as e:
+        raise ValueError(f"--variants is not JSON ({e})") from None
+    if not isinstance(items, list) or not items:
+        raise ValueError('--variants must be a non-empty JSON list of {"method": ..., "options": {...}}')
+    out = []
+    for i, item in enumerate(items):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("method"), str)
+            or set(item) - {"method", "options", "label"}
+        ):
+            raise ValueError(
+                f'--variants[{i}] must be an object with "method" (a name) and optionally "options" '
+                f'and "label", got {item!r}'
+            )
+        if not isinstance(item.get("options") or {}, dict):
+            raise ValueError(f"--variants[{i}].options must be an object, got {item['options']!r}")
+        out.append(Variant.from_config(item))
+    return out
+
+
 # each command: the parsed arguments as plain values, one library call; what it returns is printed
 # ((code, text) sets the exit code)
 def _run(a):
@@ -150,6 +189,14 @@ def _run(a):
     settings.pop("seed", None)
     kw = dict(task_label=a.task_label, memory_budget_bytes=a.memory_budget_bytes, fidelity=not a.no_fidelity)
     kw["keep_dir"] = a.keep_dir
+    if a.variants is not None:
+        if a.method or a.option or a.label:
+            raise ValueError("give the variants once: --variants, or --method with --option/--label")
+        variants = _variants(a.variants)
+        recs = experiment.run_variants(a.task, settings, variants, seeds, a.out, a.samples_out, **kw)
+        return f"{len(recs)} records"
+    if not a.method:
+        raise ValueError("the following arguments are required: --method (or --variants)")
     recs = experiment.run_seeds(a.task, settings, _variant(a), seeds, a.out, a.samples_out, **kw)
     return "\n".join(experiment.summary(r) for r in recs) if len(recs) == 1 else f"{len(recs)} records"
 
@@ -168,6 +215,7 @@ def _cost(a):
 
     settings = pairs(a.set, "--set")
     kw = dict(label=a.label, dtype=a.dtype, batch=a.batch, attention=a.attention, settings=settings)
+    kw["extrapolate"] = a.extrapolate
     return cost.run(a.task, a.method, pairs(a.option, "--option"), a.steps, as_json=a.json, out=a.out, **kw)
 
 
@@ -186,7 +234,7 @@ def _regress(a):
 def _report(a):
     from .report import write
 
-    return write(a.what, a.records, a.sweeps, a.out, a.reference, a.costs, a.benchmarks)
+    return write(a.what, a.records, a.sweeps, a.out, a.reference, a.costs, a.benchmarks, a.reward_margin)
 
 
 def _train_model(a):

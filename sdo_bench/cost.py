@@ -117,50 +117,127 @@ def predict(
 ) -> dict:
     """One predicted row: peak tensor bytes and its split, FLOPs, network evaluations and per-GPU
     lower bounds, for ``variant`` on ``task`` at N = ``steps`` (see the module doc)."""
+    check(task, [steps], dtype, attention, batch)
+    with fake_models(attention):
+        t = _fake_task(task, steps, dtype, batch, settings)
+        return _measure(t, task, variant, dtype, attention)
+
+
+def _fake_task(task: str, steps: int, dtype: str, batch, settings):
+    """The task built from its models' configs (inside :func:`fake_models`)."""
+    overrides = _fake_settings(task, dict(settings or {}, steps=steps, dtype=dtype))
+    if batch is not None:
+        overrides["batch"] = batch
+    try:
+        return _tasks.build(task, **overrides)
+    except (WeightsError, FileNotFoundError, OSError) as e:
+        raise ValueError(f"task {task!r} cannot be built from its model configs: {e}") from None
+
+
+def _at_steps(t, steps: int):
+    """The built task with its sampler over ``steps`` steps (the models do not depend on N)."""
+    from .sampling import DDIMSampler
+
+    t.sampler = DDIMSampler(t.sampler.scheduler, steps)
+    return t
+
+
+def _measure(t, task: str, variant: Variant, dtype: str, attention: str) -> dict:
+    """One gradient and optimizer step of ``variant`` on the fake task ``t``, as a row."""
     from .tensor_memory import measure_gradient
 
-    check(task, [steps], dtype, attention, batch)
     method = variant.build()
     row = {
         "kind": "predicted",
         "task": task,
         "method": variant.method,
         "variant": variant.label,
-        "steps": steps,
+        "steps": t.steps,
         "dtype": dtype,
         "attention": attention,
         "status": "ok",
         "error": None,
     }
-    overrides = _fake_settings(task, dict(settings or {}, steps=steps, dtype=dtype))
-    if batch is not None:
-        overrides["batch"] = batch
-    with fake_models(attention):
-        try:
-            t = _tasks.build(task, **overrides)
-        except (WeightsError, FileNotFoundError, OSError) as e:
-            raise ValueError(f"task {task!r} cannot be built from its model configs: {e}") from None
-        method.check(t)
-        row["batch"] = t.batch
-        network_bytes = sum(p.numel() * p.element_size() for p in t.network.parameters())
-        try:
-            m = measure_gradient(t, method, flops=True)
-        except Exception as e:  # noqa: BLE001 - recorded: a method whose code cannot run on fake tensors
-            from torch._subclasses.fake_tensor import DataDependentOutputException
+    method.check(t)
+    row["batch"] = t.batch
+    network_bytes = sum(p.numel() * p.element_size() for p in t.network.parameters())
+    try:
+        m = measure_gradient(t, method, flops=True)
+    except Exception as e:  # noqa: BLE001 - recorded: a method whose code cannot run on fake tensors
+        from torch._subclasses.fake_tensor import DataDependentOutputException
 
-            why = f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"
-            if isinstance(e, DataDependentOutputException):
-                why = (
-                    f"not predictable on fake tensors: {variant.method} reads tensor values in Python "
-                    f"({why})" + (" - torchdiffeq's time grid" if variant.method == "adjoint" else "")
-                )
-            row.update(status="error", error=why)
-            return row
+        why = f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"
+        if isinstance(e, DataDependentOutputException):
+            why = (
+                f"not predictable on fake tensors: {variant.method} reads tensor values in Python "
+                f"({why})" + (" - torchdiffeq's time grid" if variant.method == "adjoint" else "")
+            )
+        row.update(status="error", error=why)
+        return row
     row.update(m)
     row["network_bytes"] = network_bytes
     if row["status"] == "ok":
         row["gpus"] = _on_gpus(row, dtype)
     return row
+
+
+#: the N an extrapolated prediction is taken from, and the figures it extrapolates (integers, exact)
+AFFINE_BASE = (2, 3, 4)
+AFFINE_KEYS = ("peak_tensor_bytes", "weights_bytes", "activation_bytes", "optimizer_state_bytes",
+               "nfe_forward", "nfe_backward", "flops_forward", "flops_backward")  # fmt: skip
+
+
+def affine_in_n(base: dict[int, dict]) -> bool:
+    """Whether every figure of the rows at N = 2, 3, 4 lies on a line in N (second differences exactly
+    zero: the figures are integers)."""
+    a, b, c = (base.get(n) for n in AFFINE_BASE)
+    if not all(r is not None and r["status"] == "ok" for r in (a, b, c)):
+        return False
+    return all(c[k] - b[k] == b[k] - a[k] for k in AFFINE_KEYS)
+
+
+def extrapolated(base: dict[int, dict], steps: int, dtype: str) -> dict:
+    """The row at N = ``steps`` on the line through the rows at N = 2 and 3 (:func:`affine_in_n` holds)."""
+    a, b = base[AFFINE_BASE[0]], base[AFFINE_BASE[1]]
+    row = dict(a, steps=steps, extrapolated_from=list(AFFINE_BASE))
+    for k in AFFINE_KEYS:
+        row[k] = a[k] + (steps - AFFINE_BASE[0]) * (b[k] - a[k])
+    row["gpus"] = _on_gpus(row, dtype)
+    return row
+
+
+def predict_steps(
+    task: str, variant: Variant, steps: list[int], *, extrapolate: bool = False, **kw
+) -> list[dict]:
+    """:func:`predict` for each N of ``steps``. With ``extrapolate``, N above 4 is taken from the exact
+    predictions at N = 2, 3, 4 for a variant whose cost is affine in N by construction
+    (``GradientMethod.affine_cost``: the same work each step, no N-dependent or random number of kept
+    steps), and only where its figures at N = 2, 3, 4 do lie on a line (checked, exactly); three small
+    predictions instead of one per large N. Any other variant is predicted directly. Extrapolated rows
+    say so (``extrapolated_from``)."""
+    dtype, attention = kw.get("dtype", "float16"), kw.get("attention", "flash")
+    check(task, list(steps), dtype, attention, kw.get("batch"))
+    big = [n for n in steps if extrapolate and n > max(AFFINE_BASE) and variant.build().affine_cost()]
+    rows: dict[int, dict] = {}
+    with fake_models(attention):  # the models built once; each N swaps the sampler only
+        t = _fake_task(task, max(steps), dtype, kw.get("batch"), kw.get("settings"))
+        if t.sampler.start_step:  # the authors' regime: x_s depends on N; one build per N
+            return [predict(task, variant, n, **kw) for n in steps]
+
+        def at(n):
+            if n not in rows:
+                rows[n] = _measure(_at_steps(t, n), task, variant, dtype, attention)
+            return rows[n]
+
+        if big:
+            try:
+                base = {n: at(n) for n in AFFINE_BASE}
+            except ValueError:  # the variant's options do not fit so few steps: predict directly
+                base = {}
+            if not affine_in_n(base):
+                big = []
+        out = [extrapolated(base, n, dtype) if n in big else at(n) for n in steps]
+    return [dict(r) for r in out]
 
 
 def _fake_settings(task: str, settings: dict) -> dict:
@@ -250,6 +327,7 @@ def run(
     settings: dict | None = None,
     as_json: bool = False,
     out=None,
+    extrapolate: bool = False,
 ) -> str:
     """``sdo-bench cost``: :func:`predict` for each N; the table, or JSON (one object for one N, a list
     otherwise); ``out`` also writes the list of rows atomically."""
@@ -268,10 +346,10 @@ def run(
     variant.build()
     if out:
         check_writable(out)
-    rows = [
-        predict(task, variant, n, dtype=dtype, batch=batch, attention=attention, settings=settings)
-        for n in steps
-    ]
+    rows = predict_steps(
+        task, variant, steps, extrapolate=extrapolate, dtype=dtype, batch=batch, attention=attention,
+        settings=settings,
+    )  # fmt: skip
     if out:
         write_atomic(out, {"rows": rows})
     if as_json:

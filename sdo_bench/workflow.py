@@ -26,6 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import outputs as out
+from .settings import target_of
 from .values import encode
 from .variant import Variant
 from .workflow_check import check, validate
@@ -54,13 +55,18 @@ class Plan:
         self.task_methods = {label: e.get("methods") for label, e in entries.items()}
         self.weights = config["weights_dir"]
         self.seeds = list(config["seeds"])
+        #: the targets each variant runs on (None: every one), by label
+        self.variant_targets = {Variant.from_config(e).label: e.get("targets") for e in config["methods"]}
         if saved is None:
             #: each task name's option names and workflow files (:func:`.workflow_check.catalog`)
             self.catalog: dict[str, dict] = {}
+            #: the targets each variant can give a gradient to (GradientMethod.applies_to), by label
+            self.applies: dict[str, list[str]] = {}
             self.variants = check(self)
         else:
             self.catalog = saved["tasks"]
             self.variants = {label: Variant(**v) for label, v in saved["variants"].items()}
+            self.applies = saved["applies"]
         sweeps = config["sweeps"]
         self.sweep_tasks = list(sweeps["tasks"])
         self.sweep_steps = list(sweeps["steps"])
@@ -83,6 +89,7 @@ class Plan:
             "config": self.config_key(self.config),
             "tasks": self.catalog,
             "variants": {label: asdict(v) for label, v in self.variants.items()},
+            "applies": self.applies,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -108,17 +115,39 @@ class Plan:
         return cls(config)
 
     # -- what runs -------------------------------------------------------------------------------------
+    def runs_on(self, task: str, label: str) -> bool:
+        """Whether variant ``label`` runs on task entry ``task``: the entry's `methods` and the variant's
+        `targets` allow it."""
+        targets = self.variant_targets.get(label)
+        target = target_of(self.name_of(task))
+        if targets is not None and target not in targets:
+            return False
+        if target not in self.applies.get(label, [target]):
+            return False  # not_applicable by construction: no job
+        return label in (self.task_methods[task] or self.variant_targets)
+
     def run_jobs(self) -> list[tuple[str, str]]:
         """(task or label, variant label) of every run job, in config order."""
-        return [
-            (t, v) for t in self.tasks for v in self.variants if v in (self.task_methods[t] or self.variants)
-        ]
+        return [(t, v) for t in self.tasks for v in self.variants if self.runs_on(t, v)]
 
     def sweep_jobs(self) -> list[tuple[str, str]]:
-        return [(t, v) for t in self.sweep_tasks for v in self.sweep_variants]
+        """(task, variant) of every sweep job: the variants that apply to the task's target."""
+        return [
+            (t, v)
+            for t in self.sweep_tasks
+            for v in self.sweep_variants
+            if target_of(self.name_of(t)) in self.applies.get(v, [target_of(self.name_of(t))])
+        ]
 
     def cost_jobs(self) -> list[tuple[str, str, str]]:
-        return [(t, v, d) for t in self.cost_tasks for v in self.cost_variants for d in self.cost_dtypes]
+        """(task, variant, dtype) of every cost job: the variants that apply to the task's target."""
+        return [
+            (t, v, d)
+            for t in self.cost_tasks
+            for v in self.cost_variants
+            if target_of(t) in self.applies.get(v, [target_of(t)])
+            for d in self.cost_dtypes
+        ]
 
     def workflow_files(self, task: str) -> dict:
         """The task's declaration of what the workflow builds for it (empty where it needs nothing)."""
@@ -135,6 +164,17 @@ class Plan:
     def run_records(self) -> list[str]:
         return [
             out.RUN_RECORD.format(task=t, variant=v, seed=s) for t, v in self.run_jobs() for s in self.seeds
+        ]
+
+    def task_variants(self, task: str) -> list[str]:
+        """The variant labels that run on task entry ``task`` (one job runs them all), in config order."""
+        return [v for t, v in self.run_jobs() if t == task]
+
+    def task_outputs(self, task: str, pattern: str = out.RUN_RECORD) -> list[str]:
+        """The records (or, with ``pattern``, the samples) of one task's job: variant by variant, each
+        seed in the order of ``seeds`` (the order of its ``--out``)."""
+        return [
+            pattern.format(task=task, variant=v, seed=s) for v in self.task_variants(task) for s in self.seeds
         ]
 
     def sweep_records(self) -> list[str]:
@@ -162,7 +202,7 @@ class Plan:
 
     def benchmark_files(self) -> list[str]:
         """The ``benchmark:`` files of the run, sweep, cost and model jobs (what ``time_per_rule`` sums)."""
-        files = [out.BENCHMARK_RUN.format(task=t, variant=v) for t, v in self.run_jobs()]
+        files = [out.BENCHMARK_RUN.format(task=t) for t in self.tasks if self.task_variants(t)]
         files += [out.BENCHMARK_SWEEP.format(task=t, variant=v) for t, v in self.sweep_jobs()]
         files += [out.BENCHMARK_COST.format(task=t, variant=v, dtype=d) for t, v, d in self.cost_jobs()]
         files += [out.BENCHMARK_MODEL.format(rule=out.FAMILY_OUTPUTS[n][0]) for n in self.family_outputs()]
@@ -245,6 +285,23 @@ class Plan:
         args += ["--steps", *map(str, cost["steps"]), "--dtype", dtype, "--attention", cost["attention"]]
         if cost["batch"]:
             args += ["--batch", str(cost["batch"])]
+        if cost["extrapolate"]:
+            args += ["--extrapolate"]
+        return shlex.join(args)
+
+    def task_job_args(self, task: str) -> str:
+        """The ``sdo-bench run`` arguments of one task's job, every variant that runs on it
+        (``--variants``), but the seeds and the outputs."""
+        variants = [
+            {"method": v.method, "options": v.options, **({"label": v.name} if v.name else {})}
+            for v in (self.variants[label] for label in self.task_variants(task))
+        ]
+        args = ["--task", self.name_of(task), "--variants", json.dumps(variants, separators=(",", ":"))]
+        if self.name_of(task) != task:
+            args += ["--task-label", task]
+        args += self._settings_args(task, (), device=self.config["device"], dtype=self.config["dtype"])
+        if self.config["memory_budget_bytes"]:
+            args += ["--memory-budget-bytes", str(self.config["memory_budget_bytes"])]
         return shlex.join(args)
 
     def job_args(self, task: str, label: str, sweep: bool = False) -> str:

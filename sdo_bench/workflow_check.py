@@ -106,6 +106,8 @@ def check(plan) -> dict[str, Variant]:
         if v.label in variants:
             raise ValueError(f"config key methods[{i}]: label {v.label!r} used twice; set `label`")
         variants[v.label] = v
+        method = v.build()
+        plan.applies[v.label] = [t for t in _settings.TARGETS if method.applies_to(t)]
     if len(set(c["seeds"])) != len(c["seeds"]):
         raise ValueError(f"config key seeds: {c['seeds']} lists a seed twice; give each seed once")
     for seed in [*c["seeds"], c["sweeps"]["seed"]]:
@@ -123,7 +125,7 @@ def check(plan) -> dict[str, Variant]:
             raise ValueError(f"config key tasks[{i}] ({label}): {e}") from None
         n = resolved.get("steps", 1) - (resolved.get("start_step") or 0)
         for vlabel, v in variants.items():
-            if vlabel in (entry.get("methods") or variants):
+            if plan.runs_on(label, vlabel):
                 _check_variant(v, n, f"tasks[{i}] ({label}, N={n})")
     _known("sweeps.methods", c["sweeps"]["methods"], list(variants), "method label")
     _known("sweeps.tasks", c["sweeps"]["tasks"], list(dict.fromkeys(known + labels)), "task or label")

@@ -221,3 +221,34 @@ def test_predicted_graph_bytes_against_the_real_gradient(name, kw):
         if name.startswith("gmm"):
             assert predicted == real, v.label
         assert real <= predicted <= real * (PREDICTION_MARGIN - 0.03), v.label
+
+
+EXTRAPOLATED = [
+    ("bptt", {}),
+    ("checkpoint", {}),
+    ("sdo", {}),
+    ("adjoint", {}),
+    ("truncated", {"k": 1}),
+    ("drtune", {}),
+]
+
+
+@pytest.mark.parametrize(
+    "task,method,options",
+    [("gmm-weights", m, o) for m, o in EXTRAPOLATED]
+    + [pytest.param("tiny-sd-latent", m, o, marks=pytest.mark.slow) for m, o in EXTRAPOLATED[:3]],
+)
+def test_extrapolated_rows_equal_direct_predictions(task, method, options):
+    """Affine in N, checked at N = 2, 3, 4: the rows at N = 7 equal the direct predictions exactly."""
+    from sdo_bench.cost import AFFINE_KEYS, predict, predict_steps
+    from sdo_bench.variant import Variant
+
+    v = Variant(method, options)
+    (row,) = predict_steps(task, v, [7], extrapolate=True, dtype="float32")
+    direct = predict(task, v, 7, dtype="float32")
+    if row.get("extrapolated_from"):
+        assert {k: row[k] for k in AFFINE_KEYS} == {k: direct[k] for k in AFFINE_KEYS}
+    else:  # not affine at 2, 3, 4: predicted directly
+        assert row == direct
+    if method in ("bptt", "checkpoint", "sdo"):
+        assert row.get("extrapolated_from") == [2, 3, 4]

@@ -27,10 +27,11 @@ rule tables:
     params:
         sdo_bench=SDO_BENCH,
         reference=PLAN.reference,
+        margin=config["report"]["reward_margin"],
         out=lambda w, output: os.path.dirname(output.csv),
     shell:
         "{params.sdo_bench} report tables --records {input.records} --costs {input.costs} --out {params.out} "
-        "--reference {params.reference} > {log} 2>&1"
+        "--reference {params.reference} --reward-margin {params.margin} > {log} 2>&1"
 
 
 # Where the time goes: Snakemake's benchmark files of the jobs, summed per rule family.
