@@ -204,3 +204,16 @@ def test_t_interval_for_few_seeds_and_bca_for_many():
 )
 def test_reward_claim_is_judged_against_the_margin(ci, margin, verdict):
     assert _reward_verdict(*ci, margin).startswith(verdict)
+
+
+def test_methods_that_cannot_reach_x_T_say_so_and_are_not_applicable():
+    """applies_to (what the workflow plans) agrees with what the gradient returns."""
+    latent = sdo_bench.tasks.build("gmm-latent", steps=4)
+    weights = sdo_bench.tasks.build("gmm-weights", steps=4)
+    from sdo_bench.methods import REGISTRY
+
+    for name, cls in REGISTRY.items():
+        method = cls()
+        for task in (latent, weights):
+            res = method.gradient(task)
+            assert (res.status == "ok") == method.applies_to(task.target), (name, task.target)

@@ -33,6 +33,9 @@ class ReFL(GradientMethod):
         "k_max": Option(None, "latest step index drawn (default: N - 1)"),
     }
 
+    def applies_to(self, target: str) -> bool:
+        return target != "latent"  # x_T never meets the graph (a no-grad chain to a late step)
+
     def parse_option(self, key, value):
         if value is None:
             return None

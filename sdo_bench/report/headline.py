@@ -90,13 +90,21 @@ def headline(df: pd.DataFrame, costs: pd.DataFrame | None, task: str, path: Path
         bx.text(0.5, 0.5, "no cost grid in this config", ha="center", va="center", transform=bx.transAxes)
         bx.set_axis_off()
     else:
-        for r in cost.itertuples():
-            c = colors.get(r.variant, "black")
-            kind = "exact" if r.method in ("bptt", "checkpoint") else "other"
-            bx.scatter(r.flops_total, r.peak_tensor_bytes / GiB, s=40, color=c,
-                       facecolors=c if kind == "exact" else "white", edgecolors=c, zorder=3)  # fmt: skip
-            bx.annotate(r.variant, (r.flops_total, r.peak_tensor_bytes / GiB), xytext=(5, 4),
-                        textcoords="offset points", fontsize=7, color=c)  # fmt: skip
+        # variants with the same predicted cost are one point, named by all of them
+        for (flops, peak), g in cost.groupby(["flops_total", "peak_tensor_bytes"], sort=False):
+            names = list(dict.fromkeys(g.variant))
+            c = colors.get(names[0], "black")
+            exact = bool(g.method.isin(["bptt", "checkpoint"]).any())
+            bx.scatter(flops, peak / GiB, s=40, color=c, facecolors=c if exact else "white", edgecolors=c,
+                       zorder=3)  # fmt: skip
+            bx.annotate(" = ".join(names), (flops, peak / GiB), xytext=(5, 4), textcoords="offset points",
+                        fontsize=7, color=c)  # fmt: skip
+        failed = (
+            costs[(costs.status != "ok") & (costs.task == cost.task.iloc[0])] if costs is not None else []
+        )
+        if len(failed):
+            bx.text(0.01, 0.01, "not predicted: " + ", ".join(failed.variant), transform=bx.transAxes,
+                    fontsize=7, color="grey", va="bottom")  # fmt: skip
         for gb in CARDS_GB:
             bx.axhline(gb * 1e9 / GiB, color="grey", ls=":", lw=1)
             bx.text(0.99, gb * 1e9 / GiB, f"{gb} GB card", transform=bx.get_yaxis_transform(),

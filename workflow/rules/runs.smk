@@ -34,6 +34,9 @@ for _task in PLAN.tasks:
             seeds=" ".join(map(str, PLAN.seeds)),
             kept=OUT.RUN_KEPT.format(task=_task),
         threads: 1
+        # the run jobs are the longest after model quality: started before the sweeps and the cost
+        # model, so that the short jobs fill the cores at the end instead of a long one running alone
+        priority: 5
         resources:
             runtime=120,
             mem_mb=8000,
