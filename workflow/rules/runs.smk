@@ -7,7 +7,17 @@
 # the runs finished before the job started; and each run, as it finishes, is also copied under
 # --keep-dir, outside the declared outputs, so that when a job is killed (SIGKILL, the OOM killer,
 # scancel, a time limit) and Snakemake deletes the files the failed job made, the rerun restores its
-# finished runs from there. The rules are named run_<task> (dashes as underscores).
+# finished runs from there. The rules are named run_<task> (dashes as underscores); what a profile or
+# the command line sets for `run` (--set-resources run:..., --set-threads run=...) applies to each.
+_RUN_RESOURCES = {
+    k: getattr(v, "raw", v)
+    for k, v in dict(workflow.resource_settings.overwrite_resources.get("run", {})).items()
+}
+_RUN_THREADS = getattr(
+    workflow.resource_settings.overwrite_threads.get("run", 1),
+    "raw",
+    workflow.resource_settings.overwrite_threads.get("run", 1),
+)
 
 
 for _task in PLAN.tasks:
@@ -33,13 +43,14 @@ for _task in PLAN.tasks:
             args=PLAN.task_job_args(_task),
             seeds=" ".join(map(str, PLAN.seeds)),
             kept=OUT.RUN_KEPT.format(task=_task),
-        threads: 1
+        threads: _RUN_THREADS
         # the run jobs are the longest after model quality: started before the sweeps and the cost
         # model, so that the short jobs fill the cores at the end instead of a long one running alone
         priority: 5
         resources:
             runtime=120,
             mem_mb=8000,
+            **_RUN_RESOURCES,
         shell:
             "OMP_NUM_THREADS={threads} {params.sdo_bench} run {params.args} --seeds {params.seeds} "
             "--out {output.records} --samples-out {output.samples} --keep-dir {params.kept} > {log} 2>&1; "
