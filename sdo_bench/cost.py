@@ -31,6 +31,7 @@ import math
 import torch
 
 from . import tasks as _tasks
+from .extrapolation import AFFINE_BASE, affine_in_n, extrapolated
 from .methods import Variant
 from .weights import WeightsError, configs_only
 
@@ -181,31 +182,6 @@ def _measure(t, task: str, variant: Variant, dtype: str, attention: str) -> dict
     return row
 
 
-#: the N an extrapolated prediction is taken from, and the figures it extrapolates (integers, exact)
-AFFINE_BASE = (2, 3, 4)
-AFFINE_KEYS = ("peak_tensor_bytes", "weights_bytes", "activation_bytes", "optimizer_state_bytes",
-               "nfe_forward", "nfe_backward", "flops_forward", "flops_backward")  # fmt: skip
-
-
-def affine_in_n(base: dict[int, dict]) -> bool:
-    """Whether every figure of the rows at N = 2, 3, 4 lies on a line in N (second differences exactly
-    zero: the figures are integers)."""
-    a, b, c = (base.get(n) for n in AFFINE_BASE)
-    if not all(r is not None and r["status"] == "ok" for r in (a, b, c)):
-        return False
-    return all(c[k] - b[k] == b[k] - a[k] for k in AFFINE_KEYS)
-
-
-def extrapolated(base: dict[int, dict], steps: int, dtype: str) -> dict:
-    """The row at N = ``steps`` on the line through the rows at N = 2 and 3 (:func:`affine_in_n` holds)."""
-    a, b = base[AFFINE_BASE[0]], base[AFFINE_BASE[1]]
-    row = dict(a, steps=steps, extrapolated_from=list(AFFINE_BASE))
-    for k in AFFINE_KEYS:
-        row[k] = a[k] + (steps - AFFINE_BASE[0]) * (b[k] - a[k])
-    row["gpus"] = _on_gpus(row, dtype)
-    return row
-
-
 def predict_steps(
     task: str, variant: Variant, steps: list[int], *, extrapolate: bool = False, **kw
 ) -> list[dict]:
@@ -236,7 +212,10 @@ def predict_steps(
                 base = {}
             if not affine_in_n(base):
                 big = []
-        out = [extrapolated(base, n, dtype) if n in big else at(n) for n in steps]
+        out = [dict(extrapolated(base, n), gpus=None) if n in big else at(n) for n in steps]
+        for row in out:
+            if row.get("gpus", 0) is None:
+                row["gpus"] = _on_gpus(row, dtype)
     return [dict(r) for r in out]
 
 

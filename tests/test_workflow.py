@@ -70,8 +70,9 @@ def test_dry_run_with_each_profile(tmp_path, profile):
         ("tasks:\n  - {task: gmm-latent, options: {guidance_scale: 2}}\n", "tasks[0].options.guidance_scale"),
         ("task_options: {sd15_path: /x}\n", "task_options.sd15_path"),
         ("seeds: [0, 1, 0]\n", "config key seeds: [0, 1, 0] lists a seed twice"),
-        ("tasks:\n  - {task: gmm-latent, steps: 10}\nmethods:\n  - method: bptt\n  - {method: truncated, "
-         "options: {k: 50}}\n", "truncated-k=50) on tasks[0] (gmm-latent, N=10): option k=50"),
+        ("tasks:\n  - {task: gmm-weights, steps: 10}\nmethods:\n  - method: bptt\n  - {method: truncated, "
+         "options: {k: 50}}\nsweeps: {tasks: [], steps: [5], iterations: 1, seed: 0, methods: []}\n",
+         "truncated-k=50) on tasks[0] (gmm-weights, N=10): option k=50"),
         ("tasks:\n  - {task: gmm-latent, lr: -1}\n", "config error at key tasks[0].lr"),
         ("tasks:\n  - {task: gmm-latent, options: {lr: .nan}}\n", "tasks[0] (gmm-latent): lr must be"),
         ("sedes: [0]\n", "config error: Additional properties are not allowed ('sedes' was unexpected)"),
