@@ -58,6 +58,14 @@ def _parameters_at(params: list[torch.Tensor], values: list[torch.Tensor]):
                 p.copy_(v)
 
 
+def _add_gradient(grads, r, params) -> None:
+    """``grads += d r / d params`` (the parameters ``r`` does not reach add nothing)."""
+    if grads is not None and r.requires_grad:
+        for g, gk in zip(grads, torch.autograd.grad(r, params, allow_unused=True)):
+            if gk is not None:
+                g += gk
+
+
 class KL:
     """DPOK's KL to the base sampler along the current trajectory (module doc)."""
 
@@ -95,10 +103,7 @@ class KL:
             with torch.set_grad_enabled(grad):
                 r = ((task.eps(x, k) - e0) ** 2).mean() / n
             total += float(r.detach())
-            if grad and r.requires_grad:
-                for g, gk in zip(grads, torch.autograd.grad(r, params, allow_unused=True)):
-                    if gk is not None:
-                        g += gk
+            _add_gradient(grads, r, params)
         return total, grads
 
     def _batched(self, task, params, states, grad):
@@ -113,11 +118,9 @@ class KL:
             e0 = task.eps_at(x, t)
         with torch.set_grad_enabled(grad):
             r = ((task.eps_at(x, t) - e0) ** 2).mean()
-        value = float(r.detach())
-        if not (grad and r.requires_grad):
-            return value, [torch.zeros_like(p) for p in params] if grad else None
-        found = torch.autograd.grad(r, params, allow_unused=True)
-        return value, [torch.zeros_like(p) if g is None else g for p, g in zip(params, found)]
+        grads = [torch.zeros_like(p) for p in params] if grad else None
+        _add_gradient(grads, r, params)
+        return float(r.detach()), grads
 
 
 class Pretrain:
@@ -142,16 +145,15 @@ class Pretrain:
             ab = float(alpha_bar[t])
             x_t = ab**0.5 * x0[idx] + (1 - ab) ** 0.5 * noise[idx]
             self.batches.append((x_t, t, noise[idx]))
+        # equal groups and a network that takes one timestep per sample: one call over the stacked
+        # batch (its mean is the mean of the groups' means)
+        if task.batched_timesteps and len({len(b[0]) for b in self.batches}) == 1:
+            x = torch.cat([b[0] for b in self.batches])
+            t = torch.cat([torch.full((len(b[0]),), float(b[1]), dtype=x.dtype, device=x.device)
+                           for b in self.batches])  # fmt: skip
+            self.batches = [(x, t, torch.cat([b[2] for b in self.batches]))]
         self.base = [p.detach().clone() for p in task.parameters()]
         self.offset: float | None = None  # the loss at θ_0, taken at the first call (real tensors)
-
-    def _stacked(self, task):
-        """The groups as one batch with one timestep per sample (a network that takes them)."""
-        x = torch.cat([b[0] for b in self.batches])
-        t = torch.cat(
-            [torch.full((len(b[0]),), float(b[1]), dtype=x.dtype, device=x.device) for b in self.batches]
-        )
-        return [(x, t, torch.cat([b[2] for b in self.batches]))]
 
     def value_and_gradient(self, task, grad: bool = True):
         params = task.parameters()
@@ -164,18 +166,13 @@ class Pretrain:
     def _loss(self, task, params, grad: bool):
         total = 0.0
         grads = [torch.zeros_like(p) for p in params] if grad else None
-        # equal groups: the mean over the stacked batch is the mean of the groups' means
-        equal = len({len(b[0]) for b in self.batches}) == 1
-        batches = self._stacked(task) if task.batched_timesteps and equal else self.batches
+        batches = self.batches
         for x_t, t, n in batches:
             with torch.set_grad_enabled(grad):
                 cond = task.condition(len(x_t)) if task.condition is not None else None
                 r = ((task.network(x_t, t, cond) - n) ** 2).mean() / len(batches)
             total += float(r.detach())
-            if grad and r.requires_grad:
-                for g, gk in zip(grads, torch.autograd.grad(r, params, allow_unused=True)):
-                    if gk is not None:
-                        g += gk
+            _add_gradient(grads, r, params)
         return total - self.offset, grads
 
 
