@@ -75,6 +75,13 @@ def _snakemake(w, env, *targets, timeout=1800):
     )  # fmt: skip
 
 
+def _failure(out: str) -> str:
+    """What to show when the workflow fails: each failed job's error (the sbatch message or the log
+    to read), then the end of the output."""
+    errors = re.findall(r"^Error in rule .*\n(?:    .*\n)*", out, re.M)
+    return "\n".join(e[:1500] for e in errors[:3]) + "\n...\n" + out[-2000:]
+
+
 def _expected_outputs():
     from snakemake.utils import validate
 
@@ -95,7 +102,7 @@ def test_ci_workflow_through_slurm_and_a_cancelled_job_is_redone(cluster, tmp_pa
     p = _snakemake(w, cluster)
     elapsed = time.time() - t0
     out = p.stdout + p.stderr
-    assert p.returncode == 0, out[-5000:]
+    assert p.returncode == 0, _failure(out)
     submitted = re.findall(r"submitted with SLURM jobid (\d+)", out)
     finished = int(re.search(r"(\d+) of \d+ steps \(100%\) done", out).group(1))
     # every job went through sbatch but the Snakefile's localrules (the target `all`, and the tables,

@@ -58,6 +58,32 @@ def test_dry_run_with_each_profile(tmp_path, profile):
     assert "rule run_gmm_latent:" in out and "rule tables:" in out and "rule figures:" in out
 
 
+def _resources(out: str) -> dict[str, dict[str, str]]:
+    """rule name -> its resources, from a dry run's job listing."""
+    jobs = re.finditer(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)", out, re.M)
+    return {m.group(1): dict(kv.split("=", 1) for kv in m.group(2).split(", ")) for m in jobs}
+
+
+def test_what_a_profile_sets_for_run_reaches_every_run_rule_evaluated(tmp_path):
+    # the run rules are named run_<task>; `run:` in set-resources applies to each, evaluated as
+    # Snakemake evaluates it (a quoted string is an expression: sbatch gets --gres=gpu:1, not '...')
+    w = workdir(tmp_path)
+    args = ["-n", "--profile", "profiles/slurm", "--configfile", "config/ci.yaml",
+            "--config", f"weights_dir={WEIGHTS}", "--slurm-no-account"]  # fmt: skip
+    p = snakemake(w, *args)
+    assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
+    res = _resources(p.stdout + p.stderr)
+    runs = [r for r in res if r.startswith("run_")]
+    assert runs and all(res[r]["slurm_extra"] == "--gres=gpu:1" for r in runs), res
+    assert res["sweep"]["slurm_extra"] == "--gres=gpu:1"
+    # the command line's, an empty string and an expression of the attempt: the run rules' own
+    # defaults (mem_mb 8000) give way
+    p = snakemake(w, *args, "--set-resources", "run:slurm_extra=''", "run:mem_mb=1500*attempt")
+    assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
+    res = _resources(p.stdout + p.stderr)
+    assert all(res[r]["slurm_extra"] == "" and res[r]["mem_mb"] == "1500" for r in runs), res
+
+
 @pytest.mark.parametrize(
     "bad,key",
     [

@@ -9,9 +9,25 @@
 # scancel, a time limit) and Snakemake deletes the files the failed job made, the rerun restores its
 # finished runs from there. The rules are named run_<task> (dashes as underscores); what a profile or
 # the command line sets for `run` (--set-resources run:..., --set-threads run=...) applies to each.
+
+
+def _as_rule_resource(resource):
+    """A resource set for `run` (a profile's set-resources, --set-resources run:...) as a rule's own:
+    its value, or, for an expression (a quoted string is one: slurm_extra="'--gres=gpu:1'"), a function
+    Snakemake evaluates per job as it would for a rule named `run`."""
+    if not resource.is_evaluable():
+        return resource.value
+
+    def evaluate(wildcards, input, threads, attempt):
+        return resource.evaluate(
+            wildcards=wildcards, input=input, threads=threads, attempt=attempt, rulename="run", async_run=None
+        ).value
+
+    return evaluate
+
+
 _RUN_RESOURCES = {
-    k: getattr(v, "raw", v)
-    for k, v in dict(workflow.resource_settings.overwrite_resources.get("run", {})).items()
+    k: _as_rule_resource(v) for k, v in dict(workflow.resource_settings.overwrite_resources.get("run", {})).items()
 }
 _RUN_THREADS = getattr(
     workflow.resource_settings.overwrite_threads.get("run", 1),
@@ -48,9 +64,8 @@ for _task in PLAN.tasks:
         # model, so that the short jobs fill the cores at the end instead of a long one running alone
         priority: 5
         resources:
-            runtime=120,
-            mem_mb=8000,
-            **_RUN_RESOURCES,
+            # the rule's own, overridden by what is set for `run`
+            **{"runtime": 120, "mem_mb": 8000, **_RUN_RESOURCES},
         shell:
             "OMP_NUM_THREADS={threads} {params.sdo_bench} run {params.args} --seeds {params.seeds} "
             "--out {output.records} --samples-out {output.samples} --keep-dir {params.kept} > {log} 2>&1; "
