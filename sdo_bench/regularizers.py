@@ -19,7 +19,9 @@ every method in a race optimizes the same objective. Its time is recorded apart
   over the states ``x_k`` of a no-grad sample from the task's training noises at the current θ (the
   states detached, as in DPOK), ``θ_0`` the parameters the run started from (for LoRA: the base model).
   Its gradient is exact for this R; it costs N no-grad network calls for the trajectory, N for the base
-  and N forward and backward with the parameter graph.
+  and N forward and backward with the parameter graph (where the parameters are the condition under
+  guidance, the base and the parameter-graph calls evaluate the conditional half only: the null
+  conditioning's half is the same under both, ``Task.eps_reached_at``).
 * ``pretrain`` -- ReFL (Xu et al., 2023, "ImageReward: Learning and Evaluating Human Preferences for
   Text-to-Image Generation", arXiv 2304.05977, Algorithm 1: the pre-training loss beside the reward
   loss): the denoising loss the model was trained with, on a fixed batch of its training data::
@@ -82,10 +84,16 @@ class KL:
             x = task.sampler.step(k, x, task.eps(x, k))
         return states
 
+    @staticmethod
+    def _eps(task, x, k):
+        """ε at step ``k`` up to what the parameters do not reach (``Task.eps_reached_at``): the KL
+        takes differences of ε between two parameter values."""
+        return task.eps_reached_at(x, task.sampler.timesteps[k])
+
     @torch.no_grad()
     def _base_eps(self, task, states) -> list[torch.Tensor]:
         with _parameters_at(task.parameters(), self.base):
-            return [task.eps(x, k) for k, x in enumerate(states)]
+            return [self._eps(task, x, k) for k, x in enumerate(states)]
 
     def value_and_gradient(self, task, grad: bool = True, states=None):
         """``R`` at the current parameters and (``grad``) its gradient w.r.t. ``task.parameters()``,
@@ -101,7 +109,7 @@ class KL:
         grads = [torch.zeros_like(p) for p in params] if grad else None
         for k, (x, e0) in enumerate(zip(states, base)):
             with torch.set_grad_enabled(grad):
-                r = ((task.eps(x, k) - e0) ** 2).mean() / n
+                r = ((self._eps(task, x, k) - e0) ** 2).mean() / n
             total += float(r.detach())
             _add_gradient(grads, r, params)
         return total, grads
@@ -115,9 +123,9 @@ class KL:
              for k, s in enumerate(states)]
         )  # fmt: skip
         with torch.no_grad(), _parameters_at(params, self.base):
-            e0 = task.eps_at(x, t)
+            e0 = task.eps_reached_at(x, t)
         with torch.set_grad_enabled(grad):
-            r = ((task.eps_at(x, t) - e0) ** 2).mean()
+            r = ((task.eps_reached_at(x, t) - e0) ** 2).mean()
         grads = [torch.zeros_like(p) for p in params] if grad else None
         _add_gradient(grads, r, params)
         return float(r.detach()), grads

@@ -77,6 +77,34 @@ def test_one_batched_call_equals_the_loop_over_steps(regularizer):
     assert all(torch.allclose(a, b, rtol=1e-8, atol=1e-14) for a, b in zip(grads, grads_loop))
 
 
+def test_kl_on_a_guided_condition_equals_the_difference_of_the_guided_eps():
+    # the condition target under guidance: the KL evaluates the conditional half only (the null
+    # half is the same under both parameter values); the reference takes the whole guided ε
+    task = _task("digits-condition", "kl", steps=4)
+    assert task.guidance_scale != 1.0 and task.uncondition is not None
+    _perturb(task)
+    reg = task._regularizer
+    states = reg._states(task)
+    value, grads = reg.value_and_gradient(task, states=states)
+    (emb,) = task.parameters()
+    with torch.no_grad():
+        current = emb.detach().clone()
+        emb.copy_(reg.base[0])
+        base = [task.eps(x, k) for k, x in enumerate(states)]
+        emb.copy_(current)
+    ref = sum(((task.eps(x, k) - e0) ** 2).mean() for k, (x, e0) in enumerate(zip(states, base)))
+    ref = ref / len(states)
+    (ref_grad,) = torch.autograd.grad(ref, [emb])
+    assert value == pytest.approx(float(ref), rel=1e-10)
+    assert torch.allclose(grads[0], ref_grad, rtol=1e-8, atol=1e-14)
+    # the base and the parameter-graph calls take the conditional batch, not the guided double one
+    sizes = []
+    hook = task.network.register_forward_pre_hook(lambda m, args: sizes.append(len(args[0])))
+    reg.value_and_gradient(task, states=states)
+    hook.remove()
+    assert sizes == [task.batch * len(states)] * 2, sizes
+
+
 def test_kl_is_zero_at_the_base_and_pretrain_is_the_training_loss():
     task = _task("gmm-weights", "kl")
     assert task.regularization() == 0.0

@@ -175,6 +175,16 @@ class Task:
     def eps(self, x: torch.Tensor, k: int) -> torch.Tensor:
         return self.eps_at(x, self.sampler.timesteps[k])
 
+    def eps_reached_at(self, x: torch.Tensor, t) -> torch.Tensor:
+        """``eps_at`` up to a term the parameters do not reach: where they are the condition under
+        guidance, the null conditioning's ``ε_u`` is fixed, so ``eps_at = (1 - w) ε_u + w ε_c`` differs
+        between two parameter values by ``w ε_c`` alone, and this is ``w ε_c`` (one network call over
+        the batch instead of two); elsewhere ``eps_at``. For differences of ε between parameter values
+        (the ``kl`` regularizer), exact."""
+        if self.target != "condition" or self.uncondition is None or self.guidance_scale == 1.0:
+            return self.eps_at(x, t)
+        return self.guidance_scale * self.network(x, t, self.condition(x.shape[0]))
+
     # -- reward --------------------------------------------------------------------------------------
     def reward_per_sample(self, x_N: torch.Tensor) -> torch.Tensor:
         return self.reward_fn(self.decode(x_N))
