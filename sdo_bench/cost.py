@@ -191,31 +191,44 @@ def predict_steps(
     steps), and only where its figures at N = 2, 3, 4 do lie on a line (checked, exactly); three small
     predictions instead of one per large N. Any other variant is predicted directly. Extrapolated rows
     say so (``extrapolated_from``)."""
+    return predict_variants(task, [variant], steps, extrapolate=extrapolate, **kw)[0]
+
+
+def predict_variants(
+    task: str, variants: list[Variant], steps: list[int], *, extrapolate: bool = False, **kw
+) -> list[list[dict]]:
+    """:func:`predict_steps` for each of ``variants``, the models built once for all of them (the
+    build of a paper-scale task from its configs takes longer than one prediction)."""
     dtype, attention = kw.get("dtype", "float16"), kw.get("attention", "flash")
     check(task, list(steps), dtype, attention, kw.get("batch"))
-    big = [n for n in steps if extrapolate and n > max(AFFINE_BASE) and variant.build().affine_cost()]
-    rows: dict[int, dict] = {}
-    with fake_models(attention):  # the models built once; each N swaps the sampler only
+    with fake_models(attention):  # the models built once; each variant and N swaps the sampler only
         t = _fake_task(task, max(steps), dtype, kw.get("batch"), kw.get("settings"))
         if t.sampler.start_step:  # the authors' regime: x_s depends on N; one build per N
-            return [predict(task, variant, n, **kw) for n in steps]
+            return [[predict(task, v, n, **kw) for n in steps] for v in variants]
+        return [_rows(t, task, v, steps, extrapolate, dtype, attention) for v in variants]
 
-        def at(n):
-            if n not in rows:
-                rows[n] = _measure(_at_steps(t, n), task, variant, dtype, attention)
-            return rows[n]
 
-        if big:
-            try:
-                base = {n: at(n) for n in AFFINE_BASE}
-            except ValueError:  # the variant's options do not fit so few steps: predict directly
-                base = {}
-            if not affine_in_n(base):
-                big = []
-        out = [dict(extrapolated(base, n), gpus=None) if n in big else at(n) for n in steps]
-        for row in out:
-            if row.get("gpus", 0) is None:
-                row["gpus"] = _on_gpus(row, dtype)
+def _rows(t, task: str, variant: Variant, steps, extrapolate: bool, dtype: str, attention: str) -> list[dict]:
+    """The rows of ``variant`` at each N of ``steps`` on the fake task ``t`` (:func:`predict_steps`)."""
+    big = [n for n in steps if extrapolate and n > max(AFFINE_BASE) and variant.build().affine_cost()]
+    rows: dict[int, dict] = {}
+
+    def at(n):
+        if n not in rows:
+            rows[n] = _measure(_at_steps(t, n), task, variant, dtype, attention)
+        return rows[n]
+
+    if big:
+        try:
+            base = {n: at(n) for n in AFFINE_BASE}
+        except ValueError:  # the variant's options do not fit so few steps: predict directly
+            base = {}
+        if not affine_in_n(base):
+            big = []
+    out = [dict(extrapolated(base, n), gpus=None) if n in big else at(n) for n in steps]
+    for row in out:
+        if row.get("gpus", 0) is None:
+            row["gpus"] = _on_gpus(row, dtype)
     return [dict(r) for r in out]
 
 
@@ -295,7 +308,7 @@ def format_rows(rows: list[dict]) -> str:
 
 def run(
     task: str,
-    method: str,
+    method: str | None,
     options: dict,
     steps: list[int],
     *,
@@ -307,9 +320,12 @@ def run(
     as_json: bool = False,
     out=None,
     extrapolate: bool = False,
+    variants: list[Variant] | None = None,
 ) -> str:
     """``sdo-bench cost``: :func:`predict` for each N; the table, or JSON (one object for one N, a list
-    otherwise); ``out`` also writes the list of rows atomically."""
+    otherwise); ``out`` also writes the list of rows atomically. ``variants`` (instead of ``method``,
+    ``options`` and ``label``): several variants on models built once, ``out`` a list of one path per
+    variant."""
     import json
 
     from .records import check_writable, write_atomic
@@ -321,16 +337,22 @@ def run(
             raise ValueError(f"--set {key}: the cost model takes it from {where}")
     if batch is not None and (settings or {}).get("batch", batch) != batch:
         raise ValueError(f"--batch {batch} and --set batch={settings['batch']} disagree; give batch once")
-    variant = Variant(method, options, label)
-    variant.build()
-    if out:
-        check_writable(out)
-    rows = predict_steps(
-        task, variant, steps, extrapolate=extrapolate, dtype=dtype, batch=batch, attention=attention,
+    several = variants is not None
+    variants = variants if several else [Variant(method, options, label)]
+    outs = list(out or []) if several else ([out] if out else [])
+    if outs and len(outs) != len(variants):
+        raise ValueError(f"give one --out per variant: {len(variants)} variants, {len(outs)} --out")
+    for v in variants:
+        v.build()
+    for o in outs:
+        check_writable(o)
+    per_variant = predict_variants(
+        task, variants, steps, extrapolate=extrapolate, dtype=dtype, batch=batch, attention=attention,
         settings=settings,
     )  # fmt: skip
-    if out:
-        write_atomic(out, {"rows": rows})
+    for o, rows in zip(outs, per_variant):
+        write_atomic(o, {"rows": rows})
+    rows = [r for rs in per_variant for r in rs]
     if as_json:
         return json.dumps(rows[0] if len(rows) == 1 else rows, indent=1, default=_json_default)
     return format_rows(rows)

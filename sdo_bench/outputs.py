@@ -26,7 +26,7 @@ COST_ROWS = "results/cost/{task}/{variant}/{dtype}.json"
 BENCHMARKS_DIR = "results/benchmarks"
 BENCHMARK_RUN = BENCHMARKS_DIR + "/runs/{task}.tsv"
 BENCHMARK_SWEEP = BENCHMARKS_DIR + "/sweeps/{task}/{variant}.tsv"
-BENCHMARK_COST = BENCHMARKS_DIR + "/cost/{task}/{variant}/{dtype}.tsv"
+BENCHMARK_COST = BENCHMARKS_DIR + "/cost/{task}.tsv"  # one job per cost task
 BENCHMARK_MODEL = BENCHMARKS_DIR + "/models/{rule}.tsv"
 BENCHMARK_REPORT = BENCHMARKS_DIR + "/{rule}.tsv"
 

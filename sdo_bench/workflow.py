@@ -204,7 +204,7 @@ class Plan:
         """The ``benchmark:`` files of the run, sweep, cost and model jobs (what ``time_per_rule`` sums)."""
         files = [out.BENCHMARK_RUN.format(task=t) for t in self.tasks if self.task_variants(t)]
         files += [out.BENCHMARK_SWEEP.format(task=t, variant=v) for t, v in self.sweep_jobs()]
-        files += [out.BENCHMARK_COST.format(task=t, variant=v, dtype=d) for t, v, d in self.cost_jobs()]
+        files += [out.BENCHMARK_COST.format(task=t) for t in dict.fromkeys(t for t, _, _ in self.cost_jobs())]
         files += [out.BENCHMARK_MODEL.format(rule=out.FAMILY_OUTPUTS[n][0]) for n in self.family_outputs()]
         return files
 
@@ -267,18 +267,24 @@ class Plan:
             args += ["--option", f"{key}={encode(value)}"]
         return args
 
-    def cost_args(self, task: str, label: str, dtype: str) -> str:
-        """The ``sdo-bench cost`` arguments for one task, variant and dtype, every N of ``cost.steps``."""
-        v, cost = self.variants[label], self.config["cost"]
-        args = [
-            "--task",
-            self.name_of(task),
-            "--method",
-            v.method,
-            "--label",
-            label,
-            *self._variant_args(label),
+    def cost_variants_of(self, task: str) -> list[str]:
+        """The labels of the variants the cost model predicts on ``task`` (those that apply to it)."""
+        return list(dict.fromkeys(v for t, v, _ in self.cost_jobs() if t == task))
+
+    def cost_outputs(self, task: str, dtype: str) -> list[str]:
+        """The rows files of ``task``'s cost job at ``dtype``, in the order of :meth:`cost_variants_of`."""
+        return [out.COST_ROWS.format(task=task, variant=v, dtype=dtype) for v in self.cost_variants_of(task)]
+
+    def cost_args(self, task: str, dtype: str) -> str:
+        """The ``sdo-bench cost`` arguments for one task at one dtype: every variant that applies to it
+        (``--variants``, the models built once for all of them), every N of ``cost.steps``; all but the
+        outputs (:meth:`cost_outputs`)."""
+        cost = self.config["cost"]
+        variants = [
+            {"method": v.method, "options": v.options, "label": label}
+            for label, v in ((label, self.variants[label]) for label in self.cost_variants_of(task))
         ]
+        args = ["--task", self.name_of(task), "--variants", json.dumps(variants, separators=(",", ":"))]
         # the prediction's own axes come from the cost grid (batch too, where the grid sets one)
         drop = ("steps", "iterations", "dtype", "device", *(("batch",) if cost["batch"] else ()))
         args += self._settings_args(task, drop)

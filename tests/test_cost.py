@@ -253,3 +253,27 @@ def test_extrapolated_rows_equal_direct_predictions(task, method, options):
         assert row == direct
     if method in ("bptt", "checkpoint", "sdo"):
         assert row.get("extrapolated_from") == [2, 3, 4]
+
+
+def test_several_variants_on_one_build_give_each_variants_own_rows(tmp_path):
+    # the workflow's cost job: every variant on models built once, one rows file per variant, each the
+    # same as that variant predicted alone
+    import json
+
+    from sdo_bench.cli import main
+
+    variants = [Variant("bptt"), Variant("truncated", {"k": 1}), Variant("sdo", {"step": "last"}, "sdo-last")]
+    outs = [tmp_path / f"{v.label}.json" for v in variants]
+    spec = json.dumps([{"method": v.method, "options": v.options, "label": v.label} for v in variants])
+    args = ["cost", "--task", "gmm-weights", "--variants", spec, "--steps", "3", "6", "--dtype", "float32"]
+    assert main([*args, "--extrapolate", "--out", *map(str, outs)]) in (None, 0)
+    for v, o in zip(variants, outs):
+        rows = json.loads(o.read_text())["rows"]
+        alone = cost.predict_steps("gmm-weights", v, [3, 6], extrapolate=True, dtype="float32")
+        assert [r["variant"] for r in rows] == [v.label] * 2
+        for r, a in zip(rows, alone):
+            for key in ("peak_tensor_bytes", "flops_forward", "flops_backward", "nfe_forward", "nfe_backward"):
+                assert r[key] == a[key], (v.label, key)
+    # one --out per variant
+    with pytest.raises(ValueError, match="one --out per variant"):
+        cost.run("gmm-weights", None, {}, [3], dtype="float32", variants=variants, out=[str(outs[0])])

@@ -1,25 +1,38 @@
 # The cost model: predicted peak tensor memory and FLOPs of one gradient at paper scale, on fake
-# tensors with models built from their configs (no weights, no GPU). One job per task, method variant
-# and dtype predicts every N of cost.steps; a method that cannot run on fake tensors is a row with
-# status error, and the workflow goes on.
+# tensors with models built from their configs (no weights, no GPU). One job per cost task predicts
+# every variant that applies to it, at every N of cost.steps and every dtype, in one process: the
+# paper-scale models are built once (a build takes longer than one prediction). A method that cannot
+# run on fake tensors is a row with status error, and the workflow goes on. The rules are named
+# cost_<task> (dashes and dots as underscores).
+for _task in PLAN.cost_tasks:
+    if not PLAN.cost_variants_of(_task):
+        continue
 
-
-rule cost:
-    output:
-        OUT.COST_ROWS,
-    conda:
-        "../envs/sdo-bench.yaml"
-    log:
-        "logs/cost/{task}/{variant}/{dtype}.log",
-    benchmark:
-        OUT.BENCHMARK_COST,
-    params:
-        sdo_bench=SDO_BENCH,
-        args=lambda wc: PLAN.cost_args(wc.task, wc.variant, wc.dtype),
-    threads: 1
-    resources:
-        runtime=30,
-        mem_mb=8000,
-    shell:
-        "OMP_NUM_THREADS={threads} {params.sdo_bench} cost {params.args} --out {output} > {log} 2>&1; "
-        "{params.sdo_bench} progress cost"
+    rule:
+        name:
+            "cost_" + _task.replace("-", "_").replace(".", "_")
+        output:
+            [f for d in PLAN.cost_dtypes for f in PLAN.cost_outputs(_task, d)],
+        conda:
+            "../envs/sdo-bench.yaml"
+        log:
+            f"logs/cost/{_task}.log",
+        benchmark:
+            OUT.BENCHMARK_COST.format(task=_task)
+        params:
+            sdo_bench=SDO_BENCH,
+            # one command per dtype, each with its own outputs
+            commands=" && ".join(
+                f"{SDO_BENCH} cost {PLAN.cost_args(_task, d)} --out "
+                + " ".join(shlex.quote(f) for f in PLAN.cost_outputs(_task, d))
+                for d in PLAN.cost_dtypes
+            ),
+        threads: 1
+        # as long as a run job: started with them, so that the short sweeps fill the cores at the end
+        priority: 5
+        resources:
+            runtime=60,
+            mem_mb=8000,
+        shell:
+            "(export OMP_NUM_THREADS={threads}; {params.commands}) > {log} 2>&1; "
+            "{params.sdo_bench} progress cost"
