@@ -70,12 +70,13 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
         ("--iterations", dict(type=_int("--iterations", 1), default=3)),
         ("--out", dict(REQ, nargs="+", help="one record path per N, in the order of --steps"))]),
-    "cost": ("predicted peak memory and FLOPs of one gradient (fake tensors, no weights, no GPU)", RUN_VARIANT + [
+    "cost": ("predicted peak memory and FLOPs of one gradient (fake tensors, no weights, no GPU)",
+             RUN_VARIANT + [
         ("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
         ("--dtype", dict(default="float16", choices=COST_DTYPES)),
         ("--batch", dict(type=_int("--batch", 1))), ("--attention", dict(default="flash", choices=ATTENTION)),
         ("--json", dict(action="store_true")),
-        ("--out", dict(nargs="+", help="also write the rows to a JSON file (with --variants: one per variant)")),
+        ("--out", dict(nargs="+", help="also write the rows to a JSON file (--variants: one per variant)")),
         ("--extrapolate", dict(action="store_true", help="N above 4 from the exact predictions at "
                                "N = 2, 3, 4 where they are affine in N (checked; otherwise direct)"))]),
     "gradcheck": ("every method's gradient against bptt on one task", [
@@ -221,7 +222,8 @@ def _cost(a):
         if a.method or a.option or a.label:
             raise ValueError("give the variants once: --variants, or --method with --option/--label")
         kw["label"] = None
-        return cost.run(a.task, None, {}, a.steps, as_json=a.json, out=a.out, variants=_variants(a.variants), **kw)
+        kw["variants"] = _variants(a.variants)
+        return cost.run(a.task, None, {}, a.steps, as_json=a.json, out=a.out, **kw)
     if not a.method:
         raise ValueError("the following arguments are required: --method (or --variants)")
     if a.out and len(a.out) > 1:

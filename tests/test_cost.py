@@ -272,8 +272,8 @@ def test_several_variants_on_one_build_give_each_variants_own_rows(tmp_path):
         alone = cost.predict_steps("gmm-weights", v, [3, 6], extrapolate=True, dtype="float32")
         assert [r["variant"] for r in rows] == [v.label] * 2
         for r, a in zip(rows, alone):
-            for key in ("peak_tensor_bytes", "flops_forward", "flops_backward", "nfe_forward", "nfe_backward"):
-                assert r[key] == a[key], (v.label, key)
+            keys = ("peak_tensor_bytes", "flops_forward", "flops_backward", "nfe_forward", "nfe_backward")
+            assert [r[k] for k in keys] == [a[k] for k in keys], v.label
     # one --out per variant
     with pytest.raises(ValueError, match="one --out per variant"):
         cost.run("gmm-weights", None, {}, [3], dtype="float32", variants=variants, out=[str(outs[0])])
