@@ -59,6 +59,7 @@ rule digits_model_quality:
     params:
         sdo_bench=SDO_BENCH,
         weights=lambda w, input: os.path.dirname(input[-1]),
+        samples=config.get("model_quality_samples", 500),
     # the longest single job of a small config: started first, it runs beside the others instead of
     # after them
     priority: 10
@@ -67,7 +68,7 @@ rule digits_model_quality:
     threads: 1
     shell:
         "OMP_NUM_THREADS={threads} {params.sdo_bench} evaluate-model --weights {params.weights} "
-        "--out {output.json} --grid {output.grid} --samples 500 > {log} 2>&1"
+        "--out {output.json} --grid {output.grid} --samples {params.samples} > {log} 2>&1"
 
 
 rule build_tiny:
