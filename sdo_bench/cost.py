@@ -182,26 +182,23 @@ def _measure(t, task: str, variant: Variant, dtype: str, attention: str) -> dict
     return row
 
 
-def predict_steps(
-    task: str, variant: Variant, steps: list[int], *, extrapolate: bool = False, **kw
-) -> list[dict]:
-    """:func:`predict` for each N of ``steps``. With ``extrapolate``, N above 4 is taken from the exact
-    predictions at N = 2, 3, 4 for a variant whose cost is affine in N by construction
-    (``GradientMethod.affine_cost``: the same work each step, no N-dependent or random number of kept
-    steps), and only where its figures at N = 2, 3, 4 do lie on a line (checked, exactly); three small
-    predictions instead of one per large N. Any other variant is predicted directly. Extrapolated rows
-    say so (``extrapolated_from``)."""
-    return predict_variants(task, [variant], steps, extrapolate=extrapolate, **kw)[0]
+def predict_steps(task: str, variant: Variant, steps: list[int], **kw) -> list[dict]:
+    """:func:`predict` for each N of ``steps`` (:func:`predict_variants` for one variant)."""
+    return predict_variants(task, [variant], steps, **kw)[0]
 
 
 def predict_variants(
     task: str, variants: list[Variant], steps: list[int], *, extrapolate: bool = False, **kw
 ) -> list[list[dict]]:
-    """:func:`predict_steps` for each of ``variants``, the models built once for all of them (the
-    build of a paper-scale task from its configs takes longer than one prediction)."""
+    """:func:`predict` for each of ``variants`` and each N of ``steps``, the models built once for all
+    of them (building a paper-scale task from its configs takes longer than one prediction). With
+    ``extrapolate``, N above 4 is taken from the exact predictions at N = 2, 3, 4 for a variant whose
+    cost is affine in N by construction (``GradientMethod.affine_cost``), and only where its figures at
+    N = 2, 3, 4 do lie on a line (checked, exactly); any other variant is predicted directly.
+    Extrapolated rows say so (``extrapolated_from``)."""
     dtype, attention = kw.get("dtype", "float16"), kw.get("attention", "flash")
     check(task, list(steps), dtype, attention, kw.get("batch"))
-    with fake_models(attention):  # the models built once; each variant and N swaps the sampler only
+    with fake_models(attention):  # each variant and N swaps the sampler only
         t = _fake_task(task, max(steps), dtype, kw.get("batch"), kw.get("settings"))
         if t.sampler.start_step:  # the authors' regime: x_s depends on N; one build per N
             return [[predict(task, v, n, **kw) for n in steps] for v in variants]
@@ -283,29 +280,6 @@ def _on_gpus(row: dict, dtype: str) -> dict:
     return out
 
 
-def format_rows(rows: list[dict]) -> str:
-    """The rows as a table for the terminal (every figure predicted)."""
-    GiB = 2**30
-    head = (
-        f"{'task':22s} {'method':16s} {'N':>4s} {'dtype':8s} {'attn':5s} {'peak GiB':>9s} {'weights':>8s} "
-        f"{'activ.':>8s} {'optim.':>7s} {'TFLOP fwd':>10s} {'TFLOP bwd':>10s} {'nfe f/b':>8s}  fits on"
-    )
-    lines = ["predicted (fake tensors, models from configs, no weights; not measured):", head]
-    for r in rows:
-        if r["status"] != "ok":
-            lines.append(f"{r['task']:22s} {r['variant']:16s} {r['steps']:>4d} {r['status']}: {r['error']}")
-            continue
-        fits = ", ".join(g for g, v in r["gpus"].items() if v["fits"]) or "none of the listed cards"
-        lines.append(
-            f"{r['task']:22s} {r['variant']:16s} {r['steps']:>4d} {r['dtype']:8s} {r['attention']:5s} "
-            f"{r['peak_tensor_bytes'] / GiB:9.3f} {r['weights_bytes'] / GiB:8.3f} "
-            f"{r['activation_bytes'] / GiB:8.3f} {r['optimizer_state_bytes'] / GiB:7.3f} "
-            f"{r['flops_forward'] / 1e12:10.2f} {r['flops_backward'] / 1e12:10.2f} "
-            f"{r['nfe_forward']:>4d}/{r['nfe_backward']:<3d}  {fits}"
-        )
-    return "\n".join(lines)
-
-
 def run(
     task: str,
     method: str | None,
@@ -355,6 +329,8 @@ def run(
     rows = [r for rs in per_variant for r in rs]
     if as_json:
         return json.dumps(rows[0] if len(rows) == 1 else rows, indent=1, default=_json_default)
+    from .report.cost import format_rows
+
     return format_rows(rows)
 
 

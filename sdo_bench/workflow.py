@@ -271,14 +271,10 @@ class Plan:
         """The labels of the variants the cost model predicts on ``task`` (those that apply to it)."""
         return list(dict.fromkeys(v for t, v, _ in self.cost_jobs() if t == task))
 
-    def cost_outputs(self, task: str, dtype: str) -> list[str]:
-        """The rows files of ``task``'s cost job at ``dtype``, in the order of :meth:`cost_variants_of`."""
-        return [out.COST_ROWS.format(task=task, variant=v, dtype=dtype) for v in self.cost_variants_of(task)]
-
     def cost_args(self, task: str, dtype: str) -> str:
         """The ``sdo-bench cost`` arguments for one task at one dtype: every variant that applies to it
         (``--variants``, the models built once for all of them), every N of ``cost.steps``; all but the
-        outputs (:meth:`cost_outputs`)."""
+        outputs (one rows file per variant, in that order)."""
         cost = self.config["cost"]
         variants = [
             {"method": v.method, "options": v.options, "label": label}

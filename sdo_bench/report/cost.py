@@ -217,3 +217,26 @@ def claims_rows(df: pd.DataFrame, method: str = "sdo", at: int = 50) -> list[str
                 f"{100 * bwd:.1f}% | {verdict} |"
             )
     return lines
+
+
+def format_rows(rows: list[dict]) -> str:
+    """The rows as a table for the terminal (every figure predicted)."""
+    GiB = 2**30
+    head = (
+        f"{'task':22s} {'method':16s} {'N':>4s} {'dtype':8s} {'attn':5s} {'peak GiB':>9s} {'weights':>8s} "
+        f"{'activ.':>8s} {'optim.':>7s} {'TFLOP fwd':>10s} {'TFLOP bwd':>10s} {'nfe f/b':>8s}  fits on"
+    )
+    lines = ["predicted (fake tensors, models from configs, no weights; not measured):", head]
+    for r in rows:
+        if r["status"] != "ok":
+            lines.append(f"{r['task']:22s} {r['variant']:16s} {r['steps']:>4d} {r['status']}: {r['error']}")
+            continue
+        fits = ", ".join(g for g, v in r["gpus"].items() if v["fits"]) or "none of the listed cards"
+        lines.append(
+            f"{r['task']:22s} {r['variant']:16s} {r['steps']:>4d} {r['dtype']:8s} {r['attention']:5s} "
+            f"{r['peak_tensor_bytes'] / GiB:9.3f} {r['weights_bytes'] / GiB:8.3f} "
+            f"{r['activation_bytes'] / GiB:8.3f} {r['optimizer_state_bytes'] / GiB:7.3f} "
+            f"{r['flops_forward'] / 1e12:10.2f} {r['flops_backward'] / 1e12:10.2f} "
+            f"{r['nfe_forward']:>4d}/{r['nfe_backward']:<3d}  {fits}"
+        )
+    return "\n".join(lines)

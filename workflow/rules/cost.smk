@@ -4,6 +4,10 @@
 # paper-scale models are built once (a build takes longer than one prediction). A method that cannot
 # run on fake tensors is a row with status error, and the workflow goes on. The rules are named
 # cost_<task> (dashes and dots as underscores).
+def _cost_outputs(task, dtype):
+    return [OUT.COST_ROWS.format(task=task, variant=v, dtype=dtype) for v in PLAN.cost_variants_of(task)]
+
+
 for _task in PLAN.cost_tasks:
     if not PLAN.cost_variants_of(_task):
         continue
@@ -12,7 +16,7 @@ for _task in PLAN.cost_tasks:
         name:
             "cost_" + _task.replace("-", "_").replace(".", "_")
         output:
-            [f for d in PLAN.cost_dtypes for f in PLAN.cost_outputs(_task, d)],
+            [f for d in PLAN.cost_dtypes for f in _cost_outputs(_task, d)],
         conda:
             "../envs/sdo-bench.yaml"
         log:
@@ -24,7 +28,7 @@ for _task in PLAN.cost_tasks:
             # one command per dtype, each with its own outputs
             commands=" && ".join(
                 f"{SDO_BENCH} cost {PLAN.cost_args(_task, d)} --out "
-                + " ".join(shlex.quote(f) for f in PLAN.cost_outputs(_task, d))
+                + " ".join(shlex.quote(f) for f in _cost_outputs(_task, d))
                 for d in PLAN.cost_dtypes
             ),
         threads: 1
