@@ -179,6 +179,18 @@ def _variants(text: str) -> list:
     return out
 
 
+def _several(a) -> list | None:
+    """The variants of ``--variants`` (None: one variant, ``--method`` with ``--option``/``--label``);
+    either, never both."""
+    if a.variants is None:
+        if not a.method:
+            raise ValueError("the following arguments are required: --method (or --variants)")
+        return None
+    if a.method or a.option or a.label:
+        raise ValueError("give the variants once: --variants, or --method with --option/--label")
+    return _variants(a.variants)
+
+
 # each command: the parsed arguments as plain values, one library call; what it returns is printed
 # ((code, text) sets the exit code)
 def _run(a):
@@ -191,14 +203,10 @@ def _run(a):
     settings.pop("seed", None)
     kw = dict(task_label=a.task_label, memory_budget_bytes=a.memory_budget_bytes, fidelity=not a.no_fidelity)
     kw["keep_dir"] = a.keep_dir
-    if a.variants is not None:
-        if a.method or a.option or a.label:
-            raise ValueError("give the variants once: --variants, or --method with --option/--label")
-        variants = _variants(a.variants)
+    variants = _several(a)
+    if variants is not None:
         recs = experiment.run_variants(a.task, settings, variants, seeds, a.out, a.samples_out, **kw)
         return f"{len(recs)} records"
-    if not a.method:
-        raise ValueError("the following arguments are required: --method (or --variants)")
     recs = experiment.run_seeds(a.task, settings, _variant(a), seeds, a.out, a.samples_out, **kw)
     return "\n".join(experiment.summary(r) for r in recs) if len(recs) == 1 else f"{len(recs)} records"
 
@@ -218,14 +226,10 @@ def _cost(a):
     settings = pairs(a.set, "--set")
     kw = dict(label=a.label, dtype=a.dtype, batch=a.batch, attention=a.attention, settings=settings)
     kw["extrapolate"] = a.extrapolate
-    if a.variants is not None:
-        if a.method or a.option or a.label:
-            raise ValueError("give the variants once: --variants, or --method with --option/--label")
-        kw["label"] = None
-        kw["variants"] = _variants(a.variants)
+    variants = _several(a)
+    if variants is not None:
+        kw.update(label=None, variants=variants)
         return cost.run(a.task, None, {}, a.steps, as_json=a.json, out=a.out, **kw)
-    if not a.method:
-        raise ValueError("the following arguments are required: --method (or --variants)")
     if a.out and len(a.out) > 1:
         raise ValueError(f"--out: one file for one variant, got {len(a.out)} (several: --variants)")
     out = a.out[0] if a.out else None

@@ -1,6 +1,6 @@
 # The cost model: predicted peak tensor memory and FLOPs of one gradient at paper scale, on fake
 # tensors with models built from their configs (no weights, no GPU). One job per cost task predicts
-# every variant that applies to it, at every N of cost.steps and every dtype, in one process: the
+# every variant that applies to it at every N of cost.steps, one process per dtype in which the
 # paper-scale models are built once (a build takes longer than one prediction). A method that cannot
 # run on fake tensors is a row with status error, and the workflow goes on. The rules are named
 # cost_<task> (dashes and dots as underscores).
