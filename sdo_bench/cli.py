@@ -66,10 +66,11 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("--samples-out", dict(nargs="+", help="one .npz per seed: images before/after optimization")),
         ("--keep-dir", dict(help="also keep a copy of each finished seed's files here; a rerun restores "
                                  "them (they survive a killed job)"))]),
-    "sweep": ("one run per number of steps N, in one process, one record each", VARIANT + SHORT + [SEED,
+    "sweep": ("one run per number of steps N, in one process, one record each", RUN_VARIANT + SHORT + [SEED,
         ("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
         ("--iterations", dict(type=_int("--iterations", 1), default=3)),
-        ("--out", dict(REQ, nargs="+", help="one record path per N, in the order of --steps"))]),
+        ("--out", dict(REQ, nargs="+", help="one record path per N, in the order of --steps (--variants: "
+                                            "per variant and N, variant by variant)"))]),
     "cost": ("predicted peak memory and FLOPs of one gradient (fake tensors, no weights, no GPU)",
              RUN_VARIANT + [
         ("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
@@ -212,10 +213,14 @@ def _run(a):
 
 
 def _sweep(a):
-    from .sweep import sweep
+    from .sweep import sweep, sweep_variants
 
     settings = dict(_settings(a), seed=a.seed, iterations=a.iterations)
     kw = dict(task_label=a.task_label, memory_budget_bytes=a.memory_budget_bytes)
+    variants = _several(a)
+    if variants is not None:
+        recs = sweep_variants(a.task, settings, variants, a.steps, a.out, **kw)
+        return f"{a.task}: {len(recs)} records"
     recs = sweep(a.task, settings, _variant(a), a.steps, a.out, **kw)
     return f"{a.task} {recs[0]['variant']}: {len(recs)} records"
 

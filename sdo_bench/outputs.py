@@ -25,7 +25,7 @@ COST_ROWS = "results/cost/{task}/{variant}/{dtype}.json"
 #: folder under the benchmarks' folder, or the rule's own file)
 BENCHMARKS_DIR = "results/benchmarks"
 BENCHMARK_RUN = BENCHMARKS_DIR + "/runs/{task}.tsv"
-BENCHMARK_SWEEP = BENCHMARKS_DIR + "/sweeps/{task}/{variant}.tsv"
+BENCHMARK_SWEEP = BENCHMARKS_DIR + "/sweeps/{task}.tsv"  # one job per swept task
 BENCHMARK_COST = BENCHMARKS_DIR + "/cost/{task}.tsv"  # one job per cost task
 BENCHMARK_MODEL = BENCHMARKS_DIR + "/models/{rule}.tsv"
 BENCHMARK_REPORT = BENCHMARKS_DIR + "/{rule}.tsv"

@@ -1,5 +1,6 @@
 """The scaling sweep: one :func:`sdo_bench.experiment.run` per number of steps N, a few iterations each,
-in one process (the scaling and fidelity figures)."""
+in one process (the scaling and fidelity figures); :func:`sweep_variants` sweeps several variants of a
+task in one process (a workflow job: one interpreter start and one set of imports for all of them)."""
 
 from __future__ import annotations
 
@@ -58,4 +59,35 @@ def sweep(
         )
         records.append(rec)
         print(f"{name} {variant.label} N={n}: {rec['status']}", flush=True)
+    return records
+
+
+def sweep_variants(
+    name: str, settings: dict, variants: list[Variant], steps: list[int], outs: list, **kw
+) -> list[dict]:
+    """:func:`sweep` for each variant in turn, in this process. ``outs`` holds one path per variant and
+    N, variant by variant (each in the order of ``steps``). Every variant, N and output is checked
+    before the first run."""
+    n = len(steps)
+    if len(outs) != n * len(variants):
+        raise ValueError(
+            f"give one --out per variant and N: {len(variants)} variants x {n} values of --steps, "
+            f"{len(outs)} --out"
+        )
+    labels = [v.label for v in variants]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"variants {labels} name a variant twice; give each its own label")
+    plain = {k: v for k, v in settings.items() if k != "steps"}
+    for v in variants:  # every bad method, option or N against every variant before the first run
+        for m in steps:
+            s = _tasks.settings_for(name, **dict(plain, steps=m))
+            try:
+                v.build().check(SimpleNamespace(steps=m - (s.get("start_step") or 0)))
+            except ValueError as e:
+                raise ValueError(f"{v.label}: --steps {m}: {e}") from None
+    for path in outs:
+        check_writable(path)
+    records = []
+    for i, v in enumerate(variants):
+        records += sweep(name, settings, v, steps, outs[i * n : (i + 1) * n], **kw)
     return records

@@ -139,6 +139,19 @@ class Plan:
             if target_of(self.name_of(t)) in self.applies.get(v, [target_of(self.name_of(t))])
         ]
 
+    def sweep_task_variants(self, task: str) -> list[str]:
+        """The variant labels swept on task ``task`` (one job sweeps them all), in config order."""
+        return [v for t, v in self.sweep_jobs() if t == task]
+
+    def sweep_task_outputs(self, task: str, pattern: str = out.SWEEP_RECORD) -> list[str]:
+        """The records of one task's sweep job: variant by variant, each N in the order of
+        ``sweeps.steps`` (the order of its ``--out``)."""
+        return [
+            pattern.format(task=task, variant=v, steps=n)
+            for v in self.sweep_task_variants(task)
+            for n in self.sweep_steps
+        ]
+
     def cost_jobs(self) -> list[tuple[str, str, str]]:
         """(task, variant, dtype) of every cost job: the variants that apply to the task's target."""
         return [
@@ -203,7 +216,7 @@ class Plan:
     def benchmark_files(self) -> list[str]:
         """The ``benchmark:`` files of the run, sweep, cost and model jobs (what ``time_per_rule`` sums)."""
         files = [out.BENCHMARK_RUN.format(task=t) for t in self.tasks if self.task_variants(t)]
-        files += [out.BENCHMARK_SWEEP.format(task=t, variant=v) for t, v in self.sweep_jobs()]
+        files += [out.BENCHMARK_SWEEP.format(task=t) for t in self.sweep_tasks if self.sweep_task_variants(t)]
         files += [out.BENCHMARK_COST.format(task=t) for t in dict.fromkeys(t for t, _, _ in self.cost_jobs())]
         files += [out.BENCHMARK_MODEL.format(rule=out.FAMILY_OUTPUTS[n][0]) for n in self.family_outputs()]
         return files
@@ -261,12 +274,6 @@ class Plan:
                 args += ["--set", f"{key}={encode(value)}"]
         return args
 
-    def _variant_args(self, label: str) -> list[str]:
-        args = []
-        for key, value in self.variants[label].options.items():
-            args += ["--option", f"{key}={encode(value)}"]
-        return args
-
     def cost_variants_of(self, task: str) -> list[str]:
         """The labels of the variants the cost model predicts on ``task`` (those that apply to it)."""
         return list(dict.fromkeys(v for t, v, _ in self.cost_jobs() if t == task))
@@ -291,31 +298,19 @@ class Plan:
             args += ["--extrapolate"]
         return shlex.join(args)
 
-    def task_job_args(self, task: str) -> str:
-        """The ``sdo-bench run`` arguments of one task's job, every variant that runs on it
-        (``--variants``), but the seeds and the outputs."""
+    def task_job_args(self, task: str, sweep: bool = False) -> str:
+        """The ``sdo-bench run`` (or, ``sweep``, ``sdo-bench sweep``) arguments of one task's job: every
+        variant that runs (or is swept) on it as ``--variants``, every task setting once as ``--set
+        KEY=VALUE`` encoded to read back typed (``--set batch=2``, ``--set prompts='["a"]'``); all but
+        the seeds, a sweep's N and the outputs."""
+        labels = self.sweep_task_variants(task) if sweep else self.task_variants(task)
         variants = [
             {"method": v.method, "options": v.options, **({"label": v.name} if v.name else {})}
-            for v in (self.variants[label] for label in self.task_variants(task))
+            for v in (self.variants[label] for label in labels)
         ]
         args = ["--task", self.name_of(task), "--variants", json.dumps(variants, separators=(",", ":"))]
         if self.name_of(task) != task:
             args += ["--task-label", task]
-        args += self._settings_args(task, (), device=self.config["device"], dtype=self.config["dtype"])
-        if self.config["memory_budget_bytes"]:
-            args += ["--memory-budget-bytes", str(self.config["memory_budget_bytes"])]
-        return shlex.join(args)
-
-    def job_args(self, task: str, label: str, sweep: bool = False) -> str:
-        """The ``sdo-bench run`` (or ``sweep``) arguments for a task and a variant label, but the seeds,
-        N of a sweep and the outputs: every task setting once, as ``--set KEY=VALUE`` encoded to read back
-        typed (``--set batch=2``, ``--set prompts='["a"]'``)."""
-        v = self.variants[label]
-        args = ["--task", self.name_of(task), "--method", v.method, *self._variant_args(label)]
-        if self.name_of(task) != task:
-            args += ["--task-label", task]
-        if v.name:
-            args += ["--label", v.name]
         drop = ("steps", "iterations") if sweep else ()
         args += self._settings_args(task, drop, device=self.config["device"], dtype=self.config["dtype"])
         if self.config["memory_budget_bytes"]:

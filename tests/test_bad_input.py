@@ -132,6 +132,13 @@ CASES = [
     ([*SWEEP, "--steps", "5", "--out", "a.json", "--seed", "-1"], "--seed"),
     ([*SWEEP, "--steps", "5", "--out", "a.json", "--iterations", "0"], "--iterations"),
     (["sweep", "--task", "nope", "--method", "sdo", "--steps", "5", "--out", "a.json"], "nope"),
+    # sweep --variants: one --out per variant and N, every variant's options against every N first
+    (["sweep", "--task", "gmm-latent", "--variants", '[{"method":"bptt"},{"method":"sdo"}]', "--steps", "4",
+      "--out", "a.json"], "--out"),
+    (["sweep", "--task", "gmm-latent", "--variants", '[{"method":"bptt"},{"method":"truncated","options":{"k":8}}]',
+      "--steps", "10", "5", "--out", "a.json", "b.json", "c.json", "d.json"], "k"),
+    (["sweep", "--task", "gmm-latent", "--variants", '[{"method":"sdo"}]', "--method", "sdo", "--steps", "4",
+      "--out", "a.json"], "--variants"),
     # cost
     ([*COST, "--steps", "4", "--dtype", "float64"], "--dtype"),
     ([*COST, "--steps", "4", "--attention", "xla"], "--attention"),

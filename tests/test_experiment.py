@@ -337,3 +337,24 @@ def test_a_run_stopped_by_its_predicted_budget_still_writes_its_images_file(tmp_
     assert np.load(tmp_path / "bptt.npz")["initial"].size == 0
     write("figures", paths, [], tmp_path / "figures")
     assert (tmp_path / "figures" / "samples_gmm-latent.png").stat().st_size > 10_000
+
+
+def test_sweep_of_several_variants_equals_each_swept_alone(tmp_path, capsys):
+    # a workflow sweep job: every variant and N in one process, records variant by variant
+    outs = [str(tmp_path / f"{v}-N{n}.json") for v in ("bptt", "sdo") for n in (3, 5)]
+    code, _, err = cli_inprocess(
+        capsys, "sweep", "--task", "gmm-latent", "--variants", '[{"method":"bptt"},{"method":"sdo"}]',
+        "--steps", "3", "5", "--iterations", "1", "--out", *outs,
+    )  # fmt: skip
+    assert code == 0, err
+    recs = [json.loads(Path(o).read_text()) for o in outs]
+    assert [(r["variant"], r["steps"]) for r in recs] == [("bptt", 3), ("bptt", 5), ("sdo", 3), ("sdo", 5)]
+    alone = [str(tmp_path / f"alone-N{n}.json") for n in (3, 5)]
+    code, _, err = cli_inprocess(
+        capsys, "sweep", "--task", "gmm-latent", "--method", "sdo", "--steps", "3", "5", "--iterations", "1",
+        "--out", *alone,
+    )  # fmt: skip
+    assert code == 0, err
+    for a, r in zip((json.loads(Path(o).read_text()) for o in alone), recs[2:]):
+        for key in ("status", "nfe_forward", "nfe_backward", "graph_bytes", "peak_tensor_bytes", "reward_curve"):
+            assert a[key] == r[key], key

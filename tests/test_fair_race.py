@@ -127,8 +127,9 @@ def test_a_task_listed_twice_under_labels_with_its_own_methods(tmp_path):
     assert "results/raw/gmm-latent-s5/sdo/seed0.json" in runs
     assert "results/raw/gmm-latent-n10/bptt/seed0.json" in runs
     assert not any(r.startswith("results/raw/gmm-latent-n10/sdo/") for r in runs)
-    args = plan.job_args("gmm-latent-s5", "sdo")
-    assert "--task gmm-latent --method sdo --task-label gmm-latent-s5" in args and "start_step=5" in args
+    args = plan.task_job_args("gmm-latent-s5")
+    assert "--task gmm-latent --variants" in args and '{"method":"sdo","options":{}}' in args
+    assert "--task-label gmm-latent-s5" in args and "start_step=5" in args
     twice = dict(config, tasks=[{"task": "gmm-latent"}, {"task": "gmm-latent"}])
     with pytest.raises(ValueError, match=r"tasks\[1\]: 'gmm-latent' listed twice; give one entry its own"):
         Plan(validate(twice, schema) or twice)

@@ -91,9 +91,8 @@ def test_a_family_in_its_own_folder_runs_everywhere(toy, tmp_path, capsys):
     plan = Plan(config)
     assert plan.inputs(toy) == ["results/models/toy/toy.json"]
     assert "results/raw/toy-weights/sdo/seed0.json" in plan.run_records()
-    assert "--set dim=2" in plan.job_args(
-        toy, "sdo"
-    ) and "--set data_dir=results/models/toy" in plan.job_args(toy, "sdo")
+    args = plan.task_job_args(toy)
+    assert "--set dim=2" in args and "--set data_dir=results/models/toy" in args
     assert plan.family_outputs() == []
     with pytest.raises(ValueError, match=r"tasks\[0\].options.dimm"):
         Plan(dict(config, tasks=[{"task": toy, "options": {"dimm": 2}}]))

@@ -171,7 +171,7 @@ def test_a_method_in_its_own_module_runs_everywhere(halfway, tmp_path, capsys):
     validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     plan = Plan(config)
     assert "results/raw/gmm-weights/halfway-scale=2/seed0.json" in plan.run_records()
-    assert "--method halfway --option scale=2" in plan.job_args("gmm-weights", "halfway-scale=2")
+    assert '{"method":"halfway","options":{"scale":2}}' in plan.task_job_args("gmm-weights")
     with pytest.raises(ValueError, match="methods\\[1\\]"):
         Plan(dict(config, methods=[{"method": "bptt"}, {"method": "halfway", "options": {"nope": 1}}]))
     # experiment.run, and the report's tables

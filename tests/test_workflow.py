@@ -75,7 +75,8 @@ def test_what_a_profile_sets_for_run_reaches_every_run_rule_evaluated(tmp_path):
     res = _resources(p.stdout + p.stderr)
     runs = [r for r in res if r.startswith("run_")]
     assert runs and all(res[r]["slurm_extra"] == "--gres=gpu:1" for r in runs), res
-    assert res["sweep"]["slurm_extra"] == "--gres=gpu:1"
+    sweeps = [r for r in res if r.startswith("sweep_")]
+    assert sweeps and all(res[r]["slurm_extra"] == "--gres=gpu:1" for r in sweeps), res
     # the command line's, an empty string and an expression of the attempt: the run rules' own
     # defaults (mem_mb 8000) give way
     p = snakemake(w, *args, "--set-resources", "run:slurm_extra=''", "run:mem_mb=1500*attempt")
@@ -176,9 +177,10 @@ def test_the_saved_plan_reads_back_as_the_checked_one(tmp_path, configfile):
     assert read.all_outputs() == checked.all_outputs() and read.benchmark_files() == checked.benchmark_files()
     for t in checked.tasks:
         assert read.inputs(t) == checked.inputs(t)
-        for v in checked.variants:
-            assert read.job_args(t, v) == checked.job_args(t, v)
-            assert read.job_args(t, v, sweep=True) == checked.job_args(t, v, sweep=True)
+        assert read.task_job_args(t) == checked.task_job_args(t)
+    for t in checked.sweep_tasks:
+        assert read.task_job_args(t, sweep=True) == checked.task_job_args(t, sweep=True)
+        assert read.sweep_task_outputs(t) == checked.sweep_task_outputs(t)
     for t in checked.cost_tasks:
         assert read.cost_args(t, "float32") == checked.cost_args(t, "float32")
         assert read.cost_variants_of(t) == checked.cost_variants_of(t)
@@ -251,10 +253,10 @@ def test_other_configs_dry_run(tmp_path, configfile):
     p = snakemake(w, "-n", "-p", "--configfile", configfile, *extra)
     out = p.stdout + p.stderr
     assert p.returncode == 0, out[-3000:]
-    assert "rule run_" in out and "rule sweep:" in out and "rule figures:" in out
+    assert "rule run_" in out and "rule sweep_" in out and "rule figures:" in out
     if "paper" in configfile:
-        # one job per task (every variant and seed), and 5 sweeps
-        assert out.count(f"--set sd15_path={tmp_path}/stable-diffusion-v1-5") >= 3 + 5
+        # one job per task (every variant and seed), and one sweep job (every variant and N)
+        assert out.count(f"--set sd15_path={tmp_path}/stable-diffusion-v1-5") >= 3 + 1
         assert "--seeds 0 1 2" in out
         assert "--set steps=50" in out and "--set guidance_scale=7.5" in out and "--set device=cuda" in out
     else:

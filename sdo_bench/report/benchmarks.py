@@ -26,7 +26,7 @@ def load(paths, root: str = BENCHMARKS_DIR) -> pd.DataFrame:
         rows.append(
             {
                 "family": parts[0].removesuffix(".tsv"),
-                # runs/<task>.tsv (one job per task), sweeps/<task>/<variant>.tsv, cost/<task>/...
+                # runs/<task>.tsv, sweeps/<task>.tsv, cost/<task>.tsv: one job per task
                 "task": parts[1].removesuffix(".tsv") if len(parts) > 1 else "",
                 "wall_s": float(last["s"]),
                 "cpu_s": float(last.get("cpu_time", float("nan"))),

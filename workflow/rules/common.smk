@@ -32,6 +32,33 @@ wildcard_constraints:
     steps=r"\d+",
 
 
+# What a profile or the command line sets for `run` or `sweep` (--set-resources run:..., --set-threads
+# run=...) applies to each per-task rule of that family (run_<task>, sweep_<task>).
+def _as_rule_resource(resource, name):
+    """A resource set for ``name`` (a profile's set-resources) as a rule's own -- its value, or, for
+    an expression (a quoted string is one, as in slurm_extra="'--gres=gpu:1'"), a function Snakemake
+    evaluates per job as it would for the rule ``name``."""
+    if not resource.is_evaluable():
+        return resource.value
+
+    def evaluate(wildcards, input, threads, attempt):
+        return resource.evaluate(
+            wildcards=wildcards, input=input, threads=threads, attempt=attempt, rulename=name, async_run=None
+        ).value
+
+    return evaluate
+
+
+def resources_set_for(name):
+    overwrite = workflow.resource_settings.overwrite_resources.get(name, {})
+    return {k: _as_rule_resource(v, name) for k, v in dict(overwrite).items()}
+
+
+def threads_set_for(name):
+    threads = workflow.resource_settings.overwrite_threads.get(name, 1)
+    return getattr(threads, "raw", threads)
+
+
 def inputs_for(wildcards):
     return PLAN.inputs(wildcards.task)
 
@@ -43,3 +70,4 @@ onstart:
     if getattr(workflow, "is_main_process", True):
         PLAN.save()
         PLAN.write_progress()
+

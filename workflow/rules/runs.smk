@@ -11,29 +11,8 @@
 # the command line sets for `run` (--set-resources run:..., --set-threads run=...) applies to each.
 
 
-def _as_rule_resource(resource):
-    """A resource set for `run` (a profile's set-resources, --set-resources run:...) as a rule's own:
-    its value, or, for an expression (a quoted string is one: slurm_extra="'--gres=gpu:1'"), a function
-    Snakemake evaluates per job as it would for a rule named `run`."""
-    if not resource.is_evaluable():
-        return resource.value
-
-    def evaluate(wildcards, input, threads, attempt):
-        return resource.evaluate(
-            wildcards=wildcards, input=input, threads=threads, attempt=attempt, rulename="run", async_run=None
-        ).value
-
-    return evaluate
-
-
-_RUN_RESOURCES = {
-    k: _as_rule_resource(v) for k, v in dict(workflow.resource_settings.overwrite_resources.get("run", {})).items()
-}
-_RUN_THREADS = getattr(
-    workflow.resource_settings.overwrite_threads.get("run", 1),
-    "raw",
-    workflow.resource_settings.overwrite_threads.get("run", 1),
-)
+_RUN_RESOURCES = resources_set_for("run")
+_RUN_THREADS = threads_set_for("run")
 
 
 for _task in PLAN.tasks:
