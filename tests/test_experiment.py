@@ -356,5 +356,5 @@ def test_sweep_of_several_variants_equals_each_swept_alone(tmp_path, capsys):
     )  # fmt: skip
     assert code == 0, err
     for a, r in zip((json.loads(Path(o).read_text()) for o in alone), recs[2:]):
-        for key in ("status", "nfe_forward", "nfe_backward", "graph_bytes", "peak_tensor_bytes", "reward_curve"):
-            assert a[key] == r[key], key
+        same = ("status", "nfe_forward", "nfe_backward", "graph_bytes", "peak_tensor_bytes", "reward_curve")
+        assert all(a[key] == r[key] for key in same), [k for k in same if a[k] != r[k]]
