@@ -2,7 +2,6 @@
 
 import importlib
 
-__version__ = "0.1.0"
 __all__ = ["experiment", "methods", "tasks", "GradientResult", "__version__"]
 
 
@@ -11,6 +10,8 @@ def __getattr__(name: str):
     they need; diffusers alone takes seconds)."""
     if name in ("experiment", "methods", "tasks"):
         return importlib.import_module(f".{name}", __name__)
+    if name == "__version__":
+        return importlib.import_module(".buildinfo", __name__).version()
     if name == "GradientResult":
         return importlib.import_module(".methods", __name__).GradientResult
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

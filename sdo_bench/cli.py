@@ -4,7 +4,10 @@ function (imported inside it, so that ``--help`` and ``list`` load no torch), th
 returns. Values are checked by the modules that own them (:mod:`.settings`, the registries).
 
 Bad input: one line on stderr, exit code 2. A run that fails, runs out of memory or diverges still writes
-its record (with that status) and exits 0. ``--set``/``--option`` values: JSON or strings (:mod:`.values`).
+its record (with that status) and exits 0, or 1 with ``--strict``; ``compare`` and ``regress`` exit 1 on a
+regression. Task and method names are checked before torch is imported (:func:`.listing.check_names`).
+Every command that prints results takes ``--json``. ``--set``/``--option`` values: JSON or strings
+(:mod:`.values`).
 """
 
 from __future__ import annotations
@@ -13,25 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .settings import ATTENTION, COST_DTYPES, DTYPES
+from .arguments import COMMANDS
 from .values import pairs
-
-PAIR = dict(action="append", default=[], metavar="KEY=VALUE")
-
-
-def _int(name: str, least: int | None = None):
-    """An ``argparse`` type: an integer (at least ``least``), with an error that names the flag."""
-
-    def parse(v):
-        try:
-            i = int(v)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {v!r}") from None
-        if least is not None and i < least:
-            raise argparse.ArgumentTypeError(f"{name} must be >= {least}, got {i}")
-        return i
-
-    return parse
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,91 +25,43 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-# the argument tables, one argument a line
-# fmt: off
-REQ, SEED = dict(required=True), ("--seed", dict(type=_int("--seed", 0), default=0))
-VARIANT = [("--task", REQ), ("--method", REQ), ("--label", dict(help="the variant's name in tables")),
-           ("--option", dict(PAIR, help="a method option, repeatable (e.g. --option step=first)")),
-           ("--set", dict(PAIR, help="a task setting, any of `sdo-bench list` (e.g. --set batch=8)"))]
-# shorthands of --set KEY=VALUE for the most used settings
-SHORT = [("--dtype", dict(choices=DTYPES)), ("--device", dict(help="cpu, cuda or cuda:N")),
-         ("--task-label", dict(help="the task's name in tables (default: the task name)")),
-         ("--memory-budget-bytes", dict(type=_int("--memory-budget-bytes", 1),
-                                        help="mark the run oom when its graph bytes exceed this"))]
-# run: one variant (--method, --option, --label) or several (--variants, a JSON list)
-RUN_VARIANT = [("--task", REQ), ("--method", {}), *VARIANT[2:],
-               ("--variants", dict(help="several variants in one process, as a JSON list of "
-                                        '{"method": ..., "options": {...}, "label": ...}; --out lists '
-                                        "one record per variant and seed, variant by variant"))]
-COMMANDS = {  # name: (help, [(flag, argparse keywords)])
-    "list": ("tasks, methods and their options", []),
-    "run": ("optimization runs, one record per seed", RUN_VARIANT + SHORT + [
-        ("--steps", dict(type=_int("--steps", 1))), ("--iterations", dict(type=_int("--iterations", 1))),
-        ("--seed", dict(type=_int("--seed", 0), nargs="+", dest="seeds", help="one seed or several")),
-        ("--seeds", dict(type=_int("--seeds", 0), nargs="+", dest="seeds", help=argparse.SUPPRESS)),
-        ("--no-fidelity", dict(action="store_true", help="skip the comparison with bptt")),
-        ("--out", dict(REQ, nargs="+", help="one record path per seed (JSON, written atomically)")),
-        ("--samples-out", dict(nargs="+", help="one .npz per seed: images before/after optimization")),
-        ("--keep-dir", dict(help="also keep a copy of each finished seed's files here; a rerun restores "
-                                 "them (they survive a killed job)"))]),
-    "sweep": ("one run per number of steps N, in one process, one record each", RUN_VARIANT + SHORT + [SEED,
-        ("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
-        ("--iterations", dict(type=_int("--iterations", 1), default=3)),
-        ("--out", dict(REQ, nargs="+", help="one record path per N, in the order of --steps (--variants: "
-                                            "per variant and N, variant by variant)"))]),
-    "cost": ("predicted peak memory and FLOPs of one gradient (fake tensors, no weights, no GPU)",
-             RUN_VARIANT + [
-        ("--steps", dict(type=_int("--steps", 1), nargs="+", required=True, help="values of N")),
-        ("--dtype", dict(default="float16", choices=COST_DTYPES)),
-        ("--batch", dict(type=_int("--batch", 1))), ("--attention", dict(default="flash", choices=ATTENTION)),
-        ("--json", dict(action="store_true")),
-        ("--out", dict(nargs="+", help="also write the rows to a JSON file (--variants: one per variant)")),
-        ("--extrapolate", dict(action="store_true", help="N above 4 from the exact predictions at "
-                               "N = 2, 3, 4 where they are affine in N (checked; otherwise direct)"))]),
-    "gradcheck": ("every method's gradient against bptt on one task", [
-        ("--task", REQ), ("--steps", dict(type=_int("--steps", 1))), SEED,
-        ("--dtype", dict(default="float64", choices=["float32", "float64"]))]),
-    "regress": ("compare a fresh performance measurement with the baseline", [
-        ("--baseline", dict(default="benchmarks/baseline.json")),
-        ("--tolerance", dict(type=float, default=0.2, help="largest growth of a time ratio (0.2 = 20%%)")),
-        ("--update", dict(action="store_true", help="rewrite the baseline with this measurement")),
-        ("--save", dict(help="also write the fresh measurement to this JSON file"))]),
-    "report": ("tables or figures from run records", [
-        ("what", dict(choices=["tables", "figures", "benchmarks", "docs"])),
-        ("--records", dict(nargs="*", default=[], help="main-run record files")),
-        ("--sweeps", dict(nargs="*", default=[], help="sweep record files (figures)")),
-        ("--costs", dict(nargs="*", default=[], help="sdo-bench cost --out files (predicted)")),
-        ("--benchmarks", dict(nargs="*", default=[], help="Snakemake benchmark files (benchmarks)")),
-        ("--out", dict(REQ, help="output directory")),
-        ("--reference", dict(default="bptt", help="variant label ratios are taken against")),
-        ("--reward-margin", dict(type=float, default=0.1, help="the reward claim's non-inferiority "
-                                 "margin: the fraction of the reference's gain in the objective a method "
-                                 "may lose"))]),
-    "train-model": ("train the digits UNet (save_pretrained to OUT/unet)", [
-        ("--out", REQ), ("--steps", dict(type=_int("--steps", 1), default=2000)),
-        ("--batch", dict(type=_int("--batch", 1), default=128)), SEED]),
-    "train-classifier": ("train the reward classifier and the judge", [
-        ("--out", dict(REQ, help="weights directory (classifier.pt, judge.pt)")),
-        ("--which", dict(choices=["reward", "judge", "both"], default="both")),
-        ("--epochs", dict(type=_int("--epochs", 1), default=30))]),
-    "evaluate-model": ("judge the trained digits model; write a sample grid", [
-        ("--weights", REQ), ("--out", dict(REQ, help="the results (JSON)")),
-        ("--grid", dict(help="also a sample grid, one row per class (PNG)")),
-        ("--samples", dict(type=_int("--samples", 1), default=500))]),
-    "progress": ("runs done and time left per rule family of a running workflow", [
-        ("family", dict(choices=["runs", "sweeps", "cost"]))]),
-    "build-tiny": ("build tiny-sd and tiny open_clip checkpoints (random weights, offline)", [
-        ("--sd-out", dict(REQ, help="the tiny-sd pipeline directory")),
-        ("--clip-out", dict(REQ, help="the tiny open_clip checkpoints' directory")), SEED]),
-}
-# fmt: on
+class _Version(argparse.Action):
+    """``--version``: the version and commit (:mod:`.buildinfo`, asked only when the flag is given)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .buildinfo import text
+
+        print(text())
+        parser.exit(0)
+
+
+class _Help(argparse.HelpFormatter):
+    """Each flag's help with its default, where it has one that means something (not None, an empty
+    list or an off switch) and the help does not say it already."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        d = action.default
+        if d in (None, [], False, argparse.SUPPRESS) or "default" in text or action.option_strings == []:
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="sdo-bench", description="Gradient methods through diffusion sampling.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    fmt = _Help
+    p = _Parser(
+        prog="sdo-bench",
+        description="Gradient methods through diffusion sampling: runs, sweeps, "
+        "the cost model, comparisons and reports (docs/design.md).",
+        formatter_class=fmt,
+    )
+    p.add_argument("--version", action=_Version, help="print the version and the commit, and exit")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     for name, (text, arguments) in COMMANDS.items():
-        s = sub.add_parser(name, help=text)
+        s = sub.add_parser(name, help=text, description=text, formatter_class=fmt)
         for flag, keywords in arguments:
             s.add_argument(flag, **keywords)
     return p
@@ -194,7 +132,35 @@ def _several(a) -> list | None:
 
 # each command: the parsed arguments as plain values, one library call; what it returns is printed
 # ((code, text) sets the exit code)
+def _names(a) -> None:
+    """The task and method names, checked before anything imports torch."""
+    from .listing import check_names
+
+    methods = [a.method] if getattr(a, "method", None) else []
+    if getattr(a, "variants", None):
+        methods = [v.method for v in _variants(a.variants)]
+    check_names(a.task, methods)
+
+
+def _records_out(a, recs: list[dict], text: str):
+    """A run's or sweep's answer: the text or (``--json``) each record's summary; with ``--strict`` exit
+    code 1 when any run failed, ran out of memory or diverged."""
+    from .records import FAILED, brief
+
+    failed = [r for r in recs if r["status"] in FAILED]
+    if a.json:
+        import json
+
+        text = json.dumps([brief(r) for r in recs], indent=1)
+    elif failed:
+        text += f"\n{len(failed)} of {len(recs)} runs did not finish: " + ", ".join(
+            f"{r['variant']} seed {r['seed']} N={r['steps']} {r['status']}" for r in failed
+        )
+    return (1 if a.strict and failed else 0), text
+
+
 def _run(a):
+    _names(a)
     from . import experiment
 
     settings = _settings(a)
@@ -203,16 +169,18 @@ def _run(a):
         raise ValueError("give the seed once: --seed/--seeds or --set seed=, not both")
     settings.pop("seed", None)
     kw = dict(task_label=a.task_label, memory_budget_bytes=a.memory_budget_bytes, fidelity=not a.no_fidelity)
-    kw["keep_dir"] = a.keep_dir
+    kw.update(keep_dir=a.keep_dir, log_dir=a.log_dir)
     variants = _several(a)
     if variants is not None:
         recs = experiment.run_variants(a.task, settings, variants, seeds, a.out, a.samples_out, **kw)
-        return f"{len(recs)} records"
+        return _records_out(a, recs, f"{len(recs)} records")
     recs = experiment.run_seeds(a.task, settings, _variant(a), seeds, a.out, a.samples_out, **kw)
-    return "\n".join(experiment.summary(r) for r in recs) if len(recs) == 1 else f"{len(recs)} records"
+    text = "\n".join(experiment.summary(r) for r in recs) if len(recs) == 1 else f"{len(recs)} records"
+    return _records_out(a, recs, text)
 
 
 def _sweep(a):
+    _names(a)
     from .sweep import sweep, sweep_variants
 
     settings = dict(_settings(a), seed=a.seed, iterations=a.iterations)
@@ -220,12 +188,13 @@ def _sweep(a):
     variants = _several(a)
     if variants is not None:
         recs = sweep_variants(a.task, settings, variants, a.steps, a.out, **kw)
-        return f"{a.task}: {len(recs)} records"
+        return _records_out(a, recs, f"{a.task}: {len(recs)} records")
     recs = sweep(a.task, settings, _variant(a), a.steps, a.out, **kw)
-    return f"{a.task} {recs[0]['variant']}: {len(recs)} records"
+    return _records_out(a, recs, f"{a.task} {recs[0]['variant']}: {len(recs)} records")
 
 
 def _cost(a):
+    _names(a)
     from . import cost
 
     settings = pairs(a.set, "--set")
@@ -242,15 +211,24 @@ def _cost(a):
 
 
 def _gradcheck(a):
+    from .listing import check_names
+
+    check_names(a.task)
     from .gradcheck import text
 
-    return text(a.task, steps=a.steps, seed=a.seed, dtype=a.dtype)
+    return text(a.task, steps=a.steps, seed=a.seed, dtype=a.dtype, as_json=a.json)
 
 
 def _regress(a):
     from .regress import check
 
-    return check(Path(a.baseline), a.tolerance, a.update, Path(a.save) if a.save else None)
+    return check(Path(a.baseline), a.tolerance, a.update, Path(a.save) if a.save else None, as_json=a.json)
+
+
+def _compare(a):
+    from .compare import command
+
+    return command(a.a, a.b, a.tolerance, as_json=a.json)
 
 
 def _report(a):
@@ -274,7 +252,7 @@ def _train_classifier(a):
 def _evaluate_model(a):
     from .tasks.digits.model_quality import summary
 
-    return summary(a.weights, a.out, a.grid, a.samples)
+    return summary(a.weights, a.out, a.grid, a.samples)  # JSON either way
 
 
 def _build_tiny(a):
@@ -284,27 +262,39 @@ def _build_tiny(a):
 
 
 def _list(a):
-    from .listing import text
+    from .listing import data
 
-    return text()
+    if a.json:
+        import json
+
+        return json.dumps({k: v for k, v in data().items() if k != "text"}, indent=1)
+    return data()["text"]
 
 
 def _progress(a):
-    from .progress import line
+    from .progress import line, state
 
+    if a.json:
+        import json
+
+        return json.dumps(state(a.family), indent=1)
     return line(a.family)
 
 
 HANDLERS = {
     "list": _list, "run": _run, "sweep": _sweep, "cost": _cost, "gradcheck": _gradcheck,
-    "regress": _regress, "report": _report, "train-model": _train_model,
+    "regress": _regress, "compare": _compare, "report": _report, "train-model": _train_model,
     "train-classifier": _train_classifier, "evaluate-model": _evaluate_model, "progress": _progress,
     "build-tiny": _build_tiny,
 }  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if args.command is None:  # a bare `sdo-bench`: what it can do
+        p.print_help()
+        return 0
     try:
         out = HANDLERS[args.command](args)
     except (ValueError, FileNotFoundError) as e:

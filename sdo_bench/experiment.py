@@ -25,8 +25,7 @@ The order of work, so that every figure in the record is measured the same way f
 
 The record's fields are :class:`sdo_bench.record.Record`'s. OOM (CUDA or ``MemoryError``, or graph
 bytes over the budget) ends the run with status ``oom``; a non-finite reward or gradient with
-``diverged``; anything else with ``error``. In every case the record is written atomically and the
-figures measured up to then are kept.
+``diverged``; anything else with ``error``; the record is written atomically either way.
 """
 
 from __future__ import annotations
@@ -34,11 +33,13 @@ from __future__ import annotations
 import math
 import sys
 import traceback
+from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import live as _live
 from . import resume
 from . import tasks as _tasks
 from .cost import over_budget
@@ -48,8 +49,9 @@ from .methods import Variant
 from .progress import quiet
 from .provenance import provenance
 from .record import Record
-from .records import check_dir, check_writable, write_atomic, write_npz_atomic
+from .records import check_dir, check_writable, summary, write_atomic, write_npz_atomic
 from .settings import MAX_SEED, integer
+from .variant import check_variants
 
 
 class _Stop(Exception):
@@ -76,6 +78,7 @@ def run(
     samples_keep: int = 8,
     progress: bool | None = None,
     task_label: str | None = None,
+    log_dir=None,
 ) -> dict:
     """Optimize ``task`` with ``variant`` and return its record (also written atomically to ``out``).
 
@@ -83,9 +86,11 @@ def run(
     ``method``: the variant already built for this task (one build per seed; default: built here).
     ``samples_out``: also save the first ``samples_keep`` images before and after optimization
     (held-out noises where the task has them) to this ``.npz`` (arrays ``initial`` and ``final``).
-    ``task_label``: the task's name in tables (a config entry's ``label``), default the task name."""
+    ``task_label``: the task's name in tables (a config entry's ``label``), default the task name.
+    ``log_dir``: also write live TensorBoard metrics there (:mod:`.live`)."""
     for path in filter(None, [out, samples_out]):
         check_writable(path)
+    _live.check(log_dir)
     t, m = task, method or variant.build()
     config = _config(t, m, memory_budget_bytes)
     rec = Record(
@@ -114,7 +119,9 @@ def run(
     try:
         if over:  # predicted first: a run that cannot fit does no work (and draws no sample)
             raise _Stop("oom", over)
-        _run_into(rec, t, m, memory_budget_bytes, fidelity, progress, snapshots)
+        with _live.Live(log_dir, rec.task_label, rec.variant, rec.seed) as board:
+            _run_into(rec, t, m, memory_budget_bytes, fidelity, progress, snapshots, board)
+            board.snapshots(snapshots, samples_keep, rec.iterations)
         snapshots = {k: v[:samples_keep].float().cpu().numpy() for k, v in snapshots.items()}
     except _Stop as stop:
         rec.status, rec.error = stop.status, str(stop)
@@ -161,6 +168,7 @@ def run_seeds(
     memory_budget_bytes: int | None = None,
     fidelity: bool = True,
     progress: bool | None = None,
+    log_dir=None,
 ) -> list[dict]:
     """One :func:`run` per seed, in this process (one interpreter start and one set of imports for all):
     seed ``seeds[i]``'s record goes to ``outs[i]`` (and its images to ``samples_outs[i]``). The settings
@@ -190,11 +198,11 @@ def run_seeds(
         check_writable(path)
     if keep_dir is not None:
         check_dir(keep_dir, "--keep-dir")
+    _live.check(log_dir)
     records = []
     jobs = list(zip(seeds, outs, samples_outs))
-    for seed, out, samples in tqdm(
-        jobs, desc=f"{task_label or name} {variant.label}", disable=quiet(progress)
-    ):
+    bar = tqdm(jobs, desc=f"{task_label or name} {variant.label}", disable=quiet(progress))
+    for seed, out, samples in bar:
         task = _tasks.make(name, dict(resolved, seed=seed), explicit=settings)
         method = variant.build()
         want = config_hash(_config(task, method, memory_budget_bytes))
@@ -203,7 +211,11 @@ def run_seeds(
             done = resume.restore(keep_dir, out, samples, want)
         if done is not None:
             if len(seeds) > 1:
-                print(f"{summary(done)} (kept: made earlier from the same settings)", flush=True)
+                print(
+                    f"{summary(done)} (kept: made earlier from the same settings)",
+                    file=sys.stderr,
+                    flush=True,
+                )
             records.append(done)
             continue
         rec = run(
@@ -214,13 +226,16 @@ def run_seeds(
             fidelity=fidelity,
             out=out,
             samples_out=samples,
-            progress=False,
+            progress=progress,
             task_label=task_label,
+            log_dir=log_dir,
         )
+        if rec["status"] == "ok":  # the seeds' bar shows the last final reward
+            bar.set_postfix(reward=f"{rec['reward_final']:.4g}")
         if keep_dir is not None and rec["status"] != "error":
             resume.keep(keep_dir, out, samples)
         if len(seeds) > 1:  # a job's log shows each seed as it ends
-            print(summary(rec), flush=True)
+            print(summary(rec), file=sys.stderr, flush=True)
         records.append(rec)
     return records
 
@@ -240,8 +255,6 @@ def run_variants(
     imports and, per seed, one initial evaluation and one exact gradient for all of them (a workflow
     job runs every variant of a task). ``outs`` (and ``samples_outs``) hold one path per variant and
     seed, variant by variant; ``keep_dir``: each variant keeps its copies in its own folder there."""
-    from pathlib import Path
-
     n = len(seeds)
     samples_outs = list(samples_outs) if samples_outs else [None] * (n * len(variants))
     if not (len(outs) == len(samples_outs) == n * len(variants)):
@@ -249,11 +262,7 @@ def run_variants(
             f"give one output per variant and seed: {len(variants)} variants x {n} seeds, "
             f"{len(outs)} --out, {len(samples_outs)} --samples-out"
         )
-    labels = [v.label for v in variants]
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"variants {labels} name a variant twice; give each its own label")
-    for v in variants:
-        v.build()  # every bad method or option before the first run
+    check_variants(variants)
     if keep_dir is not None:
         check_dir(keep_dir, "--keep-dir")
     records = []
@@ -266,7 +275,7 @@ def run_variants(
     return records
 
 
-def _run_into(rec, task, method, budget, fidelity, progress, snapshots):
+def _run_into(rec, task, method, budget, fidelity, progress, snapshots, board):
     clock = Clock(task.device)
     first_sample_s = evaluate_initial(rec, task, clock, snapshots)
 
@@ -308,6 +317,7 @@ def _run_into(rec, task, method, budget, fidelity, progress, snapshots):
             penalty = penalty or [0.0] * len(params)
             for p, g, g_pen in zip(params, res.grads, penalty):
                 p.grad = -(g + g_pen)  # the optimizer minimizes; the gradient is of the objective
+            board.iteration(len(curve), res.reward, task.last_penalty, [p.grad for p in params], dt_method)
             _, dt_step = clock(optimizer.step)
             optimizer.zero_grad(set_to_none=True)
             dt = dt_method + dt_step
@@ -340,11 +350,3 @@ def _run_into(rec, task, method, budget, fidelity, progress, snapshots):
         raise _Stop("diverged", str(e)) from None
     # one no-grad sample, the least disturbed of the two timed (the first and the final reward)
     rec.time_sample_s = float(min(first_sample_s, final_sample_s))
-
-
-def summary(rec: dict) -> str:
-    """One line on how a run ended."""
-    line = f"{rec['task_label']} {rec['variant']} seed={rec['seed']}: {rec['status']}"
-    if rec["status"] == "ok":
-        return line + f", reward {rec['reward_init']:.4g} -> {rec['reward_final']:.4g}"
-    return line + (f" ({rec['error'].splitlines()[0][:200]})" if rec["error"] else "")

@@ -64,9 +64,16 @@ def gradcheck(task: _tasks.Task, variants: list[Variant] | None = None) -> list[
     return rows
 
 
-def text(name: str, **settings) -> str:
-    """``sdo-bench gradcheck``: :func:`gradcheck` of task ``name`` as a table."""
+def text(name: str, as_json: bool = False, **settings) -> str:
+    """``sdo-bench gradcheck``: :func:`gradcheck` of task ``name`` as a table (or JSON rows)."""
     task = _tasks.build(name, **settings)
+    if as_json:
+        import json
+
+        from .records import _clean
+
+        info = {"task": name, "steps": task.steps, "dtype": task.config["dtype"]}
+        return json.dumps({**info, "rows": _clean(gradcheck(task))}, indent=1, default=str)
     lines = [
         f"{name}: N={task.steps}, dtype={task.config['dtype']}",
         f"{'method':22s} {'status':15s} {'rel. error':>11s} {'cosine':>8s} {'nfe fwd/bwd':>12s} "

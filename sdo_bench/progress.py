@@ -20,6 +20,20 @@ def write_plan(families: dict[str, list[str]], path: Path = PLAN_FILE) -> None:
     path.write_text(json.dumps({"start": time.time(), "families": families}))
 
 
+def state(family: str, path: Path = PLAN_FILE) -> dict:
+    """``sdo-bench progress FAMILY --json``: records done and planned, seconds so far and left (None
+    where unknown)."""
+    if not path.is_file():
+        return {"family": family, "plan": str(path), "done": None, "planned": None}
+    plan = json.loads(path.read_text())
+    files = plan["families"].get(family, [])
+    done = sum(Path(f).is_file() for f in files)
+    elapsed = time.time() - plan["start"]
+    left = elapsed * (len(files) - done) / done if 0 < done else None
+    return {"family": family, "plan": str(path), "done": done, "planned": len(files), "elapsed_s": elapsed,
+            "left_s": left}  # fmt: skip
+
+
 def line(family: str, path: Path = PLAN_FILE) -> str:
     """``runs: 120/355 records (34%), 6 min 10 s so far, about 12 min left for runs``."""
     if not path.is_file():

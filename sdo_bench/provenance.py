@@ -6,10 +6,8 @@ import datetime as _dt
 import hashlib
 import json
 import platform
-import subprocess
 from functools import lru_cache
 from importlib import metadata
-from pathlib import Path
 
 import torch
 
@@ -28,21 +26,12 @@ PACKAGES = (
 )
 
 
-@lru_cache(maxsize=1)  # once per process: a job that runs five seeds asks git once
 def git_commit() -> dict:
-    root = Path(__file__).resolve().parent.parent
+    """The commit of the code that ran (:func:`sdo_bench.buildinfo.commit`)."""
+    from .buildinfo import commit
 
-    def git(*args):
-        return subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = "", False
-    return {"commit": commit or "unknown", "dirty": dirty}
+    c = commit()
+    return {"commit": c["commit"], "dirty": c["dirty"]}
 
 
 @lru_cache(maxsize=1)

@@ -139,3 +139,25 @@ def write_npz_atomic(path: str | os.PathLike, **arrays) -> None:
 
 def read(path: str | os.PathLike) -> dict:
     return json.loads(Path(path).read_text())
+
+
+#: the statuses of a run that did not finish (``sdo-bench run --strict`` exits 1 on any)
+FAILED = ("error", "oom", "diverged")
+
+
+def summary(rec: dict) -> str:
+    """One line on how a run ended."""
+    line = f"{rec['task_label']} {rec['variant']} seed={rec['seed']}: {rec['status']}"
+    if rec["status"] == "ok":
+        return line + f", reward {rec['reward_init']:.4g} -> {rec['reward_final']:.4g}"
+    return line + (f" ({rec['error'].splitlines()[0][:200]})" if rec["error"] else "")
+
+
+def brief(rec: dict) -> dict:
+    """What ``sdo-bench run --json`` prints of a record: how it ended and its headline figures."""
+    keys = ("task_label", "variant", "seed", "steps", "status", "error", "reward_init", "reward_final",
+            "objective_init", "objective_final", "peak_tensor_bytes", "graph_bytes", "nfe_forward",
+            "nfe_backward", "grad_cosine_vs_exact")  # fmt: skip
+    out = {k: rec.get(k) for k in keys}
+    out["time_per_iter_s"] = (rec.get("time_per_iter_s") or {}).get("median")
+    return _clean(out)

@@ -141,72 +141,23 @@ def combine(results: list[dict], how: str) -> dict:
 
 
 def compare(fresh: dict, baseline: dict, tolerance: float = 0.2) -> tuple[bool, list[dict]]:
-    """Rows of what moved (or is missing); ``ok`` is False if any row is a failure."""
-    rows, ok = [], True
-    fc, bc = fresh["cases"], baseline["cases"]
-    for key in sorted(set(fc) | set(bc)):
-        if key.endswith("/_sample"):
-            continue
-        if key not in bc or key not in fc:
-            rows.append(
-                {
-                    "case": key,
-                    "figure": "-",
-                    "baseline": key in bc,
-                    "fresh": key in fc,
-                    "change": "",
-                    "verdict": "FAIL: missing " + ("in baseline (run --update)" if key not in bc else "now"),
-                }
-            )
-            ok = False
-            continue
-        f, b = fc[key], bc[key]
-        for fig in DETERMINISTIC:
-            if f.get(fig) != b.get(fig):
-                rows.append(
-                    {
-                        "case": key,
-                        "figure": fig,
-                        "baseline": b.get(fig),
-                        "fresh": f.get(fig),
-                        "change": "",
-                        "verdict": "FAIL: must match exactly",
-                    }
-                )
-                ok = False
-        for fig in RATIOS:
-            fv, bv = f.get(fig), b.get(fig)
-            if fv is None or bv is None:
-                continue
-            change = fv / bv - 1
-            if change > tolerance:
-                verdict, ok = f"FAIL: grew more than {tolerance:.0%}", False
-            elif change < -tolerance:
-                verdict = "improved (consider --update)"
-            else:
-                continue
-            rows.append(
-                {
-                    "case": key,
-                    "figure": fig,
-                    "baseline": round(bv, 4),
-                    "fresh": round(fv, 4),
-                    "change": f"{change:+.1%}",
-                    "verdict": verdict,
-                }
-            )
-    return ok, rows
+    """Rows of what moved (or is missing), by :func:`sdo_bench.comparison.compare` (``a`` the baseline,
+    ``b`` the fresh measurement); ``ok`` is False if any row is a failure."""
+    from .comparison import compare as _compare
+
+    def cases(m):
+        return {k: v for k, v in m["cases"].items() if not k.endswith("/_sample")}
+
+    return _compare(
+        cases(baseline), cases(fresh), exact=DETERMINISTIC, ratios=RATIOS, tolerance=tolerance,
+        missing_a="in baseline (run --update)", missing_b="now", improved="improved (consider --update)",
+    )  # fmt: skip
 
 
 def format_rows(rows: list[dict]) -> str:
-    if not rows:
-        return "nothing moved"
-    cols = ["case", "figure", "baseline", "fresh", "change", "verdict"]
-    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
-    line = lambda r: "  ".join(str(r[c]).ljust(widths[c]) for c in cols)  # noqa: E731
-    return "\n".join(
-        [line({c: c for c in cols}), line({c: "-" * widths[c] for c in cols})] + [line(r) for r in rows]
-    )
+    from .comparison import format_rows as _format
+
+    return _format(rows, ("baseline", "fresh"))
 
 
 def write(path: Path, result: dict) -> None:
@@ -217,7 +168,11 @@ def write(path: Path, result: dict) -> None:
 
 
 def check(
-    baseline: Path = DEFAULT_BASELINE, tolerance: float = 0.2, update: bool = False, save: Path | None = None
+    baseline: Path = DEFAULT_BASELINE,
+    tolerance: float = 0.2,
+    update: bool = False,
+    save: Path | None = None,
+    as_json: bool = False,
 ) -> tuple[int, str]:
     """The CI policy: the baseline (``update``) is the median of three measurements; a check takes the
     better of two, so that a regression must show in both while one disturbed measurement does not
@@ -236,8 +191,14 @@ def check(
         write(Path(save), fresh)
     if update:
         write(baseline, fresh)
+        if as_json:
+            return 0, json.dumps({"baseline": str(baseline), "written": True, "measurement": fresh}, indent=1)
         return 0, f"baseline written to {baseline} ({len(fresh['cases'])} entries)"
     ok, rows = compare(fresh, base, tolerance)
+    if as_json:
+        body = {"ok": ok, "tolerance": tolerance, "baseline": str(baseline), "moved": rows}
+        body["measurement"] = fresh
+        return 0 if ok else 1, json.dumps(body, indent=1, default=str)
     return 0 if ok else 1, (
         f"{format_rows(rows)}\nregression check: {'PASS' if ok else 'FAIL'} (tolerance "
         f"{tolerance:.0%}; baseline from {base['machine']['device_name']})"

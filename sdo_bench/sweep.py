@@ -4,6 +4,7 @@ task in one process (a workflow job: one interpreter start and one set of import
 
 from __future__ import annotations
 
+import sys
 from types import SimpleNamespace
 
 from tqdm.auto import tqdm
@@ -12,7 +13,7 @@ from . import tasks as _tasks
 from .experiment import run
 from .progress import quiet
 from .records import check_writable
-from .variant import Variant
+from .variant import Variant, check_variants
 
 
 def sweep(
@@ -58,7 +59,7 @@ def sweep(
             task_label=task_label,
         )
         records.append(rec)
-        print(f"{name} {variant.label} N={n}: {rec['status']}", flush=True)
+        print(f"{name} {variant.label} N={n}: {rec['status']}", file=sys.stderr, flush=True)
     return records
 
 
@@ -74,9 +75,7 @@ def sweep_variants(
             f"give one --out per variant and N: {len(variants)} variants x {n} values of --steps, "
             f"{len(outs)} --out"
         )
-    labels = [v.label for v in variants]
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"variants {labels} name a variant twice; give each its own label")
+    check_variants(variants)
     plain = {k: v for k, v in settings.items() if k != "steps"}
     for v in variants:  # every bad method, option or N against every variant before the first run
         for m in steps:

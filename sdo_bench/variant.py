@@ -39,3 +39,13 @@ class Variant:
 
     def __hash__(self) -> int:
         return hash(self.label)
+
+
+def check_variants(variants: list[Variant]) -> None:
+    """Several variants for one process: each label once, every method and option valid (``ValueError``
+    before the first run)."""
+    labels = [v.label for v in variants]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"variants {labels} name a variant twice; give each its own label")
+    for v in variants:
+        v.build()

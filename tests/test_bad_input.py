@@ -198,6 +198,17 @@ CASES = [
     (["build-tiny", "--sd-out", "s"], "--clip-out"),
     (["progress", "nothing"], "family"),
     (["nothing"], "nothing"),
+    # compare: two results folders or record files
+    (["compare", "missing", "sub"], "missing"),
+    (["compare", "sub", "record.json"], "sub"),
+    (["compare", "record.json", "bad.json"], "bad.json"),
+    (["compare", "record.json", "list.json"], "list.json"),
+    (["compare", "record.json", "file.txt"], "file.txt"),
+    (["compare", "record.json", "record.json", "--tolerance", "nan"], "--tolerance"),
+    (["compare", "record.json", "record.json", "--tolerance", "0"], "--tolerance"),
+    (["compare", "record.json"], "B"),
+    # --log-dir must be a folder
+    ([*RUN, "--log-dir", "file.txt"], "--log-dir"),
 ]  # fmt: skip
 
 

@@ -73,6 +73,8 @@ class Task:
     train_data: torch.Tensor | None = None  # a fixed batch of the model's training data (``pretrain``)
     #: the network takes one timestep per sample (a (B,) tensor): the regularizer batches its steps
     batched_timesteps: bool = False
+    #: the weighted penalty (prior or regularizer) at the last :meth:`penalty_gradient` (None: none)
+    last_penalty: float | None = None
 
     @property
     def steps(self) -> int:
@@ -142,14 +144,18 @@ class Task:
     def penalty_gradient(self) -> list[torch.Tensor] | None:
         """Exact gradient of ``-prior_weight * mean R(x_T)`` (latent) or ``-regularizer_weight * R(θ)``
         (parameter targets) w.r.t. ``parameters()``; None without either."""
+        self.last_penalty = None  # the weighted penalty at these parameters, from the same pass
         if self._regularizer is not None and self.regularizer_weight != 0:
-            _, grads = self._regularizer.value_and_gradient(self)
+            value, grads = self._regularizer.value_and_gradient(self)
+            self.last_penalty = self.regularizer_weight * value
             return [-self.regularizer_weight * g for g in grads]
         if self._prior_fn is None or self.prior_weight == 0:
             return None
         z = self.noise.detach().requires_grad_(True)
         with torch.enable_grad():
-            (g,) = torch.autograd.grad(-self.prior_weight * self._prior_fn(z).mean(), z)
+            penalty = self.prior_weight * self._prior_fn(z).mean()
+            (g,) = torch.autograd.grad(-penalty, z)
+        self.last_penalty = float(penalty.detach())
         return [g]
 
     def parameters(self) -> list[torch.Tensor]:
