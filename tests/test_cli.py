@@ -162,3 +162,18 @@ def test_compare_two_runs_of_the_same_code_and_one_with_a_method_changed(tmp_pat
     shutil.copy(a / "raw" / "gmm-weights" / "bptt" / "seed0.json", one)
     assert main(["compare", str(a), str(one), *loose]) == 1
     assert "FAIL: missing in B" in capsys.readouterr().out
+
+
+def test_the_tables_carry_the_commit_and_device_they_came_from(tmp_path):
+    from sdo_bench.report.load import load_records
+    from sdo_bench.report.tables import write_tables
+
+    _records(tmp_path / "a", ["run", "--task", "gmm-weights", "--steps", "4", "--iterations", "1", "--variants",
+                              '[{"method":"bptt"}]'])  # fmt: skip
+    files = sorted((tmp_path / "a").rglob("*.json"))
+    rec = json.loads(files[0].read_text())["provenance"]
+    table = write_tables(load_records(files), tmp_path / "t")
+    assert set(table.git_commit) == {rec["git_commit"]} and set(table.device) == {rec["device_name"]}
+    for name in ("main.md", "claims.md"):
+        last = (tmp_path / "t" / name).read_text().strip().splitlines()[-1]
+        assert last.startswith(f"From commit {rec['git_commit'][:12]} on {rec['device_name']}"), last

@@ -26,6 +26,19 @@ def _mean_std(s: pd.Series) -> str:
     return f"{s.mean():.3f} ± {s.std(ddof=1):.3f}" if len(s) > 1 else f"{s.mean():.3f}"
 
 
+def _distinct(values) -> str:
+    return ", ".join(dict.fromkeys(str(v) for v in values if isinstance(v, str) and v))
+
+
+def provenance_line(table: pd.DataFrame) -> str:
+    """The tables' footnote: the commit(s) and device(s) their records came from."""
+    commits = _distinct(c for cs in table.get("git_commit", []) for c in cs.split(", "))
+    devices = _distinct(d for ds in table.get("device", []) for d in ds.split(", "))
+    short = ", ".join(c[:12] for c in commits.split(", ") if c)
+    where = f"From commit {short or 'unknown'} on {devices or 'an unknown device'}"
+    return where + " (`sdo-bench compare` sets two runs side by side)."
+
+
 def main_table(df: pd.DataFrame, reference: str = "bptt") -> pd.DataFrame:
     ok = df[df.status == "ok"].copy()
     ref = ok[ok.variant == reference].set_index(["task", "seed"])
@@ -95,6 +108,9 @@ def main_table(df: pd.DataFrame, reference: str = "bptt") -> pd.DataFrame:
                 "judge_kid": o.judge_kid.mean(),
                 "judge_kid_se": o.judge_kid_se.mean(),
                 "grad_cosine_vs_exact": o.grad_cosine_vs_exact.mean(),
+                # where the row came from (every distinct value, for a table merged from several runs)
+                "git_commit": _distinct(g.git_commit if "git_commit" in g else []),
+                "device": _distinct(g.device_name if "device_name" in g else []),
             }
         )
     out = pd.DataFrame(rows)
@@ -317,12 +333,13 @@ def write_tables(
     table = main_table(df, reference)
     table.to_csv(out_dir / TABLES["csv"], index=False)
     shown = formatted(table)
-    main_md = shown.to_markdown(index=False) + "\n"
+    main_md = shown.to_markdown(index=False) + "\n\n" + provenance_line(table) + "\n"
     claims_md = claims(df, table, reference, margin=reward_margin)
     if cost_rows is not None and not cost_rows.empty:
         from .cost import claims_rows
 
         claims_md += "\n".join(claims_rows(cost_rows)) + "\n"
+    claims_md += "\n" + provenance_line(table) + "\n"
     (out_dir / TABLES["md"]).write_text(main_md)
     (out_dir / TABLES["tex"]).write_text(shown.to_latex(index=False, escape=True))
     (out_dir / TABLES["claims"]).write_text(claims_md)
