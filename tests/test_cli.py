@@ -168,7 +168,8 @@ def test_the_tables_carry_the_commit_and_device_they_came_from(tmp_path):
     from sdo_bench.report.load import load_records
     from sdo_bench.report.tables import write_tables
 
-    argv = ["run", "--task", "gmm-weights", "--steps", "4", "--iterations", "1", "--variants", '[{"method":"bptt"}]']
+    argv = ["run", "--task", "gmm-weights", "--steps", "4", "--iterations", "1"]
+    argv += ["--variants", '[{"method":"bptt"}]']
     _records(tmp_path / "a", argv)
     files = sorted((tmp_path / "a").rglob("*.json"))
     rec = json.loads(files[0].read_text())["provenance"]
