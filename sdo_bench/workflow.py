@@ -97,6 +97,14 @@ class Plan:
         os.replace(tmp, path)
 
     @classmethod
+    def unchecked(cls, config: dict) -> Plan:
+        """The plan where the registries cannot be imported (only Snakemake installed: a lint or format
+        check): names and options from the shipped catalog, the config checked against its schema only."""
+        from .workflow_check import unchecked
+
+        return cls(config, unchecked(config))
+
+    @classmethod
     def for_job(cls, config: dict, path: Path = PLAN_FILE) -> Plan:
         """The plan in a job's own Snakemake: the one the submitting Snakemake saved for this same
         config, read back without the registries (torch); the plan built afresh where there is none

@@ -4,7 +4,9 @@ before any job starts. Each error is one ``ValueError`` naming the config key an
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
+from pathlib import Path
 
 from . import settings as _settings
 from .variant import Variant
@@ -61,6 +63,42 @@ def catalog() -> dict[str, dict]:
             "workflow": asdict(spec.workflow) if spec.workflow else None,
         }
     return out
+
+
+#: what the registries tell a plan, for a workflow parsed where only Snakemake is installed (no torch):
+#: each task's option names and workflow files, and the targets each method applies to. Generated from
+#: the registries (``python -m sdo_bench.workflow_check``); a test keeps it equal to them.
+CATALOG_FILE = Path(__file__).resolve().parent / "catalog.json"
+
+
+def registries() -> dict:
+    """The content of :data:`CATALOG_FILE`, from the registries (imports torch)."""
+    from .methods import REGISTRY
+
+    methods = {
+        name: {"applies": [t for t in _settings.TARGETS if cls().applies_to(t)]}
+        for name, cls in REGISTRY.items()
+    }
+    return {"tasks": catalog(), "methods": methods}
+
+
+def unchecked(config: dict) -> dict:
+    """A saved plan's content (:meth:`sdo_bench.workflow.Plan.save`) from :data:`CATALOG_FILE` instead of
+    the registries: the config's names are not checked against them (no torch here)."""
+    saved = json.loads(CATALOG_FILE.read_text())
+    variants = {}
+    for entry in config["methods"]:
+        v = Variant.from_config(entry)
+        variants[v.label] = v
+    applies = {
+        label: saved["methods"].get(v.method, {}).get("applies", list(_settings.TARGETS))
+        for label, v in variants.items()
+    }
+    return {
+        "tasks": saved["tasks"],
+        "variants": {k: asdict(v) for k, v in variants.items()},
+        "applies": applies,
+    }
 
 
 def check(plan) -> dict[str, Variant]:
@@ -154,3 +192,8 @@ def check(plan) -> dict[str, Variant]:
             "valid choices: " + ", ".join(variants)
         )
     return variants
+
+
+if __name__ == "__main__":  # python -m sdo_bench.workflow_check: rewrite catalog.json from the registries
+    CATALOG_FILE.write_text(json.dumps(registries(), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {CATALOG_FILE}")

@@ -78,7 +78,7 @@ def test_every_output_pattern_is_written_once():
     """Each pattern stands in :mod:`sdo_bench.outputs` alone: the library and the rules use its name."""
     patterns = _patterns()
     assert "results/raw/{task}/{variant}/seed{seed}.json" in patterns and len(patterns) >= 12
-    sources = [*PKG.rglob("*.py"), *(ROOT / "workflow").rglob("*.smk"), ROOT / "Snakefile"]
+    sources = [*PKG.rglob("*.py"), *(ROOT / "workflow").rglob("*.smk"), ROOT / "workflow" / "Snakefile"]
     texts = {p: p.read_text() for p in sources}
     for pattern in patterns:
         stem = re.split(r"[{]", pattern)[0].rstrip("/")  # the fixed part: "results/raw", ...

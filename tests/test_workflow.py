@@ -29,7 +29,7 @@ def workdir(tmp_path) -> Path:
     """A copy of the workflow files (not of results) to run in."""
     w = tmp_path / "wf"
     w.mkdir()
-    for name in ("Snakefile", "workflow", "config", "profiles"):
+    for name in ("workflow", "config", "profiles"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, w / name)
     return w

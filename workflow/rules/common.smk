@@ -19,6 +19,13 @@ if getattr(workflow, "is_main_process", True):
         PLAN = Plan(config)
     except ValueError as e:
         raise WorkflowError(str(e)) from None
+    except ImportError as e:  # only Snakemake installed (a lint or format check): no torch to ask
+        print(
+            f"sdo-bench: {e}; the config is checked against its schema only and no job can run "
+            "(install the project: pip install -e .)",
+            file=sys.stderr,
+        )
+        PLAN = Plan.unchecked(config)
 else:  # a job's own Snakemake (SLURM's jobstep): the plan checked above, read back without torch
     PLAN = Plan.for_job(config)
 TABLES = PLAN.table_outputs()
@@ -70,4 +77,3 @@ onstart:
     if getattr(workflow, "is_main_process", True):
         PLAN.save()
         PLAN.write_progress()
-

@@ -17,12 +17,18 @@ for _task in PLAN.cost_tasks:
             "cost_" + _task.replace("-", "_").replace(".", "_")
         output:
             [f for d in PLAN.cost_dtypes for f in _cost_outputs(_task, d)],
-        conda:
-            "../envs/sdo-bench.yaml"
         log:
             f"logs/cost/{_task}.log",
         benchmark:
             OUT.BENCHMARK_COST.format(task=_task)
+        # as long as a run job: started with them, so that the short sweeps fill the cores at the end
+        priority: 5
+        conda:
+            "../envs/sdo-bench.yaml"
+        threads: 1
+        resources:
+            runtime=60,
+            mem_mb=8000,
         params:
             sdo_bench=SDO_BENCH,
             # one command per dtype, each with its own outputs
@@ -31,12 +37,6 @@ for _task in PLAN.cost_tasks:
                 + " ".join(shlex.quote(f) for f in _cost_outputs(_task, d))
                 for d in PLAN.cost_dtypes
             ),
-        threads: 1
-        # as long as a run job: started with them, so that the short sweeps fill the cores at the end
-        priority: 5
-        resources:
-            runtime=60,
-            mem_mb=8000,
         shell:
             "(export OMP_NUM_THREADS={threads}; {params.commands}) > {log} 2>&1; "
             "{params.sdo_bench} progress cost"

@@ -8,12 +8,12 @@ rule figures:
         costs=PLAN.cost_records(),
     output:
         [report(f, caption="../report/figure.rst", category="Figures") for f in PLAN.figure_outputs()],
-    conda:
-        "../envs/sdo-bench.yaml"
     log:
         "logs/figures.log",
     benchmark:
-        OUT.BENCHMARK_REPORT.format(rule="figures"),
+        OUT.BENCHMARK_REPORT.format(rule="figures")
+    conda:
+        "../envs/sdo-bench.yaml"
     params:
         sdo_bench=SDO_BENCH,
         out=lambda w, output: os.path.dirname(output[0]),
@@ -30,10 +30,10 @@ rule docs_figures:
         records=PLAN.run_records()[:1],
     output:
         "docs/figures/SOURCE.md",
-    conda:
-        "../envs/sdo-bench.yaml"
     log:
         "logs/docs_figures.log",
+    conda:
+        "../envs/sdo-bench.yaml"
     params:
         sdo_bench=SDO_BENCH,
     shell:

@@ -27,24 +27,24 @@ for _task in PLAN.tasks:
         output:
             records=[update(f) for f in PLAN.task_outputs(_task, OUT.RUN_RECORD)],
             samples=[update(f) for f in PLAN.task_outputs(_task, OUT.RUN_SAMPLES)],
-        conda:
-            "../envs/sdo-bench.yaml"
         log:
             f"logs/runs/{_task}.log",
         benchmark:
             OUT.BENCHMARK_RUN.format(task=_task)
+        # the run jobs are the longest after model quality: started before the sweeps and the cost
+        # model, so that the short jobs fill the cores at the end instead of a long one running alone
+        priority: 5
+        conda:
+            "../envs/sdo-bench.yaml"
+        threads: _RUN_THREADS
+        resources:
+            # the rule's own, overridden by what is set for `run`
+            **{"runtime": 120, "mem_mb": 8000, **_RUN_RESOURCES},
         params:
             sdo_bench=SDO_BENCH,
             args=PLAN.task_job_args(_task),
             seeds=" ".join(map(str, PLAN.seeds)),
             kept=OUT.RUN_KEPT.format(task=_task),
-        threads: _RUN_THREADS
-        # the run jobs are the longest after model quality: started before the sweeps and the cost
-        # model, so that the short jobs fill the cores at the end instead of a long one running alone
-        priority: 5
-        resources:
-            # the rule's own, overridden by what is set for `run`
-            **{"runtime": 120, "mem_mb": 8000, **_RUN_RESOURCES},
         shell:
             "OMP_NUM_THREADS={threads} {params.sdo_bench} run {params.args} --seeds {params.seeds} "
             "--out {output.records} --samples-out {output.samples} --keep-dir {params.kept} > {log} 2>&1; "

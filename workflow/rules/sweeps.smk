@@ -19,21 +19,21 @@ for _task in PLAN.sweep_tasks:
             PLAN.inputs(_task),
         output:
             PLAN.sweep_task_outputs(_task, OUT.SWEEP_RECORD),
-        conda:
-            "../envs/sdo-bench.yaml"
         log:
             f"logs/sweeps/{_task}.log",
         benchmark:
             OUT.BENCHMARK_SWEEP.format(task=_task)
+        conda:
+            "../envs/sdo-bench.yaml"
+        threads: _SWEEP_THREADS
+        resources:
+            **{"runtime": 120, "mem_mb": 8000, **_SWEEP_RESOURCES},
         params:
             sdo_bench=SDO_BENCH,
             args=PLAN.task_job_args(_task, sweep=True),
             steps=" ".join(str(n) for n in PLAN.sweep_steps),
             iterations=SWEEP["iterations"],
             seed=SWEEP["seed"],
-        threads: _SWEEP_THREADS
-        resources:
-            **{"runtime": 120, "mem_mb": 8000, **_SWEEP_RESOURCES},
         shell:
             "OMP_NUM_THREADS={threads} {params.sdo_bench} sweep {params.args} --seed {params.seed} "
             "--steps {params.steps} --iterations {params.iterations} "

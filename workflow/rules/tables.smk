@@ -18,12 +18,12 @@ rule tables:
             for k in ("cost_html", "oom_html")
             if k in TABLES
         ],
-    conda:
-        "../envs/sdo-bench.yaml"
     log:
         "logs/tables.log",
     benchmark:
-        OUT.BENCHMARK_REPORT.format(rule="tables"),
+        OUT.BENCHMARK_REPORT.format(rule="tables")
+    conda:
+        "../envs/sdo-bench.yaml"
     params:
         sdo_bench=SDO_BENCH,
         reference=PLAN.reference,
@@ -41,10 +41,10 @@ rule time_per_rule:
     output:
         md=report(OUT.table("time_md"), caption="../report/time_per_rule.rst", category="Tables"),
         csv=OUT.table("time_csv"),
-    conda:
-        "../envs/sdo-bench.yaml"
     log:
         "logs/time_per_rule.log",
+    conda:
+        "../envs/sdo-bench.yaml"
     params:
         sdo_bench=SDO_BENCH,
         out=lambda w, output: os.path.dirname(output.md),

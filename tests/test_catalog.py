@@ -1,0 +1,56 @@
+"""The Snakemake Workflow Catalog's layout, and the files generated from one source: config/README.md
+from the config schema, sdo_bench/catalog.json from the registries."""
+
+import json
+from pathlib import Path
+
+import yaml
+
+from sdo_bench import config_doc, workflow_check
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_layout_is_the_catalogs():
+    assert (ROOT / "workflow" / "Snakefile").is_file() and not (ROOT / "Snakefile").exists()
+    for path in ("config/config.yaml", "config/README.md", "workflow/schemas/config.schema.yaml",
+                 "workflow/envs/sdo-bench.yaml", ".snakemake-workflow-catalog.yml", "LICENSE"):  # fmt: skip
+        assert (ROOT / path).is_file(), path
+    catalog = yaml.safe_load((ROOT / ".snakemake-workflow-catalog.yml").read_text())
+    assert catalog["usage"]["software-stack-deployment"]["conda"] is True and catalog["usage"]["report"]
+
+
+def test_config_readme_is_written_from_the_schema():
+    assert (ROOT / "config" / "README.md").read_text() == config_doc.text(), (
+        "config/README.md is stale: python -m sdo_bench.config_doc"
+    )
+    schema = yaml.safe_load(config_doc.SCHEMA.read_text())
+    text = config_doc.text()
+    for key, node in schema["properties"].items():  # every top-level key, with its own description
+        assert f"| `{key}` |" in text and " ".join(node["description"].split())[:40] in text
+
+
+def test_the_shipped_catalog_is_the_registries():
+    shipped = json.loads(workflow_check.CATALOG_FILE.read_text())
+    assert shipped == json.loads(json.dumps(workflow_check.registries())), (
+        "sdo_bench/catalog.json is stale: python -m sdo_bench.workflow_check"
+    )
+
+
+def test_an_unchecked_plan_is_the_checked_one(tmp_path):
+    # what a Snakemake-only environment plans (no torch to ask) equals what the registries plan
+    from snakemake.utils import validate
+
+    from sdo_bench.workflow import Plan
+
+    for name in ("config.yaml", "full.yaml", "ci.yaml"):
+        config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+        config.update(yaml.safe_load((ROOT / "config" / name).read_text()))
+        validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+        checked, unchecked = Plan(config), Plan.unchecked(config)
+        assert unchecked.all_outputs() == checked.all_outputs(), name
+        assert unchecked.run_records() == checked.run_records(), name
+        assert unchecked.sweep_records() == checked.sweep_records(), name
+        assert [unchecked.task_job_args(t) for t in checked.tasks] == [
+            checked.task_job_args(t) for t in checked.tasks
+        ]
