@@ -1,7 +1,6 @@
 """The experiment: :func:`run` (one task, one method variant, one seed: an optimization, one
 :class:`~sdo_bench.record.Record`), :func:`run_seeds` (one run per seed, in one process) and
-:func:`run_variants` (every variant of a task, in one process: a workflow job). The sweep
-over N is :mod:`sdo_bench.sweep`; the gradient check :mod:`sdo_bench.gradcheck`.
+:func:`run_variants` (every variant of a task, in one process: a workflow job)::
 
     task = sdo_bench.tasks.build("gmm-latent", steps=20, seed=0)
     record = experiment.run(task, Variant("sdo", {"step": "last"}), out="record.json")
@@ -23,9 +22,8 @@ The order of work, so that every figure in the record is measured the same way f
    reward and, last, the final parameters';
 5. the final reward, objective and penalty, the held-out reward and the judge, from one pass.
 
-The record's fields are :class:`sdo_bench.record.Record`'s. OOM (CUDA or ``MemoryError``, or graph
-bytes over the budget) ends the run with status ``oom``; a non-finite reward or gradient with
-``diverged``; anything else with ``error``; the record is written atomically either way.
+Fields: :class:`sdo_bench.record.Record`'s. OOM (CUDA, ``MemoryError``, graph bytes over the budget)
+ends a run as ``oom``, a non-finite reward or gradient as ``diverged``, anything else as ``error``.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ COST_TABLES = {
     "oom_html": "oom_map.html",
 }
 #: where the time goes (:func:`sdo_bench.report.benchmarks.write`)
-TIME_PER_RULE = {"md": "time_per_rule.md", "csv": "time_per_rule.csv"}
+TIME_PER_RULE = {"md": "time_per_rule.md", "csv": "time_per_rule.csv", "html": "time_per_rule.html"}
 
 #: figures/<kind>_<task>.png for every task of the main runs, for every swept task, for every cost task
 FIGURES_DIR = "figures"
@@ -85,12 +85,28 @@ def figure_name(kind: str, task: str) -> str:
     return FIGURE.format(kind=kind, task=task)
 
 
-def figures(tasks, swept_tasks, cost_tasks=(), out=FIGURES_DIR) -> list[str]:
+def figures(tasks, swept_tasks, cost_tasks=(), out=FIGURES_DIR, kinds: bool = False) -> list:
     """The figure files :func:`sdo_bench.report.figures.write_all` and :func:`sdo_bench.report.write`
-    make."""
+    make (``kinds``: as ``(path, kind, task)``, for the report's categories and captions)."""
     return [
-        f"{out}/{figure_name(kind, task)}"
-        for kinds, names in ((PER_TASK, tasks), (PER_SWEPT_TASK, swept_tasks), (PER_COST_TASK, cost_tasks))
-        for kind in kinds
+        (f"{out}/{figure_name(kind, task)}", kind, task) if kinds else f"{out}/{figure_name(kind, task)}"
+        for kind_list, names in (
+            (PER_TASK, tasks),
+            (PER_SWEPT_TASK, swept_tasks),
+            (PER_COST_TASK, cost_tasks),
+        )
+        for kind in kind_list
         for task in names
     ]
+
+
+#: each figure kind's title in the report (its caption: workflow/report/figures/<kind>.rst)
+FIGURE_TITLES = {
+    "headline": "Headline: objective against cost",
+    "reward_vs_iter": "Reward against iterations",
+    "reward_vs_time": "Reward against time",
+    "samples": "Samples before and after",
+    "scaling": "Scaling with N",
+    "fidelity": "Gradient fidelity against N",
+    "cost_memory": "Paper-scale memory (predicted)",
+}

@@ -208,8 +208,9 @@ class Plan:
     def cost_records(self) -> list[str]:
         return [out.COST_ROWS.format(task=t, variant=v, dtype=d) for t, v, d in self.cost_jobs()]
 
-    def figure_outputs(self) -> list[str]:
-        return out.figures(list(self.tasks), self.sweep_tasks, self.cost_tasks)
+    def figure_outputs(self, kinds: bool = False) -> list:
+        """The figures (``kinds``: as ``(path, kind, task)``)."""
+        return out.figures(list(self.tasks), self.sweep_tasks, self.cost_tasks, kinds=kinds)
 
     def table_outputs(self) -> dict[str, str]:
         keys = [*out.TABLES, *(out.COST_TABLES if self.cost_tasks else {})]

@@ -54,3 +54,25 @@ def test_an_unchecked_plan_is_the_checked_one(tmp_path):
         assert [unchecked.task_job_args(t) for t in checked.tasks] == [
             checked.task_job_args(t) for t in checked.tasks
         ]
+
+
+def test_the_report_description_lists_every_method_from_the_registry():
+    from sdo_bench.methods import REGISTRY
+    from sdo_bench.report import description
+
+    shipped = description.OUT.read_text()
+    assert shipped == description.text(), (
+        "workflow/report/workflow.rst is stale: python -m sdo_bench.report.description"
+    )
+    for name, cls in REGISTRY.items():
+        assert f"- ``{name}`` ({cls.kind}): {cls.summary()}" in shipped
+
+
+def test_every_figure_kind_has_its_caption_and_title():
+    from sdo_bench import outputs
+
+    kinds = {*outputs.PER_TASK, *outputs.PER_SWEPT_TASK, *outputs.PER_COST_TASK}
+    assert set(outputs.FIGURE_TITLES) == kinds
+    for kind in kinds:
+        caption = ROOT / "workflow" / "report" / "figures" / f"{kind}.rst"
+        assert caption.is_file() and len(caption.read_text().split()) > 20, kind

@@ -77,4 +77,8 @@ def write(paths, out_dir) -> str:
         + "\n"
     )
     (out_dir / FILES["md"]).write_text(text)
+    # the HTML copy for `snakemake --report`, which shows HTML inline and Markdown only as a download
+    from .html import markdown_to_html
+
+    (out_dir / FILES["html"]).write_text(markdown_to_html(text, "sdo-bench: where the time goes"))
     return f"wrote {out_dir / FILES['md']} ({len(paths)} jobs)"

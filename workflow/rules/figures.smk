@@ -7,7 +7,16 @@ rule figures:
         sweeps=PLAN.sweep_records(),
         costs=PLAN.cost_records(),
     output:
-        [report(f, caption="../report/figure.rst", category="Figures") for f in PLAN.figure_outputs()],
+        [
+            report(
+                f,
+                caption=f"../report/figures/{kind}.rst",
+                category=OUT.FIGURE_TITLES[kind],
+                subcategory=task,
+                labels={"task": task, "figure": OUT.FIGURE_TITLES[kind]},
+            )
+            for f, kind, task in PLAN.figure_outputs(kinds=True)
+        ],
     log:
         "logs/figures.log",
     benchmark:

@@ -39,8 +39,9 @@ rule time_per_rule:
     input:
         PLAN.benchmark_files(),
     output:
-        md=report(OUT.table("time_md"), caption="../report/time_per_rule.rst", category="Tables"),
+        md=OUT.table("time_md"),
         csv=OUT.table("time_csv"),
+        html=report(OUT.table("time_html"), caption="../report/time_per_rule.rst", category="Tables"),
     log:
         "logs/time_per_rule.log",
     conda:
