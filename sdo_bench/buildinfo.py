@@ -18,11 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def version() -> str:
+    """The build's version (``_version.py``), else the installed metadata's, else ``0+unknown``."""
+    built = getattr(_built(), "__version__", None)
+    if built:
+        return str(built)
     try:
         return metadata.version("sdo-bench")
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        built = _built()
-        return str(getattr(built, "__version__", "0+unknown"))
+    except metadata.PackageNotFoundError:  # a source tree that was never built or installed
+        return "0+unknown"
 
 
 def _built():
@@ -53,7 +56,7 @@ def commit() -> dict:
             return {"commit": sha, "dirty": dirty, "source": "git"}
     built = getattr(_built(), "__commit_id__", None) or _from_version(version())
     if built:
-        return {"commit": built.removeprefix("g"), "dirty": "dirty" in version(), "source": "build"}
+        return {"commit": built.removeprefix("g"), "dirty": _dirty(version()), "source": "build"}
     return {"commit": "unknown", "dirty": False, "source": "none"}
 
 
@@ -64,6 +67,11 @@ def _from_version(v: str) -> str | None:
         if part.startswith("g") and len(part) > 4 and all(c in "0123456789abcdef" for c in part[1:]):
             return part[1:]
     return None
+
+
+def _dirty(v: str) -> bool:
+    """setuptools-scm marks a build from a tree with uncommitted changes ``.dYYYYMMDD``."""
+    return any(p.startswith("d") and p[1:].isdigit() and len(p) == 9 for p in v.partition("+")[2].split("."))
 
 
 def text() -> str:

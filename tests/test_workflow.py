@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sdo_bench import outputs as OUT
 from sdo_bench.methods import Variant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -338,6 +339,10 @@ def test_ci_profile_end_to_end_and_resume(tmp_path):
     )
     rep = snakemake(w, *cmd[1:], "--report", "report.html", timeout=600)
     assert rep.returncode == 0 and (w / "report.html").stat().st_size > 50_000, rep.stderr[-2000:]
+    html = (w / "report.html").read_text()
+    assert sys.executable not in html and str(Path(sys.executable).parent) not in html  # no machine paths
+    for kind in ("headline", "reward_vs_iter", "samples", "scaling"):  # each kind under its own title
+        assert f'"category": "{OUT.FIGURE_TITLES[kind]}"' in html or OUT.FIGURE_TITLES[kind] in html, kind
 
 
 @pytest.mark.slow

@@ -10,9 +10,12 @@ from sdo_bench.report.docs import FIGURES as DOCS_FIGURES
 from sdo_bench.workflow import Plan
 
 # every job runs the library with the interpreter that runs Snakemake (a venv's snakemake called by its
-# full path works with nothing on PATH); with --sdm conda, the rule's environment's python
+# full path works with nothing on PATH), named by an environment variable the jobs' shells inherit, so
+# that no machine path shows in the report's job properties; with --sdm conda, the rule's environment's
+# python
+os.environ.update(SDO_BENCH_PYTHON=sys.executable)  # set here, for the jobs: no envvars: to assert
 _CONDA = "conda" in str(workflow.deployment_settings.deployment_method).lower()
-SDO_BENCH = "python -m sdo_bench" if _CONDA else f"{shlex.quote(sys.executable)} -m sdo_bench"
+SDO_BENCH = "python -m sdo_bench" if _CONDA else '"$SDO_BENCH_PYTHON" -m sdo_bench'
 
 if getattr(workflow, "is_main_process", True):
     try:
