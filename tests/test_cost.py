@@ -123,6 +123,8 @@ def test_at_sd15_scale_sdo_and_checkpoint_are_flat_and_bptt_linear():
 
 
 def test_cost_command_prints_one_json_object_without_weights(tmp_path):
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir(), home.mkdir()
     p = subprocess.run(
         [
             *CLI,
@@ -140,8 +142,8 @@ def test_cost_command_prints_one_json_object_without_weights(tmp_path):
         capture_output=True,
         text=True,
         timeout=600,
-        cwd=tmp_path,
-        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        cwd=work,
+        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(home)},
     )
     assert p.returncode == 0, p.stderr[-2000:]
     row = json.loads(p.stdout)
@@ -158,7 +160,10 @@ def test_cost_command_prints_one_json_object_without_weights(tmp_path):
     assert row["nfe_forward"] == 2 and row["nfe_backward"] == 1
     # SD1.5's UNet (859.5 M) + VAE + text encoder + ViT-H-14 in fp16: about 4 GB of weights
     assert 3.5e9 < row["weights_bytes"] < 4.5e9
-    assert list(tmp_path.iterdir()) == []  # nothing written, nothing downloaded or cached
+    assert list(work.iterdir()) == []  # nothing written where it ran
+    # nothing downloaded or cached but sdo-bench's own names (sdo_bench.listing)
+    cached = [p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file()]
+    assert all(c.startswith(".cache/sdo-bench/list-") for c in cached), cached
 
 
 @pytest.mark.parametrize(
