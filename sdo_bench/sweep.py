@@ -16,6 +16,18 @@ from .records import check_writable
 from .variant import Variant, check_variants
 
 
+def _resolved(name: str, settings: dict, variant: Variant, steps: list[int], where: str = "") -> dict:
+    """Each N's resolved task settings, the variant's options checked against each (``ValueError``
+    naming the N, after ``where``)."""
+    resolved = {n: _tasks.settings_for(name, **dict(settings, steps=n)) for n in steps}
+    for n, s in resolved.items():
+        try:
+            variant.build().check(SimpleNamespace(steps=n - (s.get("start_step") or 0)))
+        except ValueError as e:
+            raise ValueError(f"{where}--steps {n}: {e}") from None
+    return resolved
+
+
 def sweep(
     name: str,
     settings: dict,
@@ -34,12 +46,7 @@ def sweep(
     if len(outs) != len(steps):
         raise ValueError(f"give one --out per N: {len(steps)} values of --steps, {len(outs)} --out")
     settings = {k: v for k, v in settings.items() if k != "steps"}
-    resolved = {n: _tasks.settings_for(name, **dict(settings, steps=n)) for n in steps}
-    for n, s in resolved.items():
-        try:
-            variant.build().check(SimpleNamespace(steps=n - (s.get("start_step") or 0)))
-        except ValueError as e:
-            raise ValueError(f"--steps {n}: {e}") from None
+    resolved = _resolved(name, settings, variant, steps)
     for path in outs:
         check_writable(path)
     # one unrecorded gradient at the smallest N first, so that one-time allocations (lazy module
@@ -78,12 +85,7 @@ def sweep_variants(
     check_variants(variants)
     plain = {k: v for k, v in settings.items() if k != "steps"}
     for v in variants:  # every bad method, option or N against every variant before the first run
-        for m in steps:
-            s = _tasks.settings_for(name, **dict(plain, steps=m))
-            try:
-                v.build().check(SimpleNamespace(steps=m - (s.get("start_step") or 0)))
-            except ValueError as e:
-                raise ValueError(f"{v.label}: --steps {m}: {e}") from None
+        _resolved(name, plain, v, steps, where=f"{v.label}: ")
     for path in outs:
         check_writable(path)
     records = []
