@@ -344,6 +344,35 @@ def test_ci_profile_end_to_end_and_resume(tmp_path):
     for kind in ("headline", "reward_vs_iter", "samples", "scaling"):  # each kind under its own title
         assert f'"category": "{OUT.FIGURE_TITLES[kind]}"' in html or OUT.FIGURE_TITLES[kind] in html, kind
 
+    # sdo-bench compare: a second CI-sized run of the same commit changes no deterministic figure (exit 0;
+    # times are left out with a tolerance no shared machine needs); one method changed under its label
+    # (truncated's K) is reported and fails (exit 1)
+    w2 = tmp_path / "second"
+    w2.mkdir()
+    for name in ("workflow", "config", "profiles"):
+        shutil.copytree(ROOT / name, w2 / name)
+    p = snakemake(w2, *cmd[1:], timeout=1800)
+    assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
+    compare = [sys.executable, "-m", "sdo_bench", "compare", str(w / "results"), str(w2 / "results")]
+    loose = ["--tolerance", "1e6"]
+    same = subprocess.run([*compare, *loose, "--json"], capture_output=True, text=True, timeout=300)
+    assert same.returncode == 0, same.stdout[-3000:] + same.stderr[-2000:]
+    res = json.loads(same.stdout)
+    assert res["ok"] and res["moved"] == [], res["moved"]
+    assert len(res["cases"]) == len(pd.read_csv(w / "results" / "tables" / "main.csv"))
+    outs = [str(w2 / "results/raw/gmm-weights/truncated-k=1" / f"seed{s}.json") for s in (0, 1)]
+    changed = subprocess.run(
+        [sys.executable, "-m", "sdo_bench", "run", "--task", "gmm-weights", "--method", "truncated",
+         "--option", "k=2", "--label", "truncated-k=1", "--steps", "10", "--iterations", "4", "--seed", "0",
+         "1", "--out", *outs],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert changed.returncode == 0, changed.stderr[-2000:]
+    diff = subprocess.run([*compare, *loose], capture_output=True, text=True, timeout=300)
+    assert diff.returncode == 1, diff.stdout[-3000:]
+    failed = [line for line in diff.stdout.splitlines() if "FAIL" in line and not line.startswith("compare")]
+    assert failed and all(line.startswith("gmm-weights/truncated-k=1") for line in failed), failed
+
 
 @pytest.mark.slow
 def test_tiny_sd_config_end_to_end(tmp_path):
