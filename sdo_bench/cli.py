@@ -51,17 +51,16 @@ class _Help(argparse.HelpFormatter):
 
 
 def parser() -> argparse.ArgumentParser:
-    fmt = _Help
     p = _Parser(
         prog="sdo-bench",
         description="Gradient methods through diffusion sampling: runs, sweeps, "
         "the cost model, comparisons and reports (docs/design.md).",
-        formatter_class=fmt,
+        formatter_class=_Help,
     )
     p.add_argument("--version", action=_Version, help="print the version and the commit, and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     for name, (text, arguments) in COMMANDS.items():
-        s = sub.add_parser(name, help=text, description=text, formatter_class=fmt)
+        s = sub.add_parser(name, help=text, description=text, formatter_class=_Help)
         for flag, keywords in arguments:
             s.add_argument(flag, **keywords)
     return p
@@ -211,9 +210,7 @@ def _cost(a):
 
 
 def _gradcheck(a):
-    from .listing import check_names
-
-    check_names(a.task)
+    _names(a)
     from .gradcheck import text
 
     return text(a.task, steps=a.steps, seed=a.seed, dtype=a.dtype, as_json=a.json)

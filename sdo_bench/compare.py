@@ -122,10 +122,10 @@ def _mean(d: dict) -> float:
 
 def compare(a_path, b_path, tolerance: float = 0.5) -> dict:
     """The side-by-side rows, the rows of what moved, both provenances and the verdict."""
+    from .comparison import check_tolerance
     from .comparison import compare as _compare
 
-    if not (math.isfinite(tolerance) and tolerance > 0):
-        raise ValueError(f"--tolerance must be a finite number > 0, got {tolerance}")
+    check_tolerance(tolerance)
     ra, rb = load(a_path), load(b_path)
     ca, cb = _common(cases(ra), cases(rb))
     ok, moved = _compare(ca, cb, exact=EXACT, ratios=RATIOS, shifts=SHIFTS, tolerance=tolerance)

@@ -23,6 +23,13 @@ import math
 ROW_KEYS = ("case", "figure", "a", "b", "change", "verdict")
 
 
+def check_tolerance(tolerance: float) -> float:
+    """``--tolerance``: a finite number > 0 (nan or inf would make a check that can never fail)."""
+    if not (math.isfinite(tolerance) and tolerance > 0):
+        raise ValueError(f"--tolerance must be a finite number > 0, got {tolerance}")
+    return tolerance
+
+
 def _row(case, figure, a, b, change, verdict) -> dict:
     return dict(zip(ROW_KEYS, (case, figure, a, b, change, verdict)))
 

@@ -196,7 +196,6 @@ def run_seeds(
         check_writable(path)
     if keep_dir is not None:
         check_dir(keep_dir, "--keep-dir")
-    _live.check(log_dir)
     records = []
     jobs = list(zip(seeds, outs, samples_outs))
     bar = tqdm(jobs, desc=f"{task_label or name} {variant.label}", disable=quiet(progress))

@@ -25,9 +25,9 @@ def check(log_dir) -> None:
         raise ValueError(
             "--log-dir needs the tensorboard package; pip install 'sdo-bench[live]' (or leave --log-dir out)"
         ) from None
-    path = Path(log_dir)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"--log-dir {log_dir} is a file; give a folder")
+    from .records import check_dir
+
+    check_dir(log_dir, "--log-dir")
 
 
 class Live:

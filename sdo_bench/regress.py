@@ -177,12 +177,10 @@ def check(
     """The CI policy: the baseline (``update``) is the median of three measurements; a check takes the
     better of two, so that a regression must show in both while one disturbed measurement does not
     fail the check. Returns (the exit code: 0 passed, 1 failed; the text to print)."""
-    import math
-
+    from .comparison import check_tolerance
     from .records import check_writable
 
-    if not (math.isfinite(tolerance) and tolerance > 0):  # nan or inf: a check that can never fail
-        raise ValueError(f"--tolerance must be a finite number > 0, got {tolerance}")
+    check_tolerance(tolerance)
     for path in filter(None, [save, baseline if update else None]):
         check_writable(path)
     base = None if update else load(baseline)

@@ -283,6 +283,16 @@ class Plan:
                 args += ["--set", f"{key}={encode(value)}"]
         return args
 
+    def _task_variants_args(self, task: str, labels: list[str], labelled: bool) -> list[str]:
+        """``--task NAME --variants JSON`` for the variants ``labels`` (``labelled``: every variant with
+        its label; else only those a config names)."""
+        variants = []
+        for label in labels:
+            v = self.variants[label]
+            name = label if labelled else v.name
+            variants.append({"method": v.method, "options": v.options, **({"label": name} if name else {})})
+        return ["--task", self.name_of(task), "--variants", json.dumps(variants, separators=(",", ":"))]
+
     def cost_variants_of(self, task: str) -> list[str]:
         """The labels of the variants the cost model predicts on ``task`` (those that apply to it)."""
         return list(dict.fromkeys(v for t, v, _ in self.cost_jobs() if t == task))
@@ -292,11 +302,7 @@ class Plan:
         (``--variants``, the models built once for all of them), every N of ``cost.steps``; all but the
         outputs (one rows file per variant, in that order)."""
         cost = self.config["cost"]
-        variants = [
-            {"method": v.method, "options": v.options, "label": label}
-            for label, v in ((label, self.variants[label]) for label in self.cost_variants_of(task))
-        ]
-        args = ["--task", self.name_of(task), "--variants", json.dumps(variants, separators=(",", ":"))]
+        args = self._task_variants_args(task, self.cost_variants_of(task), labelled=True)
         # the prediction's own axes come from the cost grid (batch too, where the grid sets one)
         drop = ("steps", "iterations", "dtype", "device", *(("batch",) if cost["batch"] else ()))
         args += self._settings_args(task, drop)
@@ -313,11 +319,7 @@ class Plan:
         KEY=VALUE`` encoded to read back typed (``--set batch=2``, ``--set prompts='["a"]'``); all but
         the seeds, a sweep's N and the outputs."""
         labels = self.sweep_task_variants(task) if sweep else self.task_variants(task)
-        variants = [
-            {"method": v.method, "options": v.options, **({"label": v.name} if v.name else {})}
-            for v in (self.variants[label] for label in labels)
-        ]
-        args = ["--task", self.name_of(task), "--variants", json.dumps(variants, separators=(",", ":"))]
+        args = self._task_variants_args(task, labels, labelled=False)
         if self.name_of(task) != task:
             args += ["--task-label", task]
         drop = ("steps", "iterations") if sweep else ()

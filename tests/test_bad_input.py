@@ -209,6 +209,7 @@ CASES = [
     (["compare", "record.json"], "B"),
     # --log-dir must be a folder
     ([*RUN, "--log-dir", "file.txt"], "--log-dir"),
+    ([*RUN, "--log-dir", "/proc/tb"], "--log-dir"),
 ]  # fmt: skip
 
 

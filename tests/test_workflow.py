@@ -235,12 +235,15 @@ def test_a_jobs_own_snakemake_parses_without_torch(tmp_path):
     assert json.loads((w / ".snakemake" / "sdo-bench-progress.json").read_text())["start"] == progress
 
 
-@pytest.mark.parametrize("configfile", ["config/paper.yaml", "config/tiny-sd.yaml"])
+@pytest.mark.parametrize("configfile", ["config/paper.yaml", "config/tiny-sd.yaml", "config/full.yaml"])
 def test_other_configs_dry_run(tmp_path, configfile):
     """The paper config dry-runs once its four paths name what they should (the config check looks for
-    the files, opens none); as shipped, with placeholder paths, it stops on the first, naming it."""
+    the files, opens none); as shipped, with placeholder paths, it stops on the first, naming it. The
+    complete study dry-runs as shipped."""
     w = workdir(tmp_path)
     extra = []
+    if "full" in configfile:
+        extra = ["--config", f"weights_dir={WEIGHTS}"]
     if "paper" in configfile:
         p = snakemake(w, "-n", "--configfile", configfile)
         assert (
@@ -260,6 +263,9 @@ def test_other_configs_dry_run(tmp_path, configfile):
         assert out.count(f"--set sd15_path={tmp_path}/stable-diffusion-v1-5") >= 3 + 1
         assert "--seeds 0 1 2" in out
         assert "--set steps=50" in out and "--set guidance_scale=7.5" in out and "--set device=cuda" in out
+    elif "full" in configfile:  # 5 seeds, the authors' regime, 256 judge samples, sweeps to N = 200
+        assert "--seeds 0 1 2 3 4" in out and "--task-label digits-latent-s45" in out
+        assert "--set judge_samples=256" in out and "--steps 10 20 50 100 200" in out
     else:
         assert "-m sdo_bench build-tiny" in out and "--set weights_dir=results/models/tiny-sd" in out
 
