@@ -25,15 +25,13 @@ columns.
 
 from __future__ import annotations
 
-import contextlib
 import math
-
-import torch
 
 from . import tasks as _tasks
 from .extrapolation import AFFINE_BASE, affine_in_n, extrapolated
+from .fake import fake_models
 from .methods import Variant
-from .weights import WeightsError, configs_only
+from .weights import WeightsError
 
 ATTENTION = ("flash", "math")
 DTYPES = ("float16", "bfloat16", "float32")
@@ -49,47 +47,6 @@ GPUS = {
 }
 #: what the allocator cannot hand out: the CUDA context and library workspaces (a rule of thumb)
 RESERVED_BYTES = 1 * 2**30
-
-
-@contextlib.contextmanager
-def _assign_on_apply():
-    """``Module.to``/``.half()`` under a fake mode: assign converted parameters (torch's own
-    ``_apply`` tries to swap tensors in place, which fake tensors refuse)."""
-    original = torch.nn.Module._apply
-
-    def _apply(self, fn, recurse=True):
-        if recurse:
-            for child in self.children():
-                child._apply(fn)
-        for key, param in self._parameters.items():
-            if param is None:
-                continue
-            with torch.no_grad():
-                new = fn(param)
-            if new is not param:
-                self._parameters[key] = torch.nn.Parameter(new, param.requires_grad)
-        for key, buf in self._buffers.items():
-            if buf is not None:
-                self._buffers[key] = fn(buf)
-        return self
-
-    torch.nn.Module._apply = _apply
-    try:
-        yield
-    finally:
-        torch.nn.Module._apply = original
-
-
-@contextlib.contextmanager
-def fake_models(attention: str = "flash"):
-    """Models built from their configs (no weights) on fake CPU tensors, with the attention kernel
-    ``attention`` for ``scaled_dot_product_attention``."""
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    backend = {"flash": SDPBackend.FLASH_ATTENTION, "math": SDPBackend.MATH}[attention]
-    with configs_only(), _assign_on_apply(), FakeTensorMode(allow_non_fake_inputs=True), sdpa_kernel(backend):
-        yield
 
 
 def check(task: str, steps: list[int], dtype: str, attention: str, batch: int | None) -> None:
@@ -137,9 +94,7 @@ def _fake_task(task: str, steps: int, dtype: str, batch, settings):
 
 def _at_steps(t, steps: int):
     """The built task with its sampler over ``steps`` steps (the models do not depend on N)."""
-    from .sampling import DDIMSampler
-
-    t.sampler = DDIMSampler(t.sampler.scheduler, steps)
+    t.sampler = t.sampler.with_steps(steps)
     return t
 
 
@@ -161,6 +116,7 @@ def _measure(t, task: str, variant: Variant, dtype: str, attention: str) -> dict
     }
     method.check(t)
     row["batch"] = t.batch
+    row.update(includes(t, variant, dtype))
     network_bytes = sum(p.numel() * p.element_size() for p in t.network.parameters())
     try:
         m = measure_gradient(t, method, flops=True)
@@ -180,6 +136,17 @@ def _measure(t, task: str, variant: Variant, dtype: str, attention: str) -> dict
     if row["status"] == "ok":
         row["gpus"] = _on_gpus(row, dtype)
     return row
+
+
+def includes(t, variant: Variant, dtype: str) -> dict:
+    """What a row's bytes include: the models in memory and their precision, and what the method's
+    graph keeps (its rule, docs/design.md §3)."""
+    resident = t.resident or "the task's models"
+    return {
+        "resident": f"{resident}; all in {dtype}",
+        "graph_keeps": variant.build().keeps,
+        "sampler": type(t.sampler).__name__,
+    }
 
 
 def predict_steps(task: str, variant: Variant, steps: list[int], **kw) -> list[dict]:

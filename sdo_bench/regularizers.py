@@ -140,19 +140,15 @@ class Pretrain:
         x0 = task.train_data
         g = torch.Generator().manual_seed(seed)
         noise = torch.randn(x0.shape, generator=g, dtype=torch.float64).to(x0)
-        from .sampling import real_tensors
-
-        with real_tensors():  # the schedule as numbers (also under the cost model's fake tensors)
-            alpha_bar = [float(a) for a in task.sampler._train_alpha_bar]
-        T = len(alpha_bar)
+        T = task.sampler.num_train_timesteps
         groups = min(groups, len(x0))
         #: one timestep per group, spread over the training schedule (t = 0 .. T-1)
         self.timesteps = [round((i + 0.5) * T / groups) for i in range(groups)]
         self.batches = []
         for t, idx in zip(self.timesteps, torch.arange(len(x0)).chunk(groups)):
-            ab = float(alpha_bar[t])
-            x_t = ab**0.5 * x0[idx] + (1 - ab) ** 0.5 * noise[idx]
-            self.batches.append((x_t, t, noise[idx]))
+            # the model's own training pair at t (ε-prediction: x_t = sqrt(ᾱ) x0 + sqrt(1-ᾱ) n, target n)
+            x_t, target = task.sampler.training_pair(x0[idx], noise[idx], t)
+            self.batches.append((x_t, t, target))
         # equal groups and a network that takes one timestep per sample: one call over the stacked
         # batch (its mean is the mean of the groups' means)
         if task.batched_timesteps and len({len(b[0]) for b in self.batches}) == 1:

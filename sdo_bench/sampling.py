@@ -45,6 +45,9 @@ class DDIMSampler:
     changes a scheduler owned by somebody else (e.g. a diffusers pipeline).
     """
 
+    #: what the network predicts (the flow-matching sampler's network predicts a velocity)
+    prediction = "epsilon"
+
     def __init__(self, scheduler: DDIMScheduler, num_steps: int):
         with real_tensors():  # the schedule's coefficients are Python floats, also under a fake mode
             self._init(scheduler, num_steps)
@@ -97,10 +100,47 @@ class DDIMSampler:
             setattr(t, name, getattr(self, name)[start:])
         return t
 
+    def with_steps(self, num_steps: int) -> DDIMSampler:
+        """The same schedule over ``num_steps`` steps (the cost model swaps N on a built task)."""
+        return DDIMSampler(self.scheduler, num_steps)
+
     # -- one step ------------------------------------------------------------------------------------
     def step(self, k: int, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """``Φ_k``'s affine part: ``a_k x + b_k ε`` (diffusers' DDIM step with eta = 0)."""
         return self.a[k] * x + self.b[k] * eps
+
+    # -- what methods other than the plain chain need, in the sampler's own terms ----------------------
+    def predict_x0(self, k: int, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """The one-step prediction of the clean sample from step ``k``:
+        ``(x - sqrt(1 - ᾱ_k) ε) / sqrt(ᾱ_k)``."""
+        ab = self.alpha_bar_t[k]
+        return (x - math.sqrt(1.0 - ab) * eps) / math.sqrt(ab)
+
+    def noised(self, k: int, x0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """``x0`` taken to the noise level step ``k`` starts from: ``sqrt(ᾱ_k) x0 + sqrt(1 - ᾱ_k) n``."""
+        ab = self.alpha_bar_t[k]
+        return math.sqrt(ab) * x0 + math.sqrt(1.0 - ab) * noise
+
+    @property
+    def num_train_timesteps(self) -> int:
+        return int(self.scheduler.config.num_train_timesteps)
+
+    def training_pair(self, x0: torch.Tensor, noise: torch.Tensor, t: int) -> tuple[torch.Tensor, ...]:
+        """The model's training input at timestep ``t`` and what it learns to predict there: ``x_t =
+        sqrt(ᾱ_t) x0 + sqrt(1 - ᾱ_t) n`` and ``ε = n`` (ReFL's pre-training loss,
+        :mod:`sdo_bench.regularizers`)."""
+        with real_tensors():
+            ab = float(self._train_alpha_bar[t])
+        return ab**0.5 * x0 + (1 - ab) ** 0.5 * noise, noise
+
+    def state_scale(self, sigma: float) -> float:
+        """``x = state_scale(σ) · x̄`` on the probability-flow ODE ``dx̄/dσ = ε`` (``sqrt(ᾱ(σ))``, ``ᾱ(σ)
+        = 1 / (1 + σ²)``): the ``adjoint`` method integrates ``x̄``."""
+        return math.sqrt(1.0 / (1.0 + sigma * sigma))
+
+    def grid_scale(self, i: int) -> float:
+        """:meth:`state_scale` at the grid's ``σ_i`` (``sqrt(ᾱ_i)`` as the schedule holds it)."""
+        return math.sqrt(self.alpha_bar[i])
 
     # -- natural variables (adjoint) -----------------------------------------------------------------
     def t_of_sigma(self, sigma: float) -> float:

@@ -82,6 +82,16 @@ def number(
     return float(value)
 
 
+def resolution(value, *, multiple: int, top: int, model: str, least: int = 64) -> int:
+    """An image side in pixels that ``model`` takes: a multiple of ``multiple`` from ``least`` to ``top``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value % multiple or not least <= value <= top:
+        raise ValueError(
+            f"resolution {value!r} is not supported by {model}: give a multiple of {multiple} px "
+            f"from {least} to {top} (--set resolution=1024)"
+        )
+    return value
+
+
 def device(value) -> str:
     if not DEVICE.fullmatch(str(value)):
         raise ValueError(f"unknown device {value!r}; valid choices: cpu, cuda, cuda:N")

@@ -16,6 +16,14 @@ from pathlib import Path
 #: the package's shipped files: the digits weights, SD1.5's and open_clip's configs
 ASSETS = Path(__file__).resolve().parent / "assets"
 
+
+def asset_config(relative: str) -> dict:
+    """A shipped architecture config (``sdo_bench/assets/<relative>``), its notes (``_`` keys) left out."""
+    import json
+
+    return {k: v for k, v in json.loads((ASSETS / relative).read_text()).items() if not k.startswith("_")}
+
+
 _CONFIGS_ONLY = contextvars.ContextVar("sdo_bench_configs_only", default=False)
 
 

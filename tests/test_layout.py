@@ -14,7 +14,7 @@ from sdo_bench import outputs, record
 
 #: modules every other builds on: they may import each other, never a task family, a method or a runner
 PRIMITIVES = {
-    "measure", "sampling", "tensor_memory", "records", "record", "values", "priors", "weights",
+    "measure", "sampling", "flow_sampling", "tensor_memory", "records", "record", "values", "priors", "weights",
     "provenance", "settings", "outputs", "progress", "variant",
 }  # fmt: skip
 RUNNERS = {"experiment", "sweep", "gradcheck", "cost", "regress", "workflow", "workflow_check", "cli"}
@@ -28,7 +28,7 @@ def test_no_folders_by_kind():
     for gone in ("worlds", "models", "data"):
         assert not (PKG / gone).exists(), gone
     families = sorted(p.name for p in (PKG / "tasks").iterdir() if (p / "__init__.py").is_file())
-    assert families == ["digits", "gmm", "stable_diffusion"]
+    assert families == ["digits", "flux", "gmm", "sd3", "sdxl", "stable_diffusion"]
 
 
 def test_no_import_climbs_from_a_primitive_or_a_family():

@@ -1,5 +1,8 @@
 """``adjoint``: the continuous adjoint of the probability-flow ODE — AdjointDPM (Pan et al., ICLR 2024).
 
+On a flow-matching sampler the ODE is the flow's own, ``dx/dσ = v(x, t(σ), c; θ)`` (the state needs no
+rescaling: ``state_scale`` is 1) and Euler on its σ grid is the sampler; below, the DDIM case.
+
 In DDIM's natural variables ``x̄ = x / sqrt(ᾱ)`` and ``σ = sqrt(1 - ᾱ) / sqrt(ᾱ)`` the probability-flow
 ODE is ``dx̄/dσ = ε(sqrt(ᾱ(σ)) x̄, t(σ), c; θ)`` with ``ᾱ(σ) = 1 / (1 + σ²)``, and Euler on the sampler's
 σ grid ``σ_0 > … > σ_N`` *is* DDIM (eta = 0). The forward pass integrates it with
@@ -14,8 +17,6 @@ timestep ``t(σ)`` (log σ interpolation over the training schedule).
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 
@@ -42,13 +43,13 @@ class _ProbabilityFlow(torch.nn.Module):
 
     def forward(self, sigma, xbar):
         s = float(sigma.detach())
-        alpha_bar = 1.0 / (1.0 + s * s)
-        return self.task.eps_at(xbar * math.sqrt(alpha_bar), self.timestep(s))
+        return self.task.eps_at(xbar * self.task.sampler.state_scale(s), self.timestep(s))
 
 
 @register
 class Adjoint(GradientMethod):
     name = "adjoint"
+    keeps = "no step's activations: the state is integrated back; one step's graph at a time in the backward"
     kind = "approximate"
 
     def affine_cost(self) -> bool:
@@ -82,7 +83,7 @@ class Adjoint(GradientMethod):
             g[0], g[-1] = a, b
             return g
 
-        xbar_0 = x_T / math.sqrt(sampler.alpha_bar[0])
+        xbar_0 = x_T / sampler.grid_scale(0)
         adjoint_params = () if task.target == "latent" else tuple(task.parameters())
         from torchdiffeq import odeint_adjoint  # loaded by the runs that use it
 
@@ -94,4 +95,4 @@ class Adjoint(GradientMethod):
             options={"grid_constructor": grid},
             adjoint_params=adjoint_params,
         )[-1]
-        return xbar * math.sqrt(sampler.alpha_bar[-1])
+        return xbar * sampler.grid_scale(sampler.num_steps)

@@ -52,6 +52,8 @@ class GradientMethod:
     kind: str = "approximate"
     options: dict[str, Option] = {}
     benchmark_options: dict = {}
+    #: what its gradient keeps in memory besides the weights (the cost model's rows say it)
+    keeps: str = ""
 
     @classmethod
     def examples(cls, steps: int) -> list[dict]:

@@ -14,6 +14,7 @@ from .registry import register
 @register
 class BPTT(GradientMethod):
     name = "bptt"
+    keeps = "every step's activations (N steps)"
     kind = "exact"
 
     def affine_cost(self) -> bool:

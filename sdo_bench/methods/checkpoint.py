@@ -22,6 +22,7 @@ def _phi(task, k, x_k):
 @register
 class Checkpoint(GradientMethod):
     name = "checkpoint"
+    keeps = "the N step inputs, and one step's activations at a time in the backward"
     kind = "exact"
 
     def affine_cost(self) -> bool:

@@ -17,8 +17,6 @@ target: ``x_N`` is computed under ``no_grad``, so ``x_T`` gets no gradient.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .base import NOT_APPLICABLE, GradientMethod, Option, as_int
@@ -28,6 +26,7 @@ from .registry import register
 @register
 class DRaFTLV(GradientMethod):
     name = "draft-lv"
+    keeps = "n re-noised last steps' activations"
     kind = "biased"
 
     def applies_to(self, target: str) -> bool:
@@ -54,11 +53,10 @@ class DRaFTLV(GradientMethod):
             x = task.x_T()
             for k in range(N):
                 x = task.sampler.step(k, x, task.eps(x, k))
-        ab = task.sampler.alpha_bar_t[N - 1]
         outs = []
         for _ in range(n):  # each noise from its own seed of the method's stream
             generator = torch.Generator().manual_seed(self.rng(task).getrandbits(62))
             noise = torch.randn(x.shape, generator=generator, dtype=torch.float64).to(x.dtype).to(x.device)
-            x_renoised = math.sqrt(ab) * x + math.sqrt(1.0 - ab) * noise
+            x_renoised = task.sampler.noised(N - 1, x, noise)
             outs.append(task.sampler.step(N - 1, x_renoised, task.eps(x_renoised, N - 1)))
         return torch.cat(outs)

@@ -38,6 +38,7 @@ PAPER_K, PAPER_T = 5, 50
 @register
 class DRTune(GradientMethod):
     name = "drtune"
+    keeps = "K steps' parameter graph (network inputs detached)"
     kind = "biased"
 
     def applies_to(self, target: str) -> bool:

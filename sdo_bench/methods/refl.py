@@ -15,8 +15,6 @@ whose last step lands on ᾱ = 1, x̂_0 is exactly the sampler's last step, so `
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .base import NOT_APPLICABLE, GradientMethod, Option, as_int
@@ -26,6 +24,7 @@ from .registry import register
 @register
 class ReFL(GradientMethod):
     name = "refl"
+    keeps = "one step's activations (the one-step prediction at step k)"
     kind = "biased"
     benchmark_options = {}
     options = {
@@ -68,5 +67,4 @@ class ReFL(GradientMethod):
             x = task.x_T()
             for j in range(k):
                 x = task.sampler.step(j, x, task.eps(x, j))
-        ab = task.sampler.alpha_bar_t[k]
-        return (x - math.sqrt(1.0 - ab) * task.eps(x, k)) / math.sqrt(ab)
+        return task.sampler.predict_x0(k, x, task.eps(x, k))

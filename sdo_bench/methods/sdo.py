@@ -31,6 +31,9 @@ STEP_CHOICES = ("first", "last", "random")
 @register
 class SDO(GradientMethod):
     name = "sdo"
+    keeps = (
+        "one network call's activations per kept step (keep, default 1); the affine state chain keeps nothing"
+    )
     kind = "approximate"
 
     def affine_cost(self) -> bool:

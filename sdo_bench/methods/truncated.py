@@ -38,6 +38,7 @@ CODE_RULES = ("per-step", "gaussian")
 @register
 class Truncated(GradientMethod):
     name = "truncated"
+    keeps = "the last K steps' activations (the others run without graph)"
     kind = "biased"
 
     def applies_to(self, target: str) -> bool:

@@ -2,13 +2,13 @@
 
 ``build(name, **overrides)`` makes one (a :class:`Task`); ``names()`` lists them; ``spec(name)`` gives a
 task's defaults. The registry (:mod:`.registry`) imports no task family; this package imports every
-family folder beside it (``gmm/``, ``digits/``, ``stable_diffusion/``) once, and each registers its
-tasks (CONTRIBUTING.md).
+family folder beside it (``gmm/``, ``digits/``, ``stable_diffusion/``, ``sdxl/``, ``sd3/``,
+``flux/``) once, and each registers its tasks (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
 
-from . import digits, gmm, stable_diffusion  # noqa: F401  (each registers its tasks)
+from . import digits, flux, gmm, sd3, sdxl, stable_diffusion  # noqa: F401  (each registers its tasks)
 from .base import Task, freeze, resolve_dtype, seeded_normal
 from .registry import (
     COMMON_OVERRIDES,

@@ -7,7 +7,8 @@ gradient method needs:
 * ``x_T()``: the initial noise of the sampler (the parameter itself for the ``latent`` target);
 * ``eps(x, k)``: the network output of sampler step ``k`` (conditioning and classifier-free guidance
   inside, one counted network call on the doubled batch);
-* ``sampler``: the :class:`~sdo_bench.sampling.DDIMSampler` with its steps ``Φ_k``;
+* ``sampler``: the :class:`~sdo_bench.sampling.DDIMSampler` (or the flow-matching
+  :class:`~sdo_bench.flow_sampling.FlowMatchSampler`) with its steps ``Φ_k``;
 * ``reward_per_sample(x_N)``: the differentiable reward of the decoded final state, shape (B,).
 """
 
@@ -21,6 +22,7 @@ import torch
 from torch import nn
 
 from .. import settings
+from ..flow_sampling import FlowMatchSampler
 from ..measure import CountingNetwork
 from ..sampling import DDIMSampler
 
@@ -41,7 +43,7 @@ class Task:
     reward_name: str
     target: str
     network: CountingNetwork
-    sampler: DDIMSampler
+    sampler: DDIMSampler | FlowMatchSampler
     reward_fn: Callable[[torch.Tensor], torch.Tensor]
     params: list[torch.Tensor]
     noise: torch.Tensor  # x_T (a parameter for the latent target)
@@ -73,6 +75,8 @@ class Task:
     train_data: torch.Tensor | None = None  # a fixed batch of the model's training data (``pretrain``)
     #: the network takes one timestep per sample (a (B,) tensor): the regularizer batches its steps
     batched_timesteps: bool = False
+    #: what stays in memory beside the optimized tensors, in the cost model's words ("UNet, VAE, …")
+    resident: str = ""
     #: the weighted penalty (prior or regularizer) at the last :meth:`penalty_gradient` (None: none)
     last_penalty: float | None = None
 

@@ -91,7 +91,7 @@ def settings_for(name: str, built: tuple = (), **overrides) -> dict:
     if unknown:
         raise ValueError(
             f"unknown option(s) {', '.join(unknown)} for task {name!r}; "
-            f"valid choices: {', '.join(sorted(valid))}"
+            f"valid choices: {', '.join(sorted(valid))}" + _elsewhere(unknown)
         )
     settings = dict(s.defaults)
     settings.update({k: v for k, v in overrides.items() if v is not None})
@@ -103,6 +103,18 @@ def settings_for(name: str, built: tuple = (), **overrides) -> dict:
     if s.check is not None:
         s.check(settings, tuple(built))
     return settings
+
+
+def _elsewhere(keys) -> str:
+    """Where an option another task family takes is given to the wrong one (e.g. a flow-matching
+    ``shift`` on a DDIM task): which tasks take it."""
+    notes = []
+    for key in keys:
+        takers = [n for n in names() if key in _REGISTRY[n].defaults]
+        if takers:
+            shown = ", ".join(takers[:4]) + (f" and {len(takers) - 4} more" if len(takers) > 4 else "")
+            notes.append(f"{key} is an option of {shown}")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def build(name: str, **overrides) -> Task:

@@ -166,6 +166,7 @@ def _build(
         name=name,
         model_name="digits",
         reward_name="digit-classifier",
+        resident="digits UNet, digit classifier (reward)",
         target=target,
         network=CountingNetwork(denoiser),
         sampler=DDIMSampler(ddim_scheduler(), steps),

@@ -116,6 +116,7 @@ def _build(
         name=name,
         model_name="gmm",
         reward_name="gmm-target",
+        resident="GMM denoiser (analytic), target density (reward)",
         target=target,
         network=CountingNetwork(model),
         sampler=DDIMSampler(scheduler, steps),

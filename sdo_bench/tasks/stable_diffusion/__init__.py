@@ -65,9 +65,15 @@ def _check(s: dict, built=(), *, model: str, reward: str) -> None:
             require(s["aesthetic_clip"], key="aesthetic_clip", where=WHERE_CLIP)
             require(s["aesthetic_head"], key="aesthetic_head", where=WHERE_HEAD)
         return
+    check_tiny_reward(s, built, ("weights_dir", TINY_SD_FILES))
+
+
+def check_tiny_reward(s: dict, built=(), *more) -> None:
+    """The tiny checkpoints a tiny task names (``reward_dir``, and ``more`` (key, files) pairs), where
+    set; unset ones are built into the cache when first used."""
     where = "build it with `sdo-bench build-tiny` (or leave the option unset)"
-    for key, files in (("weights_dir", TINY_SD_FILES), ("reward_dir", ("hps.pt", *TINY_CLIP_FILES))):
-        if s.get(key) is not None and key not in built:  # unset: built into the cache when first used
+    for key, files in (*more, ("reward_dir", ("hps.pt", *TINY_CLIP_FILES))):
+        if s.get(key) is not None and key not in built:
             require(s[key], key=key, expected=files, kind="dir", where=where)
 
 
@@ -185,6 +191,12 @@ def _build(
         eval_noise=eval_noise,
         pipeline=pipe,
         prompts=_per_sample(distinct, batch),
+        resident="UNet, VAE, CLIP-L text encoder (resident), "
+        + (
+            "tiny HPS"
+            if model == "tiny-sd"
+            else {"hpsv2": "HPSv2 ViT-H-14", "aesthetic": "CLIP ViT-L-14 + aesthetic head"}[reward]
+        ),
     )
     return task
 
@@ -193,6 +205,10 @@ def _build(
 TINY_WORKFLOW = WorkflowFiles(
     inputs={"weights_dir": outputs.TINY_SD_FILES, "reward_dir": outputs.TINY_CLIP_FILES},
     defaults={"weights_dir": outputs.TINY_SD, "reward_dir": outputs.TINY_CLIP},
+)
+#: tiny worlds built from configs in code (tiny-sd3, tiny-flux) need only the tiny reward's checkpoint
+TINY_REWARD_WORKFLOW = WorkflowFiles(
+    inputs={"reward_dir": outputs.TINY_CLIP_FILES}, defaults={"reward_dir": outputs.TINY_CLIP}
 )
 TINY = dict(steps=20, batch=2, prompts=TINY_PROMPTS, guidance_scale=7.5, weights_dir=None, reward_dir=None)
 SD15 = dict(steps=50, batch=4, prompts=PAPER_PROMPTS, guidance_scale=7.5, sd15_path=None)

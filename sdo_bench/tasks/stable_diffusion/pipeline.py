@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...weights import ASSETS, WeightsError, require
+from ...weights import WeightsError, asset_config, require
 
 PIPELINE_FILES = ("model_index.json", "unet", "vae", "text_encoder", "tokenizer", "scheduler")
 WHERE_SD15 = (
@@ -66,15 +66,7 @@ def load_pipeline(
 
 def sd15_configs() -> dict:
     """SD1.5's component configs, shipped in ``sdo_bench/assets/sd15`` (no weights needed)."""
-    import json
-
-    root = ASSETS / "sd15"
-    return {
-        name: {
-            k: v for k, v in json.loads((root / f"{name}.json").read_text()).items() if not k.startswith("_")
-        }
-        for name in ("unet", "vae", "text_encoder", "scheduler")
-    }
+    return {name: asset_config(f"sd15/{name}.json") for name in ("unet", "vae", "text_encoder", "scheduler")}
 
 
 def pipeline_from_configs(configs: dict, *, dtype: torch.dtype = torch.float32, device="cpu"):

@@ -1,0 +1,58 @@
+"""Models on fake tensors: built from their configs with no weights (:func:`sdo_bench.weights.configs_only`)
+on ``torch._subclasses.fake_tensor.FakeTensorMode`` — shapes, dtypes and storages, no data — the cost
+model's world (:mod:`sdo_bench.cost`)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from .weights import configs_only
+
+
+@contextlib.contextmanager
+def _assign_on_apply():
+    """``Module.to``/``.half()`` under a fake mode: assign converted parameters (torch's own
+    ``_apply`` tries to swap tensors in place, which fake tensors refuse); a parameter several modules
+    share is converted once and stays shared."""
+    original = torch.nn.Module._apply
+    converted: dict[int, tuple] = {}  # a tied parameter (T5's shared embedding) stays one tensor
+
+    def _apply(self, fn, recurse=True):
+        if recurse:
+            for child in self.children():
+                child._apply(fn)
+        for key, param in self._parameters.items():
+            if param is None:
+                continue
+            if id(param) in converted and converted[id(param)][0] is param:
+                self._parameters[key] = converted[id(param)][1]
+                continue
+            with torch.no_grad():
+                new = fn(param)
+            if new is not param:
+                self._parameters[key] = torch.nn.Parameter(new, param.requires_grad)
+                converted[id(param)] = (param, self._parameters[key])
+        for key, buf in self._buffers.items():
+            if buf is not None:
+                self._buffers[key] = fn(buf)
+        return self
+
+    torch.nn.Module._apply = _apply
+    try:
+        yield
+    finally:
+        torch.nn.Module._apply = original
+
+
+@contextlib.contextmanager
+def fake_models(attention: str = "flash"):
+    """Models built from their configs (no weights) on fake CPU tensors, with the attention kernel
+    ``attention`` for ``scaled_dot_product_attention``."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    backend = {"flash": SDPBackend.FLASH_ATTENTION, "math": SDPBackend.MATH}[attention]
+    with configs_only(), _assign_on_apply(), FakeTensorMode(allow_non_fake_inputs=True), sdpa_kernel(backend):
+        yield

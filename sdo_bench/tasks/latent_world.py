@@ -1,0 +1,178 @@
+"""One builder for the latent-diffusion families of 2023–2025 (``sdxl``, ``sd3``, ``flux``): a
+:class:`World` says what a family's model is — denoiser, sampler, VAE decode, prompt conditioning,
+what stays resident — and :func:`build_task` makes the task for a target from it, the same way for
+every family (the Stable Diffusion 1.5 family's targets, written once):
+
+* ``latent``: x_T of the batch;
+* ``condition``: every tensor of the per-prompt conditioning (prompt embeddings and pooled embedding);
+  the null conditioning of classifier-free guidance stays fixed;
+* ``lora``: a peft LoRA adapter on the denoiser's attention projections (B = 0: the model starts
+  unchanged), trained on a fixed set of noises and evaluated on ``eval_batch`` held-out ones.
+
+The paper-scale tasks of these families are built for the cost model only (models from their shipped
+configs on fake tensors, :func:`sdo_bench.weights.configs_only`); each row of the cost model says what is
+resident (:attr:`World.resident`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..measure import CountingNetwork
+from ..weights import skipped
+from .base import Task, seeded_normal
+
+#: the text encoders: kept on the device beside the denoiser (their weights count), or dropped after
+#: the prompts are encoded once (the embeddings are precomputed; many users drop T5 from the GPU)
+TEXT_ENCODERS = ("resident", "precomputed")
+
+COST_ONLY = (
+    "{model} tasks are built for the cost model only (models from their published configs, no weights): "
+    "predict them with `sdo-bench cost`; runs with real weights are not supported for this family yet"
+)
+
+
+def cost_model_only(model: str) -> None:
+    """A paper-scale task of a 2023–2025 family outside the cost model: one ``ValueError``."""
+    if not skipped():
+        raise ValueError(COST_ONLY.format(model=model))
+
+
+@dataclass
+class World:
+    """What a family builds for one model (module doc)."""
+
+    model_name: str
+    #: ``net(x, t, cond) -> prediction``: the family's denoiser (a module; ``cond`` a dict of tensors)
+    denoiser: torch.nn.Module
+    #: the module LoRA adapts (diffusers' ``add_adapter``) and the projections it adapts
+    adapted: Any
+    lora_targets: list[str]
+    sampler: Any
+    decode: Callable[[torch.Tensor], torch.Tensor]
+    latent_shape: Callable[[int], tuple]
+    #: per-prompt conditioning: a dict of tensors with one row per distinct prompt
+    cond: dict[str, torch.Tensor]
+    #: null conditioning (one row) for classifier-free guidance; None: the model takes no guidance batch
+    uncond: dict[str, torch.Tensor] | None
+    guidance_scale: float
+    reward_fn: Callable[[torch.Tensor], torch.Tensor]
+    #: every module that stays in memory (denoiser, VAE, text encoders where resident, reward model)
+    modules: dict[str, torch.nn.Module] = field(default_factory=dict)
+    #: what the task's cost rows say is in memory, e.g. "transformer, VAE, CLIP-L, CLIP-G, T5-XXL, HPSv2"
+    resident: str = ""
+
+
+def _expanded(cond: dict, n: int) -> dict:
+    return {k: v.expand(n, *v.shape[1:]) for k, v in cond.items()}
+
+
+def _rows(cond: dict, n: int) -> dict:
+    first = next(iter(cond.values()))
+    idx = torch.arange(n, device=first.device) % first.shape[0]
+    return {k: v[idx] for k, v in cond.items()}
+
+
+def build_task(name, target, world: World, *, prompts, steps, batch, iterations, seed, dtype, device,
+               lr, optimizer, lora_rank=4, eval_batch=None, **_) -> Task:  # fmt: skip
+    """The task ``name`` optimizing ``target`` on ``world`` (module doc)."""
+    cond = world.cond
+    noise = seeded_normal(world.latent_shape(batch), seed, dtype, device)
+    eval_noise = None
+    params: list[torch.Tensor]
+    if target == "latent":
+        noise.requires_grad_(True)
+        params = [noise]
+    elif target == "condition":
+        cond = {k: v.detach().clone().requires_grad_(True) for k, v in cond.items()}
+        params = list(cond.values())
+    elif target == "lora":
+        params = add_lora(world.adapted, lora_rank, seed, world.lora_targets)
+        eval_noise = seeded_normal(world.latent_shape(eval_batch or 2 * batch), seed + 10_000, dtype, device)
+    else:
+        raise ValueError(f"unknown target {target!r}")
+    uncond = world.uncond
+    task = Task(
+        name=name,
+        model_name=world.model_name,
+        reward_name="hpsv2",
+        target=target,
+        network=CountingNetwork(world.denoiser),
+        sampler=world.sampler,
+        reward_fn=world.reward_fn,
+        params=params,
+        noise=noise,
+        seed=seed,
+        batch=batch,
+        iterations=iterations,
+        optimizer=optimizer,
+        lr=lr,
+        dtype=dtype,
+        device=device,
+        decode=world.decode,
+        condition=lambda n: _rows(cond, n),
+        uncondition=None if uncond is None else (lambda n: _expanded(uncond, n)),
+        guidance_scale=float(world.guidance_scale) if uncond is not None else 1.0,
+        eval_noise=eval_noise,
+        pipeline=world.modules,
+        prompts=[prompts[i % len(prompts)] for i in range(batch)],
+        resident=world.resident,
+    )  # fmt: skip
+    return task
+
+
+def add_lora(module, rank: int, seed: int, targets) -> list[torch.Tensor]:
+    """A peft LoRA adapter (rank ``rank``, B = 0) on ``module``'s ``targets``; its parameters."""
+    from peft import LoraConfig
+
+    with torch.random.fork_rng(devices=[]):  # LoRA's A matrices draw from the global RNG
+        torch.manual_seed(seed)
+        module.add_adapter(
+            LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=True, target_modules=list(targets))
+        )
+    params = [p for n, p in module.named_parameters() if "lora_" in n]
+    for p in params:
+        p.requires_grad_(True)
+    return params
+
+
+def frozen(module: torch.nn.Module, dtype, device) -> torch.nn.Module:
+    """``module`` on ``device`` in ``dtype``, frozen, in eval mode (quietly: no diffusers notice per cast)."""
+    import diffusers.utils.logging as dlog
+
+    level = dlog.get_verbosity()
+    dlog.set_verbosity_error()
+    module.to(device=device)
+    if any(p.dtype != dtype for p in module.parameters()):
+        module.to(dtype=dtype)
+    dlog.set_verbosity(level)
+    module.requires_grad_(False)
+    return module.eval()
+
+
+def seeded_embeddings(shapes: dict[str, tuple], prompts: list[str], seed: int, dtype, device) -> dict:
+    """Per-prompt conditioning of the given shapes without a text encoder: a seeded normal draw per
+    prompt (tiny worlds: random weights have no text to read; the paper-scale cost model: values that
+    fake tensors never read). Shapes exclude the prompt axis."""
+    out = {}
+    for j, (key, shape) in enumerate(shapes.items()):
+        out[key] = seeded_normal((len(prompts), *shape), seed * 1000 + j, dtype, device)
+    return out
+
+
+def hps_reward(model: str, prompts, reward_dir, *, dtype, device):
+    """HPSv2's code path: the tiny random open_clip (tiny worlds, no meaning) or ViT-H-14 (paper scale:
+    built from open_clip's config in the cost model)."""
+    from ..rewards import clip_models, tiny_clip
+    from ..rewards.hpsv2 import load_hpsv2
+
+    if model.startswith("tiny"):
+        hps = None if skipped() else tiny_clip.ensure(reward_dir) / "hps.pt"
+        return load_hpsv2(
+            hps, list(prompts), key="reward_dir", model=clip_models.TINY, dtype=dtype, device=device
+        )
+    return load_hpsv2(None, list(prompts), version="v2.1", model="ViT-H-14", dtype=dtype, device=device)

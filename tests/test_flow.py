@@ -1,0 +1,180 @@
+"""The flow-matching sampler and the tiny SD3 / FLUX worlds: the sampler is diffusers', the suite's
+no-grad samples are the pipelines', and every method's gradient on them against exact references."""
+
+import socket
+
+import numpy as np
+import pytest
+import torch
+from _helpers import flat, rel_err
+
+import sdo_bench
+from sdo_bench.flow_sampling import FlowMatchSampler, flux_mu
+
+FLOW_TASKS = [f"tiny-{m}-{t}" for m in ("sd3", "flux") for t in ("latent", "condition", "lora")]
+METHODS = ["bptt", "checkpoint", "truncated", "adjoint", "sdo", "drtune", "draft-lv", "refl"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def offline_cache(tmp_path_factory):
+    """Tiny reward weights built into a fresh cache; any network connection fails the test."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SDO_BENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+    def no_network(*a, **k):
+        raise AssertionError("a network connection was attempted")
+
+    mp.setattr(socket.socket, "connect", no_network)
+    yield
+    mp.undo()
+
+
+def build(name, steps=3, dtype="float64", **kw):
+    return sdo_bench.tasks.build(name, steps=steps, dtype=dtype, **kw)
+
+
+def grad(task, method, **options):
+    return sdo_bench.methods.build(method, **options).gradient(task)
+
+
+# -- the sampler is diffusers' FlowMatchEulerDiscreteScheduler ------------------------------------------
+@pytest.mark.parametrize(
+    "config, kw",
+    [
+        (dict(shift=3.0), {}),  # SD3
+        (dict(shift=1.0), dict(flux_sigmas=True)),  # FLUX.1-schnell
+        (dict(shift=3.0, use_dynamic_shifting=True), dict(flux_sigmas=True, mu=flux_mu(4096, {}))),  # dev
+    ],
+)
+def test_flow_steps_equal_the_scheduler_step(config, kw):
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    scheduler = FlowMatchEulerDiscreteScheduler(**config)
+    sampler = FlowMatchSampler(scheduler, 7, **kw)
+    ref = FlowMatchEulerDiscreteScheduler.from_config(scheduler.config)
+    extra = dict(sigmas=list(np.linspace(1.0, 1 / 7, 7))) if kw.get("flux_sigmas") else {}
+    ref.set_timesteps(7, **({"mu": kw["mu"]} if "mu" in kw else {}), **extra)
+    assert sampler.timesteps == [float(t) for t in ref.timesteps]
+    assert sampler.sigma[0] == 1.0 and sampler.sigma[-1] == 0.0
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 4, 8, 8, generator=g)
+    for k, t in enumerate(ref.timesteps):
+        v = torch.randn(x.shape, generator=g)
+        expected = ref.step(v, t, x, return_dict=False)[0]
+        ours = sampler.step(k, x, v)
+        assert torch.allclose(ours, expected, rtol=0, atol=1e-6), k
+        x = expected
+
+
+def test_flux_mu_is_the_pipelines_shift():
+    from diffusers.pipelines.flux.pipeline_flux import calculate_shift
+
+    for n in (64, 256, 1024, 4096):
+        assert flux_mu(n, {}) == pytest.approx(calculate_shift(n), rel=1e-12)
+
+
+# -- the suite's no-grad sample is the diffusers pipeline's ------------------------------------------------
+def _pipeline_images(task):
+    """The same sample from diffusers' own pipeline, fed the task's conditioning and x_T."""
+    from diffusers import FluxPipeline, StableDiffusion3Pipeline
+
+    mods = task.pipeline
+    cond = task.condition(task.batch)
+    x_T = task.x_T().detach()
+    common = dict(num_inference_steps=task.steps, output_type="pt", return_dict=False)
+    if task.model_name == "tiny-sd3":
+        pipe = StableDiffusion3Pipeline(
+            transformer=mods["transformer"], scheduler=task.sampler.scheduler, vae=mods["vae"],
+            text_encoder=None, tokenizer=None, text_encoder_2=None, tokenizer_2=None,
+            text_encoder_3=None, tokenizer_3=None,
+        )  # fmt: skip
+        unc = task.uncondition(task.batch)
+        return pipe(
+            prompt_embeds=cond["prompt_embeds"], pooled_prompt_embeds=cond["pooled"],
+            negative_prompt_embeds=unc["prompt_embeds"], negative_pooled_prompt_embeds=unc["pooled"],
+            latents=x_T, guidance_scale=task.guidance_scale, height=32, width=32, **common,
+        )[0]  # fmt: skip
+    pipe = FluxPipeline(
+        transformer=mods["transformer"], scheduler=task.sampler.scheduler, vae=mods["vae"],
+        text_encoder=None, tokenizer=None, text_encoder_2=None, tokenizer_2=None,
+    )  # fmt: skip
+    B, C, H, W = x_T.shape
+    return pipe(
+        prompt_embeds=cond["prompt_embeds"], pooled_prompt_embeds=cond["pooled"],
+        latents=FluxPipeline._pack_latents(x_T, B, C, H, W), guidance_scale=task.network.model.guidance,
+        height=32, width=32, **common,
+    )[0]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["tiny-sd3-latent", "tiny-sd3-lora", "tiny-flux-latent", "tiny-flux-lora"])
+def test_no_grad_sampling_equals_the_pipeline(name):
+    task = build(name, steps=5, dtype="float32")
+    images = _pipeline_images(task)
+    ours = task.sample()
+    diff = float((images - ours).abs().max())
+    print(f"\n{name}: max |image diff| {diff:.2e}")
+    assert ours.shape == images.shape == (task.batch, 3, 32, 32)
+    assert diff < 1e-5
+
+
+# -- every method on every tiny flow task --------------------------------------------------------------
+@pytest.mark.parametrize("name", FLOW_TASKS)
+def test_every_method_on_the_flow_worlds(name):
+    task = build(name)
+    results = {m: grad(task, m) for m in METHODS}
+    exact = results["bptt"].grads
+    for m, res in results.items():
+        applies = sdo_bench.methods.build(m).applies_to(task.target)
+        if not applies or (m == "truncated" and task.target == "latent"):
+            assert res.status == "not_applicable", m
+            continue
+        assert res.status == "ok", (m, res.reason)
+        assert [g.shape for g in res.grads] == [p.shape for p in task.parameters()], m
+        assert all(torch.isfinite(g).all() for g in res.grads), m
+        assert float(flat(res.grads).norm()) > 0, m
+    assert rel_err(results["checkpoint"].grads, exact) < 1e-12
+    assert rel_err(grad(task, "sdo", keep=task.steps).grads, exact) < 1e-12
+    assert rel_err(grad(task, "truncated", k=task.steps).grads, exact) < 1e-12
+
+
+@pytest.mark.parametrize("name", ["tiny-sd3-latent", "tiny-flux-condition"])
+def test_bptt_matches_finite_differences_on_the_flow_worlds(name):
+    task = build(name, steps=2)
+    g = flat(grad(task, "bptt").grads)
+    params = task.parameters()
+    gen = torch.Generator().manual_seed(5)
+    vs = [torch.randn(p.shape, generator=gen, dtype=p.dtype) for p in params]
+    # diffusers' RMSNorm (SD3.5's qk-norm) takes its variance in float32 even for float64 inputs: a step
+    # large enough that float32's rounding does not swamp the difference, small enough for O(h²)
+    h = 1e-3
+
+    def at(sign):
+        with torch.no_grad():
+            for p, v in zip(params, vs):
+                p.add_(sign * h * v)
+            r = float(task.reward())
+            for p, v in zip(params, vs):
+                p.sub_(sign * h * v)
+        return r
+
+    fd, analytic = (at(1) - at(-1)) / (2 * h), float(g @ flat(vs))
+    assert abs(fd - analytic) < 1e-5 * abs(analytic), (fd, analytic)
+
+
+@pytest.mark.parametrize("name", ["tiny-sd3-latent", "tiny-flux-lora"])
+def test_adjoint_converges_to_the_exact_gradient_as_n_grows(name):
+    errors = []
+    for n in (2, 8, 32):
+        task = build(name, steps=n)
+        errors.append(rel_err(grad(task, "adjoint").grads, grad(task, "bptt").grads))
+    print(f"\n{name}: adjoint relative error at N = 2, 8, 32: {errors}")
+    assert errors[2] < errors[1] < errors[0]
+    assert errors[2] < 0.1
+
+
+def test_flow_pretrain_pair_is_the_rectified_flow_target():
+    sampler = FlowMatchSampler(sdo_bench.tasks.build("tiny-sd3-latent", steps=2).sampler.scheduler, 4)
+    x0, n = torch.randn(3, 2), torch.randn(3, 2)
+    x_t, target = sampler.training_pair(x0, n, 250)
+    assert torch.allclose(x_t, 0.75 * x0 + 0.25 * n) and torch.equal(target, n - x0)
+    assert torch.allclose(sampler.predict_x0(0, sampler.noised(0, x0, n), n - x0), x0)
