@@ -14,8 +14,8 @@ from sdo_bench import outputs, record
 
 #: modules every other builds on: they may import each other, never a task family, a method or a runner
 PRIMITIVES = {
-    "measure", "sampling", "flow_sampling", "tensor_memory", "records", "record", "values", "priors", "weights",
-    "provenance", "settings", "outputs", "progress", "variant",
+    "measure", "sampling", "flow_sampling", "tensor_memory", "records", "record", "values", "priors",
+    "weights", "provenance", "settings", "outputs", "progress", "variant",
 }  # fmt: skip
 RUNNERS = {"experiment", "sweep", "gradcheck", "cost", "regress", "workflow", "workflow_check", "cli"}
 
