@@ -1,12 +1,10 @@
 """The flow-matching sampler and the tiny SD3 / FLUX worlds: the sampler is diffusers', the suite's
 no-grad samples are the pipelines', and every method's gradient on them against exact references."""
 
-import socket
-
 import numpy as np
 import pytest
 import torch
-from _helpers import flat, rel_err
+from _helpers import flat, offline, rel_err
 
 import sdo_bench
 from sdo_bench.flow_sampling import FlowMatchSampler, flux_mu
@@ -15,18 +13,7 @@ FLOW_TASKS = [f"tiny-{m}-{t}" for m in ("sd3", "flux") for t in ("latent", "cond
 METHODS = ["bptt", "checkpoint", "truncated", "adjoint", "sdo", "drtune", "draft-lv", "refl"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def offline_cache(tmp_path_factory):
-    """Tiny reward weights built into a fresh cache; any network connection fails the test."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SDO_BENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-
-    def no_network(*a, **k):
-        raise AssertionError("a network connection was attempted")
-
-    mp.setattr(socket.socket, "connect", no_network)
-    yield
-    mp.undo()
+offline_cache = pytest.fixture(scope="module", autouse=True)(offline)
 
 
 def build(name, steps=3, dtype="float64", **kw):

@@ -2,13 +2,11 @@
 aesthetic rewards on a tiny open_clip config, every method on every tiny-sd task, and the sd15 tasks'
 code path on tiny checkpoints."""
 
-import socket
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from _helpers import flat, rel_err
+from _helpers import flat, offline, rel_err
 
 import sdo_bench
 from sdo_bench.rewards import clip_image, clip_models, tiny_clip
@@ -21,18 +19,7 @@ TINY_TASKS = ["tiny-sd-latent", "tiny-sd-condition", "tiny-sd-lora"]
 METHODS = ["bptt", "checkpoint", "truncated", "adjoint", "sdo"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def offline_cache(tmp_path_factory):
-    """Tiny weights built into a fresh cache; any network connection fails the test."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SDO_BENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-
-    def no_network(*a, **k):
-        raise AssertionError("a network connection was attempted")
-
-    mp.setattr(socket.socket, "connect", no_network)
-    yield
-    mp.undo()
+offline_cache = pytest.fixture(scope="module", autouse=True)(offline)
 
 
 @pytest.fixture(scope="module")

@@ -271,3 +271,32 @@ def freeze(module: nn.Module) -> nn.Module:
     for p in module.parameters():
         p.requires_grad_(False)
     return module
+
+
+def add_lora(module, rank: int, seed: int, targets) -> list[torch.Tensor]:
+    """A peft LoRA adapter (rank ``rank``, B = 0) on ``module``'s ``targets``; its parameters."""
+    from peft import LoraConfig
+
+    with torch.random.fork_rng(devices=[]):  # LoRA's A matrices draw from the global RNG
+        torch.manual_seed(seed)
+        module.add_adapter(
+            LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=True, target_modules=list(targets))
+        )
+    params = [p for n, p in module.named_parameters() if "lora_" in n]
+    for p in params:
+        p.requires_grad_(True)
+    return params
+
+
+def frozen(module: torch.nn.Module, dtype, device) -> torch.nn.Module:
+    """``module`` on ``device`` in ``dtype``, frozen, in eval mode (quietly: no diffusers notice per cast)."""
+    import diffusers.utils.logging as dlog
+
+    level = dlog.get_verbosity()
+    dlog.set_verbosity_error()
+    module.to(device=device)
+    if any(p.dtype != dtype for p in module.parameters()):
+        module.to(dtype=dtype)
+    dlog.set_verbosity(level)
+    module.requires_grad_(False)
+    return module.eval()

@@ -22,9 +22,11 @@ from typing import Any
 
 import torch
 
+from .. import settings as S
 from ..measure import CountingNetwork
 from ..weights import skipped
-from .base import Task, seeded_normal
+from .base import Task, add_lora, seeded_normal
+from .stable_diffusion import check_tiny_reward
 
 #: the text encoders: kept on the device beside the denoiser (their weights count), or dropped after
 #: the prompts are encoded once (the embeddings are precomputed; many users drop T5 from the GPU)
@@ -34,6 +36,34 @@ COST_ONLY = (
     "{model} tasks are built for the cost model only (models from their published configs, no weights): "
     "predict them with `sdo-bench cost`; runs with real weights are not supported for this family yet"
 )
+
+
+#: the targets' settings: the tiny worlds (CPU-sized) and the paper-scale models (batch 1)
+TINY_TARGETS = {
+    "latent": dict(iterations=5, lr=0.05),
+    "condition": dict(iterations=5, lr=0.01),
+    "lora": dict(iterations=5, lr=1e-3, lora_rank=4, eval_batch=4),
+}
+PAPER_TARGETS = {
+    "latent": dict(iterations=20, lr=0.01),
+    "condition": dict(iterations=20, lr=1e-3),
+    "lora": dict(iterations=20, lr=1e-4, lora_rank=4, eval_batch=2),
+}
+
+
+def check_options(s: dict, built=(), *, resolution: dict | None = None) -> None:
+    """The options every task of these families takes, each by its rule; a tiny world's reward
+    checkpoint (``resolution`` None), or a paper-scale model's ``text_encoders`` and ``resolution``
+    (``resolution``: :func:`sdo_bench.settings.resolution`'s ``multiple``, ``top`` and ``model``)."""
+    S.strings("prompts", s["prompts"])
+    S.number("guidance_scale", s["guidance_scale"], signed=True, dtype=s["dtype"])
+    S.integer("lora_rank", s.get("lora_rank", 1), least=1)
+    S.optional(S.integer, "eval_batch", s.get("eval_batch"), least=1)
+    if resolution is None:
+        check_tiny_reward(s, built)
+        return
+    S.choice("text_encoders", s["text_encoders"], TEXT_ENCODERS)
+    S.resolution(s["resolution"], **resolution)
 
 
 def cost_model_only(model: str) -> None:
@@ -123,35 +153,6 @@ def build_task(name, target, world: World, *, prompts, steps, batch, iterations,
         resident=world.resident,
     )  # fmt: skip
     return task
-
-
-def add_lora(module, rank: int, seed: int, targets) -> list[torch.Tensor]:
-    """A peft LoRA adapter (rank ``rank``, B = 0) on ``module``'s ``targets``; its parameters."""
-    from peft import LoraConfig
-
-    with torch.random.fork_rng(devices=[]):  # LoRA's A matrices draw from the global RNG
-        torch.manual_seed(seed)
-        module.add_adapter(
-            LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=True, target_modules=list(targets))
-        )
-    params = [p for n, p in module.named_parameters() if "lora_" in n]
-    for p in params:
-        p.requires_grad_(True)
-    return params
-
-
-def frozen(module: torch.nn.Module, dtype, device) -> torch.nn.Module:
-    """``module`` on ``device`` in ``dtype``, frozen, in eval mode (quietly: no diffusers notice per cast)."""
-    import diffusers.utils.logging as dlog
-
-    level = dlog.get_verbosity()
-    dlog.set_verbosity_error()
-    module.to(device=device)
-    if any(p.dtype != dtype for p in module.parameters()):
-        module.to(dtype=dtype)
-    dlog.set_verbosity(level)
-    module.requires_grad_(False)
-    return module.eval()
 
 
 def seeded_embeddings(shapes: dict[str, tuple], prompts: list[str], seed: int, dtype, device) -> dict:

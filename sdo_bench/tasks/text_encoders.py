@@ -30,7 +30,7 @@ def build(name: str):
 def resident_encoders(names, mode: str, dtype, device) -> tuple[dict, str]:
     """The encoders ``names`` as frozen modules where ``mode`` is ``resident`` (none where
     ``precomputed``), and the words a cost row uses for them."""
-    from .latent_world import frozen
+    from .base import frozen
 
     labels = ", ".join(ENCODERS[n][0] for n in names)
     if mode == "precomputed":

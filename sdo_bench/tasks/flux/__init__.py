@@ -11,21 +11,22 @@ Targets and construction are the shared ones (:mod:`sdo_bench.tasks.latent_world
 
 from __future__ import annotations
 
-from ... import settings as S
 from ...flow_sampling import FlowMatchSampler, flow_scheduler, flux_mu
 from ...weights import asset_config
+from ..base import frozen
 from ..latent_world import (
-    TEXT_ENCODERS,
+    PAPER_TARGETS,
+    TINY_TARGETS,
     World,
     build_task,
+    check_options,
     cost_model_only,
-    frozen,
     hps_reward,
     seeded_embeddings,
 )
 from ..registry import register
 from ..sd3.model import decoder
-from ..stable_diffusion import PAPER_PROMPTS, TINY_PROMPTS, TINY_REWARD_WORKFLOW, check_tiny_reward
+from ..stable_diffusion import PAPER_PROMPTS, TINY_PROMPTS, TINY_REWARD_WORKFLOW
 from ..text_encoders import resident_encoders
 from . import model as m
 
@@ -41,15 +42,9 @@ MAX_RESOLUTION = 2048
 
 
 def _check(s: dict, built=(), *, model: str) -> None:
-    S.strings("prompts", s["prompts"])
-    S.number("guidance_scale", s["guidance_scale"], signed=True, dtype=s["dtype"])
-    S.integer("lora_rank", s.get("lora_rank", 1), least=1)
-    S.optional(S.integer, "eval_batch", s.get("eval_batch"), least=1)
     if model == "tiny-flux":
-        check_tiny_reward(s, built)
-        return
-    S.choice("text_encoders", s["text_encoders"], TEXT_ENCODERS)
-    S.resolution(s["resolution"], multiple=MULTIPLE, top=MAX_RESOLUTION, model=model)
+        return check_options(s, built)
+    check_options(s, built, resolution=dict(multiple=MULTIPLE, top=MAX_RESOLUTION, model=model))
 
 
 def _world(model, *, steps, prompts, seed, dtype, device, guidance_scale, resolution=None,
@@ -102,14 +97,6 @@ def _build(name, target, model, **kw):
     return build_task(name, target, _world(model, **kw), **kw)
 
 
-TARGET_DEFAULTS = {
-    "latent": dict(iterations=5, lr=0.05),
-    "condition": dict(iterations=5, lr=0.01),
-    "lora": dict(iterations=5, lr=1e-3, lora_rank=4, eval_batch=4),
-}
-PAPER_LR = {"latent": 0.01, "condition": 1e-3, "lora": 1e-4}
-
-
 def _register_tiny(target):
     @register(
         f"tiny-flux-{target}",
@@ -118,7 +105,7 @@ def _register_tiny(target):
         workflow=TINY_REWARD_WORKFLOW,
         check=lambda s, built=(): _check(s, built, model="tiny-flux"),
         steps=20, batch=2, prompts=TINY_PROMPTS, guidance_scale=3.5, reward_dir=None,
-        **TARGET_DEFAULTS[target],
+        **TINY_TARGETS[target],
     )  # fmt: skip
     def factory(name, **kw):
         return _build(name, target, "tiny-flux", **kw)
@@ -126,22 +113,19 @@ def _register_tiny(target):
 
 def _register_paper(model, target):
     spec = MODELS[model]
-    defaults = dict(TARGET_DEFAULTS[target], iterations=20, lr=PAPER_LR[target])
-    if target == "lora":
-        defaults["eval_batch"] = 2
 
     @register(
         f"{model}-{target}-hpsv2",
         f"FLUX.1-{spec['variant']} (cost model: configs, no weights), optimize {target} for HPSv2",
         check=lambda s, built=(): _check(s, built, model=model),
         steps=spec["steps"], batch=1, prompts=PAPER_PROMPTS[:1], guidance_scale=spec["guidance_scale"],
-        resolution=1024, text_encoders="resident", **defaults,
+        resolution=1024, text_encoders="resident", **PAPER_TARGETS[target],
     )  # fmt: skip
     def factory(name, **kw):
         return _build(name, target, model, **kw)
 
 
-for _target in TARGET_DEFAULTS:
+for _target in TINY_TARGETS:
     _register_tiny(_target)
     for _model in MODELS:
         _register_paper(_model, _target)

@@ -14,17 +14,19 @@ from __future__ import annotations
 from ... import settings as S
 from ...flow_sampling import FlowMatchSampler, flow_scheduler
 from ...weights import asset_config
+from ..base import frozen
 from ..latent_world import (
-    TEXT_ENCODERS,
+    PAPER_TARGETS,
+    TINY_TARGETS,
     World,
     build_task,
+    check_options,
     cost_model_only,
-    frozen,
     hps_reward,
     seeded_embeddings,
 )
 from ..registry import register
-from ..stable_diffusion import PAPER_PROMPTS, TINY_PROMPTS, TINY_REWARD_WORKFLOW, check_tiny_reward
+from ..stable_diffusion import PAPER_PROMPTS, TINY_PROMPTS, TINY_REWARD_WORKFLOW
 from ..text_encoders import resident_encoders
 from . import model as m
 
@@ -41,18 +43,12 @@ def max_resolution(transformer_config: dict, vae_factor: int) -> int:
 
 
 def _check(s: dict, built=(), *, model: str) -> None:
-    S.strings("prompts", s["prompts"])
-    S.number("guidance_scale", s["guidance_scale"], signed=True, dtype=s["dtype"])
-    S.integer("lora_rank", s.get("lora_rank", 1), least=1)
-    S.optional(S.integer, "eval_batch", s.get("eval_batch"), least=1)
     S.number("shift", s["shift"], positive=True)
     if model == "tiny-sd3":
-        check_tiny_reward(s, built)
-        return
-    S.choice("text_encoders", s["text_encoders"], TEXT_ENCODERS)
+        return check_options(s, built)
     config = asset_config(f"sd35/{MODELS[model]['config']}")
-    factor, top = 8 * config["patch_size"], max_resolution(config, 8)
-    S.resolution(s["resolution"], multiple=factor, top=top, model=model)
+    top = max_resolution(config, 8)
+    check_options(s, built, resolution=dict(multiple=8 * config["patch_size"], top=top, model=model))
 
 
 def _world(model, *, steps, prompts, seed, dtype, device, resolution=None, text_encoders="resident",
@@ -109,12 +105,6 @@ def _build(name, target, model, **kw):
 
 
 TINY = dict(steps=20, batch=2, prompts=TINY_PROMPTS, guidance_scale=7.0, shift=3.0, reward_dir=None)
-TARGET_DEFAULTS = {
-    "latent": dict(iterations=5, lr=0.05),
-    "condition": dict(iterations=5, lr=0.01),
-    "lora": dict(iterations=5, lr=1e-3, lora_rank=4, eval_batch=4),
-}
-PAPER_LR = {"latent": 0.01, "condition": 1e-3, "lora": 1e-4}
 
 
 def _register_tiny(target):
@@ -123,7 +113,7 @@ def _register_tiny(target):
         f"tiny random SD3 (MMDiT, flow matching; CPU-sized), optimize {target}; tiny-HPS reward (no meaning)",
         workflow=TINY_REWARD_WORKFLOW,
         check=lambda s, built=(): _check(s, built, model="tiny-sd3"),
-        **TARGET_DEFAULTS[target],
+        **TINY_TARGETS[target],
         **TINY,
     )
     def factory(name, **kw):
@@ -132,9 +122,6 @@ def _register_tiny(target):
 
 def _register_paper(model, target):
     spec = MODELS[model]
-    defaults = dict(TARGET_DEFAULTS[target], iterations=20, lr=PAPER_LR[target])
-    if target == "lora":
-        defaults["eval_batch"] = 2
 
     @register(
         f"{model}-{target}-hpsv2",
@@ -147,13 +134,13 @@ def _register_paper(model, target):
         resolution=1024,
         shift=3.0,
         text_encoders="resident",
-        **defaults,
+        **PAPER_TARGETS[target],
     )
     def factory(name, **kw):
         return _build(name, target, model, **kw)
 
 
-for _target in TARGET_DEFAULTS:
+for _target in TINY_TARGETS:
     _register_tiny(_target)
     for _model in MODELS:
         _register_paper(_model, _target)

@@ -14,15 +14,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ... import settings as S
 from ...sampling import DDIMSampler
 from ...weights import asset_config
+from ..base import frozen
 from ..latent_world import (
-    TEXT_ENCODERS,
+    PAPER_TARGETS,
     World,
     build_task,
+    check_options,
     cost_model_only,
-    frozen,
     hps_reward,
     seeded_embeddings,
 )
@@ -94,26 +94,16 @@ class _Pipe:
 
 
 def _check(s: dict, built=()) -> None:
-    S.strings("prompts", s["prompts"])
-    S.number("guidance_scale", s["guidance_scale"], signed=True, dtype=s["dtype"])
-    S.integer("lora_rank", s.get("lora_rank", 1), least=1)
-    S.optional(S.integer, "eval_batch", s.get("eval_batch"), least=1)
-    S.choice("text_encoders", s["text_encoders"], TEXT_ENCODERS)
-    S.resolution(s["resolution"], multiple=MULTIPLE, top=MAX_RESOLUTION, model="sdxl")
-
-
-LR = {"latent": 0.01, "condition": 1e-3, "lora": 1e-4}
+    check_options(s, built, resolution=dict(multiple=MULTIPLE, top=MAX_RESOLUTION, model="sdxl"))
 
 
 def _register(target):
-    extra = dict(lora_rank=4, eval_batch=2) if target == "lora" else {}
-
     @register(
         f"sdxl-{target}-hpsv2",
         f"SDXL base 1.0 (cost model: configs, no weights), optimize {target} for HPSv2",
         check=_check,
-        steps=50, batch=1, iterations=20, lr=LR[target], prompts=PAPER_PROMPTS[:1], guidance_scale=5.0,
-        resolution=1024, text_encoders="resident", **extra,
+        steps=50, batch=1, prompts=PAPER_PROMPTS[:1], guidance_scale=5.0, resolution=1024,
+        text_encoders="resident", **PAPER_TARGETS[target],
     )  # fmt: skip
     def factory(name, **kw):
         cost_model_only("sdxl")
@@ -121,5 +111,5 @@ def _register(target):
         return build_task(name, target, world("sdxl", *configs, **kw), **kw)
 
 
-for _target in LR:
+for _target in PAPER_TARGETS:
     _register(_target)

@@ -32,7 +32,7 @@ from ...rewards.hpsv2 import WHERE as HPS_WHERE
 from ...rewards.hpsv2 import load_hpsv2
 from ...sampling import DDIMSampler
 from ...weights import require, skipped
-from ..base import Task, seeded_normal
+from ..base import Task, add_lora, seeded_normal
 from ..registry import WorkflowFiles, register
 from . import pipeline as sd
 from . import tiny as tiny_sd
@@ -160,7 +160,7 @@ def _build(
         condition = per_sample(cond_emb)
         params = [cond_emb]
     elif target == "lora":
-        params = sd.add_lora(unet, lora_rank, seed)
+        params = add_lora(unet, lora_rank, seed, sd.LORA_TARGETS)
         eval_noise = seeded_normal(
             sd.latent_shape(pipe, eval_batch or 2 * batch), seed + 10_000, dtype, device
         )

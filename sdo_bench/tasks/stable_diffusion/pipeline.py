@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ...weights import WeightsError, asset_config, require
+from ..base import frozen
 
 PIPELINE_FILES = ("model_index.json", "unet", "vae", "text_encoder", "tokenizer", "scheduler")
 WHERE_SD15 = (
@@ -98,17 +99,8 @@ def pipeline_from_configs(configs: dict, *, dtype: torch.dtype = torch.float32, 
         requires_safety_checker=False,
     )
     pipe.set_progress_bar_config(disable=True)
-    import diffusers.utils.logging as dlog
-
-    level = dlog.get_verbosity()
-    dlog.set_verbosity_error()  # no "modules that should be kept in float32: []" notice per cast
     for module in (pipe.unet, pipe.vae, pipe.text_encoder):
-        module.to(device=device)
-        if module.dtype != dtype:
-            module.to(dtype=dtype)
-        module.requires_grad_(False)
-        module.eval()
-    dlog.set_verbosity(level)
+        frozen(module, dtype, device)
     return pipe
 
 
@@ -155,19 +147,3 @@ def decoder(pipe):
 def latent_shape(pipe, batch: int) -> tuple[int, int, int, int]:
     size = pipe.unet.config.sample_size
     return (batch, pipe.unet.config.in_channels, size, size)
-
-
-def add_lora(unet, rank: int, seed: int, targets=LORA_TARGETS) -> list[torch.Tensor]:
-    """Add a peft LoRA adapter (rank ``rank``, B = 0 so the model starts unchanged) on the UNet's
-    attention projections; returns its parameters (the only ones requiring grad)."""
-    from peft import LoraConfig
-
-    with torch.random.fork_rng(devices=[]):  # LoRA's A matrices draw from the global RNG
-        torch.manual_seed(seed)
-        unet.add_adapter(
-            LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=True, target_modules=list(targets))
-        )
-    params = [p for n, p in unet.named_parameters() if "lora_" in n]
-    for p in params:
-        p.requires_grad_(True)
-    return params
