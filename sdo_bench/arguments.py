@@ -29,6 +29,8 @@ def _int(name: str, least: int | None = None):
 # the argument tables, one argument a line
 # fmt: off
 REQ, SEED = dict(required=True), ("--seed", dict(type=_int("--seed", 0), default=0, help="the random seed"))
+OBJECTIVE = ("--objective", dict(choices=["epsilon", "flow"], default="epsilon", help="the digits "
+                                "model: epsilon, the DDPM (unet/); flow, its rectified flow (flow_unet/)"))
 JSON = ("--json", dict(action="store_true", help="print the results as JSON instead of a table"))
 STRICT = ("--strict", dict(action="store_true", help="exit 1 when a run failed, ran out of memory or "
                                                      "diverged (its record is written either way)"))
@@ -113,7 +115,8 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
     "train-model": ("train the digits UNet (save_pretrained to OUT/unet)", [
         ("--out", dict(REQ, help="the weights directory")),
         ("--steps", dict(type=_int("--steps", 1), default=2000, help="training steps")),
-        ("--batch", dict(type=_int("--batch", 1), default=128, help="images per training step")), SEED]),
+        ("--batch", dict(type=_int("--batch", 1), default=128, help="images per training step")), SEED,
+        OBJECTIVE]),
     "train-classifier": ("train the reward classifier and the judge", [
         ("--out", dict(REQ, help="weights directory (classifier.pt, judge.pt)")),
         ("--which", dict(choices=["reward", "judge", "both"], default="both", help="which to train")),
@@ -122,7 +125,8 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("--weights", dict(REQ, help="the digits weights directory")),
         ("--out", dict(REQ, help="the results (JSON)")),
         ("--grid", dict(help="also a sample grid, one row per class (PNG)")),
-        ("--samples", dict(type=_int("--samples", 1), default=500, help="samples judged")), JSON]),
+        ("--samples", dict(type=_int("--samples", 1), default=500, help="samples judged")), OBJECTIVE,
+        JSON]),
     "progress": ("runs done and time left per rule family of a running workflow", [
         ("family", dict(choices=["runs", "sweeps", "cost"], help="the rule family")), JSON]),
     "build-tiny": ("build tiny-sd and tiny open_clip checkpoints (random weights, offline)", [

@@ -237,7 +237,7 @@ def _report(a):
 def _train_model(a):
     from .tasks.digits.model import train_summary
 
-    return train_summary(a.out, a.steps, a.batch, a.seed)
+    return train_summary(a.out, a.steps, a.batch, a.seed, a.objective)
 
 
 def _train_classifier(a):
@@ -249,7 +249,7 @@ def _train_classifier(a):
 def _evaluate_model(a):
     from .tasks.digits.model_quality import summary
 
-    return summary(a.weights, a.out, a.grid, a.samples)  # JSON either way
+    return summary(a.weights, a.out, a.grid, a.samples, a.objective)  # JSON either way
 
 
 def _build_tiny(a):

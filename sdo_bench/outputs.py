@@ -61,6 +61,7 @@ PER_COST_TASK = ("cost_memory",)
 #: the models the workflow builds: the digits weights (files inside the config's ``weights_dir``) and
 #: the tiny random Stable Diffusion and open_clip checkpoints
 DIGITS_MODEL = ("unet/config.json",)
+DIGITS_FLOW_MODEL = ("flow_unet/config.json",)
 DIGITS_CLASSIFIERS = ("classifier.pt", "judge.pt")
 TINY_SD, TINY_SD_FILES = "results/models/tiny-sd", ("model_index.json",)
 TINY_CLIP, TINY_CLIP_FILES = "results/models/tiny-clip", ("aesthetic_head.pth",)
@@ -70,6 +71,10 @@ FAMILY_OUTPUTS = {
     "digits_model_quality": (
         "digits_model_quality",
         {"json": "results/model/model_quality.json", "grid": "results/model/digits_samples.png"},
+    ),
+    "digits_flow_model_quality": (
+        "digits_flow_model_quality",
+        {"json": "results/model/flow_model_quality.json", "grid": "results/model/flow_digits_samples.png"},
     ),
 }
 

@@ -88,3 +88,49 @@ rule build_tiny:
         clip=lambda w, output: os.path.dirname(output[-1]),
     shell:
         "{params.sdo_bench} build-tiny --sd-out {params.sd} --clip-out {params.clip} > {log} 2>&1"
+
+
+# The rectified flow of the same digits (the digits-flow-* tasks), beside the DDPM's weights.
+FLOW_QUALITY_RULE, FLOW_QUALITY = OUT.FAMILY_OUTPUTS["digits_flow_model_quality"]
+
+
+rule train_digits_flow_model:
+    output:
+        [f"{PLAN.weights}/{f}" for f in OUT.DIGITS_FLOW_MODEL],
+    log:
+        "logs/models/train_digits_flow_model.log",
+    benchmark:
+        OUT.BENCHMARK_MODEL.format(rule="train_digits_flow_model")
+    conda:
+        "../envs/sdo-bench.yaml"
+    threads: workflow.cores
+    params:
+        sdo_bench=SDO_BENCH,
+        weights=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
+    shell:
+        "OMP_NUM_THREADS={threads} {params.sdo_bench} train-model --out {params.weights} "
+        "--objective flow > {log} 2>&1"
+
+
+rule digits_flow_model_quality:
+    input:
+        [f"{PLAN.weights}/{f}" for f in (*OUT.DIGITS_FLOW_MODEL, *OUT.DIGITS_CLASSIFIERS)],
+    output:
+        json=FLOW_QUALITY["json"],
+        grid=report(FLOW_QUALITY["grid"], caption="../report/digits_samples.rst", category="Models"),
+    log:
+        f"logs/models/{FLOW_QUALITY_RULE}.log",
+    benchmark:
+        OUT.BENCHMARK_MODEL.format(rule=FLOW_QUALITY_RULE)
+    priority: 10
+    conda:
+        "../envs/sdo-bench.yaml"
+    # one thread, as for the DDPM's quality
+    threads: 1
+    params:
+        sdo_bench=SDO_BENCH,
+        weights=lambda w, input: os.path.dirname(input[-1]),
+        samples=config.get("model_quality_samples", 500),
+    shell:
+        "OMP_NUM_THREADS={threads} {params.sdo_bench} evaluate-model --weights {params.weights} "
+        "--objective flow --out {output.json} --grid {output.grid} --samples {params.samples} > {log} 2>&1"

@@ -27,7 +27,6 @@ import torch
 from ... import outputs
 from ... import settings as S
 from ...measure import CountingNetwork
-from ...sampling import DDIMSampler
 from ...weights import ASSETS
 from ..base import Task, freeze, seeded_normal
 from ..registry import WorkflowFiles, register
@@ -48,6 +47,13 @@ WORKFLOW = WorkflowFiles(
     defaults={"weights_dir": "{weights_dir}"},
     outputs=("digits_model_quality",),
 )
+#: the rectified flow of the same digits: its weights beside the DDPM's, its own quality
+FLOW_WORKFLOW = WorkflowFiles(
+    inputs={"weights_dir": (*outputs.DIGITS_FLOW_MODEL, *outputs.DIGITS_CLASSIFIERS)},
+    defaults={"weights_dir": "{weights_dir}"},
+    outputs=("digits_flow_model_quality",),
+)
+MODEL_NAMES = {"epsilon": "digits", "flow": "digits-flow"}
 
 
 def check(s: dict, built=()) -> None:
@@ -100,11 +106,12 @@ def _build(
     eval_batch=None,
     lora_rank=4,
     judge_samples=256,
+    objective="epsilon",
 ) -> Task:
-    from .model import NULL_CLASS, DigitsDenoiser, ddim_scheduler, load_unet  # diffusers: slow
+    from .model import MODEL_DIRS, NULL_CLASS, DigitsDenoiser, load_unet, sampler  # diffusers: slow
 
     wdir = resolve_weights_dir(weights_dir)
-    unet = load_unet(wdir / "unet")
+    unet = load_unet(wdir / MODEL_DIRS[objective])
     denoiser = DigitsDenoiser(unet)
     freeze(denoiser)
     reward = DigitClassifierReward(load_classifier("reward", wdir), target_digit)
@@ -164,12 +171,12 @@ def _build(
 
     task = Task(
         name=name,
-        model_name="digits",
+        model_name=MODEL_NAMES[objective],
         reward_name="digit-classifier",
-        resident="digits UNet, digit classifier (reward)",
+        resident=f"{MODEL_NAMES[objective]} UNet, digit classifier (reward)",
         target=target,
         network=CountingNetwork(denoiser),
-        sampler=DDIMSampler(ddim_scheduler(), steps),
+        sampler=sampler(objective, steps),
         reward_fn=reward,
         params=params,
         noise=noise,
@@ -265,3 +272,25 @@ def digits_lora(name, **kw):
 )
 def digits_weights(name, **kw):
     return _build(name, "weights", **kw)
+
+
+def _register_flow(target: str) -> None:
+    """``digits-flow-<target>``: the same task on the rectified flow of the same digits (the DDPM
+    task's settings, its regularizer weights included: measured on the DDPM, not re-tuned)."""
+    from ..registry import spec
+
+    what = spec(f"digits-{target}").description.split(", ", 1)[1]
+
+    @register(
+        f"digits-flow-{target}",
+        f"digits rectified flow (flow-matching Euler), {what}",
+        workflow=FLOW_WORKFLOW,
+        check=check,
+        **spec(f"digits-{target}").defaults,
+    )
+    def factory(name, **kw):
+        return _build(name, target, objective="flow", **kw)
+
+
+for _target in ("latent", "condition", "lora", "weights"):
+    _register_flow(_target)

@@ -26,6 +26,9 @@ from .data import IMAGE_SIZE, load_split
 NULL_CLASS = 10
 NUM_CLASSES = 10
 TRAIN_COMMAND = "sdo-bench train-model --out {path}"
+#: where each training objective's model lives in a weights directory: the DDPM, the rectified flow
+MODEL_DIRS = {"epsilon": "unet", "flow": "flow_unet"}
+OBJECTIVES = tuple(MODEL_DIRS)
 
 
 def unet_config(size: int = IMAGE_SIZE) -> dict:
@@ -46,6 +49,22 @@ def unet_config(size: int = IMAGE_SIZE) -> dict:
 
 def noise_schedule_config() -> dict:
     return dict(num_train_timesteps=1000, beta_schedule="linear", beta_start=1e-4, beta_end=0.02)
+
+
+#: the rectified flow's sampler: flow-matching Euler, no shift, on the training's t = 1000 σ
+FLOW_SCHEDULER = dict(num_train_timesteps=1000, shift=1.0)
+
+
+def sampler(objective: str, steps: int):
+    """The sampler of the model trained with ``objective``: DDIM on the DDPM's schedule, or
+    flow-matching Euler for the rectified flow."""
+    if objective == "flow":
+        from ...flow_sampling import FlowMatchSampler, flow_scheduler
+
+        return FlowMatchSampler(flow_scheduler(FLOW_SCHEDULER), steps)
+    from ...sampling import DDIMSampler
+
+    return DDIMSampler(ddim_scheduler(), steps)
 
 
 def ddim_scheduler() -> DDIMScheduler:
@@ -84,7 +103,8 @@ class DigitsDenoiser(nn.Module):
 def load_unet(path: str | Path) -> UNet2DModel:
     """Load the trained UNet from a local directory; a clear error names the path and the fix."""
     path = Path(path)
-    fix = f"create it with `{TRAIN_COMMAND.format(path=path.parent)}`"  # train-model writes OUT/unet
+    command = TRAIN_COMMAND.format(path=path.parent)  # train-model writes OUT/unet or OUT/flow_unet
+    fix = f"create it with `{command}{' --objective flow' * (path.name == MODEL_DIRS['flow'])}`"
     if skipped() and (path / "config.json").is_file():  # the architecture only (cost model)
         return UNet2DModel.from_config(UNet2DModel.load_config(path))
     if not (path / "config.json").is_file():
@@ -110,8 +130,13 @@ def train_model(
     cond_drop: float = 0.1,
     ema_decay: float = 0.999,
     progress: bool | None = None,
+    objective: str = "epsilon",
 ) -> dict:
-    """Train the digits UNet and save it (EMA weights) with ``save_pretrained`` to ``out``."""
+    """Train the digits UNet and save it (EMA weights) with ``save_pretrained`` to ``out``.
+
+    ``objective``: ``epsilon`` (the DDPM: ε-prediction on the linear-β schedule) or ``flow`` (a
+    rectified flow: x_σ = (1 − σ) x_0 + σ n with σ ~ U(0, 1), the network at timestep 1000 σ predicts
+    the velocity n − x_0; sampled by :class:`~sdo_bench.flow_sampling.FlowMatchSampler`)."""
     from diffusers.training_utils import EMAModel
 
     torch.manual_seed(seed)
@@ -131,9 +156,14 @@ def train_model(
         x0, y = x_all[idx], y_all[idx].clone()
         y[torch.rand(batch, generator=g) < cond_drop] = NULL_CLASS
         noise = torch.randn(x0.shape, generator=g)
-        t = torch.randint(0, sched.config.num_train_timesteps, (batch,), generator=g)
-        xt = sched.add_noise(x0, noise, t)
-        loss = F.mse_loss(unet(xt, t, class_labels=y).sample, noise)
+        if objective == "flow":
+            sigma = torch.rand(batch, generator=g)
+            s4 = sigma.view(-1, 1, 1, 1)
+            xt, target, t = (1 - s4) * x0 + s4 * noise, noise - x0, sigma * sched.config.num_train_timesteps
+        else:
+            t = torch.randint(0, sched.config.num_train_timesteps, (batch,), generator=g)
+            xt, target = sched.add_noise(x0, noise, t), noise
+        loss = F.mse_loss(unet(xt, t, class_labels=y).sample, target)
         for group in opt.param_groups:
             group["lr"] = lr_at(i)
         opt.zero_grad(set_to_none=True)
@@ -155,6 +185,7 @@ def train_model(
         "seed": seed,
         "cond_drop": cond_drop,
         "ema_decay": ema_decay,
+        "objective": objective,
         "train_seconds": time.time() - t_start,
         "image_size": IMAGE_SIZE,
         "parameters": sum(p.numel() for p in unet.parameters()),
@@ -162,15 +193,18 @@ def train_model(
     }
     (out / "training.json").write_text(json.dumps(info, indent=1))
     info["summary"] = (
-        f"trained digits UNet ({info['parameters']} parameters) in {info['train_seconds']:.0f} s; "
+        f"trained digits {'flow ' * (objective == 'flow')}UNet ({info['parameters']} parameters)"
+        f" in {info['train_seconds']:.0f} s; "
         f"final loss {log[-1]['loss']:.4f}; saved to {out}"
     )
     return info
 
 
-def train_summary(out, steps: int = 2000, batch: int = 128, seed: int = 0) -> str:
-    """``sdo-bench train-model``: train into ``out/unet``; one line on what was trained."""
+def train_summary(out, steps: int = 2000, batch: int = 128, seed: int = 0, objective: str = "epsilon") -> str:
+    """``sdo-bench train-model``: train into ``out/unet`` (``flow``: ``out/flow_unet``); one line on
+    what was trained."""
     from ...records import check_dir
 
     check_dir(out, "--out")
-    return train_model(Path(out) / "unet", steps=steps, batch=batch, seed=seed)["summary"]
+    path = Path(out) / MODEL_DIRS[objective]
+    return train_model(path, steps=steps, batch=batch, seed=seed, objective=objective)["summary"]

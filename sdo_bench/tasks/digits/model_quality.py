@@ -13,11 +13,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ...sampling import DDIMSampler
 from .classifier import accuracy, load_classifier
 from .data import load_split, to_unit
 from .judge import _judge, fid_kid
-from .model import DigitsDenoiser, ddim_scheduler, load_unet
+from .model import MODEL_DIRS, DigitsDenoiser, load_unet, sampler
 
 
 @torch.no_grad()
@@ -29,11 +28,12 @@ def class_conditional_samples(
     guidance_scale: float = 2.0,
     seed: int = 0,
     batch: int = 100,
+    objective: str = "epsilon",
 ):
     from .model import NULL_CLASS
 
-    denoiser = DigitsDenoiser(load_unet(Path(weights_dir) / "unet")).eval()
-    sampler = DDIMSampler(ddim_scheduler(), steps)
+    denoiser = DigitsDenoiser(load_unet(Path(weights_dir) / MODEL_DIRS[objective])).eval()
+    chain = sampler(objective, steps)
     size = denoiser.unet.config.sample_size
     g = torch.Generator().manual_seed(seed)
     out = []
@@ -44,9 +44,9 @@ def class_conditional_samples(
         c = denoiser.embed(y)
         u = denoiser.embed(torch.full_like(y, NULL_CLASS))
         for k in range(steps):
-            e = denoiser(torch.cat([x, x]), sampler.timesteps[k], torch.cat([u, c]))
+            e = denoiser(torch.cat([x, x]), chain.timesteps[k], torch.cat([u, c]))
             e_u, e_c = e.chunk(2)
-            x = sampler.step(k, x, e_u + guidance_scale * (e_c - e_u))
+            x = chain.step(k, x, e_u + guidance_scale * (e_c - e_u))
         out.append(to_unit(x))
     return torch.cat(out)
 
@@ -72,7 +72,9 @@ def hack(task, iterations: int) -> None:
         optimizer.zero_grad(set_to_none=True)
 
 
-def judge_vs_hacks(weights_dir: Path, seeds=(100, 101, 102), target_digit: int = 3) -> dict:
+def judge_vs_hacks(
+    weights_dir: Path, seeds=(100, 101, 102), target_digit: int = 3, objective="epsilon"
+) -> dict:
     """The judge's p(target) and p(a digit) on real held-out images of the target and on reward hacks:
     ``digits-latent`` (N = 20, 10 iterations, lr 0.1, batch 8, prior none), optimized by exact gradient
     ascent (:func:`hack`). "Hacked" are the final samples rougher than any real digit (total variation
@@ -94,8 +96,9 @@ def judge_vs_hacks(weights_dir: Path, seeds=(100, 101, 102), target_digit: int =
 
     finals = []
     for seed in seeds:
+        name = "digits-flow-latent" if objective == "flow" else "digits-latent"
         task = build(
-            "digits-latent", steps=20, iterations=10, lr=0.1, seed=seed, prior="none", judge=False,
+            name, steps=20, iterations=10, lr=0.1, seed=seed, prior="none", judge=False,
             weights_dir=str(weights_dir), target_digit=target_digit,
         )  # fmt: skip
         hack(task, task.iterations)
@@ -121,26 +124,29 @@ def evaluate(
     steps: int = 50,
     guidance_scale: float = 2.0,
     seed: int = 0,
+    objective: str = "epsilon",
 ) -> dict:
-    """The model's quality (``out``, JSON) and, with ``grid_out``, a grid of class-conditional
-    samples, one row per class (PNG)."""
+    """The quality of the model trained with ``objective`` (``out``, JSON) and, with ``grid_out``, a
+    grid of class-conditional samples, one row per class (PNG)."""
     from ...records import check_writable, write_atomic
 
     weights_dir = Path(weights_dir)
-    load_unet(weights_dir / "unet")  # missing weights: a clear error before anything is written
+    load_unet(
+        weights_dir / MODEL_DIRS[objective]
+    )  # missing weights: a clear error before anything is written
     load_classifier("reward", weights_dir), load_classifier("judge", weights_dir)
     for path in filter(None, [out, grid_out]):
         check_writable(path)
     split = load_split()
     labels = torch.arange(n) % 10
-    samples = class_conditional_samples(
-        weights_dir, labels, steps=steps, guidance_scale=guidance_scale, seed=seed
-    )
+    kw = dict(steps=steps, guidance_scale=guidance_scale, objective=objective)
+    samples = class_conditional_samples(weights_dir, labels, seed=seed, **kw)
     judge = _judge(str(weights_dir))
     with torch.no_grad():
         judged = judge(samples).argmax(-1)
     held, train = to_unit(split.held_x), to_unit(split.train_x)
     result = {
+        "objective": objective,
         "n_samples": n,
         "steps": steps,
         "guidance_scale": guidance_scale,
@@ -152,18 +158,16 @@ def evaluate(
         "per_class_judged_accuracy": [float((judged[labels == c] == c).float().mean()) for c in range(10)],
         "samples_vs_held_out": fid_kid(samples, held, weights_dir),
         "floor_held_out_vs_train": fid_kid(held, train, weights_dir),
-        "judge_vs_reward_hacks": judge_vs_hacks(weights_dir),
+        "judge_vs_reward_hacks": judge_vs_hacks(weights_dir, objective=objective),
     }
     if grid_out is not None:
         grid_labels = torch.arange(10).repeat_interleave(10)
-        grid = class_conditional_samples(
-            weights_dir, grid_labels, steps=steps, guidance_scale=guidance_scale, seed=seed + 1
-        )
+        grid = class_conditional_samples(weights_dir, grid_labels, seed=seed + 1, **kw)
         save_grid(grid, Path(grid_out), nrow=10)
     write_atomic(out, result)
     return result
 
 
-def summary(weights_dir, out, grid_out=None, n: int = 500) -> str:
+def summary(weights_dir, out, grid_out=None, n: int = 500, objective: str = "epsilon") -> str:
     """``sdo-bench evaluate-model``: :func:`evaluate` as indented JSON."""
-    return json.dumps(evaluate(weights_dir, out, grid_out, n=n), indent=1)
+    return json.dumps(evaluate(weights_dir, out, grid_out, n=n, objective=objective), indent=1)
