@@ -1,7 +1,7 @@
 """One builder for the latent-diffusion families of 2023–2025 (``sdxl``, ``sd3``, ``flux``): a
 :class:`World` says what a family's model is — denoiser, sampler, VAE decode, prompt conditioning,
 what stays resident — and :func:`build_task` makes the task for a target from it, the same way for
-every family (the Stable Diffusion 1.5 family's targets, written once):
+every family (the targets as the Stable Diffusion 1.5 family builds them):
 
 * ``latent``: x_T of the batch;
 * ``condition``: every tensor of the per-prompt conditioning (prompt embeddings and pooled embedding);

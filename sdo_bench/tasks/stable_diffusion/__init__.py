@@ -191,15 +191,17 @@ def _build(
         eval_noise=eval_noise,
         pipeline=pipe,
         prompts=_per_sample(distinct, batch),
-        resident="UNet, VAE, CLIP-L text encoder (resident), "
-        + (
-            "tiny HPS"
-            if model == "tiny-sd"
-            else {"hpsv2": "HPSv2 ViT-H-14", "aesthetic": "CLIP ViT-L-14 + aesthetic head"}[reward]
-        ),
+        resident=RESIDENT[model if model == "tiny-sd" else reward],
     )
     return task
 
+
+#: what stays in memory, in the cost model's words (tiny-sd: tiny random components)
+RESIDENT = {
+    "tiny-sd": "tiny UNet, VAE, CLIP text encoder (resident), tiny HPS",
+    "hpsv2": "UNet, VAE, CLIP-L text encoder (resident), HPSv2 ViT-H-14",
+    "aesthetic": "UNet, VAE, CLIP-L text encoder (resident), CLIP ViT-L-14 + aesthetic head",
+}
 
 #: the workflow builds the tiny checkpoints (``build_tiny``) where the config does not name them
 TINY_WORKFLOW = WorkflowFiles(
