@@ -22,11 +22,55 @@ from typing import Any
 
 import torch
 
+from .. import outputs
 from .. import settings as S
 from ..measure import CountingNetwork
-from ..weights import skipped
+from ..weights import require, skipped
 from .base import Task, add_lora, seeded_normal
-from .stable_diffusion import check_tiny_reward
+from .registry import WorkflowFiles
+
+TINY_PROMPTS = ["a red cube on a wooden table", "a watercolor painting of a lighthouse at dusk"]
+
+#: written for this suite (not from any benchmark's prompt set): varied subjects and styles
+PAPER_PROMPTS = [
+    "a corgi wearing a yellow raincoat in a city street, photograph",
+    "an old stone bridge over a misty river at sunrise, oil painting",
+    "a bowl of ramen with a soft-boiled egg, studio food photography",
+    "a futuristic library with floating books, digital art",
+]
+
+#: the attention projections LoRA adapts in every latent-diffusion denoiser (diffusers' LoRA scripts)
+LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
+
+#: tiny worlds built from configs in code (tiny-sd3, tiny-flux) need only the tiny reward's checkpoint
+TINY_REWARD_WORKFLOW = WorkflowFiles(
+    inputs={"reward_dir": outputs.TINY_CLIP_FILES}, defaults={"reward_dir": outputs.TINY_CLIP}
+)
+
+
+def check_tiny_reward(s: dict, built=(), *more) -> None:
+    """The tiny checkpoints a tiny task names (``reward_dir``, and ``more`` (key, files) pairs), where
+    set; unset ones are built into the cache when first used."""
+    where = "build it with `sdo-bench build-tiny` (or leave the option unset)"
+    for key, files in (*more, ("reward_dir", ("hps.pt", *outputs.TINY_CLIP_FILES))):
+        if s.get(key) is not None and key not in built:
+            require(s[key], key=key, expected=files, kind="dir", where=where)
+
+
+def vae_decoder(vae):
+    """latents -> images in [0, 1] (B, 3, H, W), differentiable: the pipelines' decode and postprocess,
+    ``vae.decode(x / scaling_factor + shift_factor) / 2 + 1/2`` clamped (SD1.5 and SDXL: no shift)."""
+    scale, shift = float(vae.config.scaling_factor), float(getattr(vae.config, "shift_factor", None) or 0.0)
+
+    def decode(latents: torch.Tensor) -> torch.Tensor:
+        latents = latents / scale
+        if shift:
+            latents = latents + shift
+        image = vae.decode(latents, return_dict=False)[0]
+        return (image / 2 + 0.5).clamp(0, 1)
+
+    return decode
+
 
 #: the text encoders: kept on the device beside the denoiser (their weights count), or dropped after
 #: the prompts are encoded once (the embeddings are precomputed; many users drop T5 from the GPU)

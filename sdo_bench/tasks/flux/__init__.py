@@ -15,7 +15,11 @@ from ...flow_sampling import FlowMatchSampler, flow_scheduler, flux_mu
 from ...weights import asset_config
 from ..base import frozen
 from ..latent_world import (
+    LORA_TARGETS,
+    PAPER_PROMPTS,
     PAPER_TARGETS,
+    TINY_PROMPTS,
+    TINY_REWARD_WORKFLOW,
     TINY_TARGETS,
     World,
     build_task,
@@ -23,10 +27,9 @@ from ..latent_world import (
     cost_model_only,
     hps_reward,
     seeded_embeddings,
+    vae_decoder,
 )
 from ..registry import register
-from ..sd3.model import decoder
-from ..stable_diffusion import PAPER_PROMPTS, TINY_PROMPTS, TINY_REWARD_WORKFLOW
 from ..text_encoders import resident_encoders
 from . import model as m
 
@@ -80,9 +83,9 @@ def _world(model, *, steps, prompts, seed, dtype, device, guidance_scale, resolu
         model_name=model,
         denoiser=m.FluxDenoiser(transformer, guidance),
         adapted=transformer,
-        lora_targets=m.LORA_TARGETS,
+        lora_targets=LORA_TARGETS,
         sampler=FlowMatchSampler(scheduler, steps, mu=mu, flux_sigmas=True),
-        decode=decoder(vae),
+        decode=vae_decoder(vae),
         latent_shape=lambda b: (b, channels, side, side),
         cond=seeded_embeddings(shapes, prompts, seed, dtype, device),
         uncond=None,  # no classifier-free guidance batch

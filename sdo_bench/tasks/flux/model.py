@@ -14,8 +14,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
-
 #: tiny-flux: the double- and single-stream blocks, rotary positions and guidance embedding on a CPU
 TINY = {
     "transformer": dict(

@@ -16,7 +16,11 @@ from ...flow_sampling import FlowMatchSampler, flow_scheduler
 from ...weights import asset_config
 from ..base import frozen
 from ..latent_world import (
+    LORA_TARGETS,
+    PAPER_PROMPTS,
     PAPER_TARGETS,
+    TINY_PROMPTS,
+    TINY_REWARD_WORKFLOW,
     TINY_TARGETS,
     World,
     build_task,
@@ -24,9 +28,9 @@ from ..latent_world import (
     cost_model_only,
     hps_reward,
     seeded_embeddings,
+    vae_decoder,
 )
 from ..registry import register
-from ..stable_diffusion import PAPER_PROMPTS, TINY_PROMPTS, TINY_REWARD_WORKFLOW
 from ..text_encoders import resident_encoders
 from . import model as m
 
@@ -87,9 +91,9 @@ def _world(model, *, steps, prompts, seed, dtype, device, resolution=None, text_
         model_name=model,
         denoiser=m.SD3Denoiser(transformer),
         adapted=transformer,
-        lora_targets=m.LORA_TARGETS,
+        lora_targets=LORA_TARGETS,
         sampler=FlowMatchSampler(scheduler, steps),
-        decode=m.decoder(vae),
+        decode=vae_decoder(vae),
         latent_shape=lambda b: (b, channels, side, side),
         cond=cond,
         uncond=uncond,

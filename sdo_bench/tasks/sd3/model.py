@@ -15,8 +15,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-#: the MMDiT's attention projections (diffusers' SD3 LoRA training script's default targets)
-LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
 #: CLIP's 77 tokens then T5's (the pipeline's max_sequence_length, 256)
 CLIP_TOKENS, T5_TOKENS = 77, 256
 
@@ -61,17 +59,6 @@ class SD3Denoiser(nn.Module):
             pooled_projections=cond["pooled"],
             return_dict=False,
         )[0]
-
-
-def decoder(vae):
-    """latents -> images in [0, 1] (B, 3, H, W), differentiable: the pipeline's decode."""
-    scale, shift = float(vae.config.scaling_factor), float(vae.config.shift_factor or 0.0)
-
-    def decode(latents: torch.Tensor) -> torch.Tensor:
-        image = vae.decode(latents / scale + shift, return_dict=False)[0]
-        return (image / 2 + 0.5).clamp(0, 1)
-
-    return decode
 
 
 def vae_scale(vae) -> int:

@@ -18,6 +18,8 @@ from ...sampling import DDIMSampler
 from ...weights import asset_config
 from ..base import frozen
 from ..latent_world import (
+    LORA_TARGETS,
+    PAPER_PROMPTS,
     PAPER_TARGETS,
     World,
     build_task,
@@ -25,10 +27,9 @@ from ..latent_world import (
     cost_model_only,
     hps_reward,
     seeded_embeddings,
+    vae_decoder,
 )
 from ..registry import register
-from ..stable_diffusion import PAPER_PROMPTS
-from ..stable_diffusion.pipeline import LORA_TARGETS, decoder
 from ..text_encoders import resident_encoders
 
 #: the UNet downsamples the 1/8 latent twice more: sides are multiples of 8 · 4 px
@@ -74,7 +75,7 @@ def world(model: str, unet_config: dict, vae_config: dict, scheduler_config: dic
         adapted=unet,
         lora_targets=LORA_TARGETS,
         sampler=DDIMSampler(DDIMScheduler(**scheduler_config), steps),
-        decode=decoder(_Pipe(vae)),
+        decode=vae_decoder(vae),
         latent_shape=lambda b: (b, unet.config.in_channels, side, side),
         cond=seeded_embeddings(shapes, prompts, seed, dtype, device),
         # the pipeline's negative conditioning for the empty prompt is zeros (force_zeros_for_empty_prompt)
@@ -84,13 +85,6 @@ def world(model: str, unet_config: dict, vae_config: dict, scheduler_config: dic
         modules={"unet": unet, "vae": vae, **encoders},
         resident=f"UNet, VAE, {names}, " + ("tiny HPS" if model.startswith("tiny") else "HPSv2 ViT-H-14"),
     )
-
-
-class _Pipe:
-    """What :func:`~sdo_bench.tasks.stable_diffusion.pipeline.decoder` reads of a pipeline."""
-
-    def __init__(self, vae):
-        self.vae = vae
 
 
 def _check(s: dict, built=()) -> None:

@@ -24,7 +24,7 @@ import torch
 from ... import outputs
 from ... import settings as S
 from ...measure import CountingNetwork
-from ...outputs import TINY_CLIP_FILES, TINY_SD_FILES
+from ...outputs import TINY_SD_FILES
 from ...rewards import clip_models, tiny_clip
 from ...rewards.aesthetic import WHERE_CLIP, WHERE_HEAD, load_aesthetic
 from ...rewards.hpsv2 import VERSIONS as HPS_VERSIONS
@@ -33,19 +33,10 @@ from ...rewards.hpsv2 import load_hpsv2
 from ...sampling import DDIMSampler
 from ...weights import require, skipped
 from ..base import Task, add_lora, seeded_normal
+from ..latent_world import PAPER_PROMPTS, TINY_PROMPTS, check_tiny_reward
 from ..registry import WorkflowFiles, register
 from . import pipeline as sd
 from . import tiny as tiny_sd
-
-TINY_PROMPTS = ["a red cube on a wooden table", "a watercolor painting of a lighthouse at dusk"]
-
-#: written for this suite (not from any benchmark's prompt set): varied subjects and styles
-PAPER_PROMPTS = [
-    "a corgi wearing a yellow raincoat in a city street, photograph",
-    "an old stone bridge over a misty river at sunrise, oil painting",
-    "a bowl of ramen with a soft-boiled egg, studio food photography",
-    "a futuristic library with floating books, digital art",
-]
 
 
 def _check(s: dict, built=(), *, model: str, reward: str) -> None:
@@ -66,15 +57,6 @@ def _check(s: dict, built=(), *, model: str, reward: str) -> None:
             require(s["aesthetic_head"], key="aesthetic_head", where=WHERE_HEAD)
         return
     check_tiny_reward(s, built, ("weights_dir", TINY_SD_FILES))
-
-
-def check_tiny_reward(s: dict, built=(), *more) -> None:
-    """The tiny checkpoints a tiny task names (``reward_dir``, and ``more`` (key, files) pairs), where
-    set; unset ones are built into the cache when first used."""
-    where = "build it with `sdo-bench build-tiny` (or leave the option unset)"
-    for key, files in (*more, ("reward_dir", ("hps.pt", *TINY_CLIP_FILES))):
-        if s.get(key) is not None and key not in built:
-            require(s[key], key=key, expected=files, kind="dir", where=where)
 
 
 def check_for(model: str, reward: str):
@@ -207,10 +189,6 @@ RESIDENT = {
 TINY_WORKFLOW = WorkflowFiles(
     inputs={"weights_dir": outputs.TINY_SD_FILES, "reward_dir": outputs.TINY_CLIP_FILES},
     defaults={"weights_dir": outputs.TINY_SD, "reward_dir": outputs.TINY_CLIP},
-)
-#: tiny worlds built from configs in code (tiny-sd3, tiny-flux) need only the tiny reward's checkpoint
-TINY_REWARD_WORKFLOW = WorkflowFiles(
-    inputs={"reward_dir": outputs.TINY_CLIP_FILES}, defaults={"reward_dir": outputs.TINY_CLIP}
 )
 TINY = dict(steps=20, batch=2, prompts=TINY_PROMPTS, guidance_scale=7.5, weights_dir=None, reward_dir=None)
 SD15 = dict(steps=50, batch=4, prompts=PAPER_PROMPTS, guidance_scale=7.5, sd15_path=None)

@@ -17,6 +17,7 @@ from torch import nn
 
 from ...weights import WeightsError, asset_config, require
 from ..base import frozen
+from ..latent_world import LORA_TARGETS, vae_decoder  # noqa: F401  (LORA_TARGETS: the family's)
 
 PIPELINE_FILES = ("model_index.json", "unet", "vae", "text_encoder", "tokenizer", "scheduler")
 WHERE_SD15 = (
@@ -24,7 +25,6 @@ WHERE_SD15 = (
     "stable-diffusion-v1-5/stable-diffusion-v1-5 --local-dir PATH` (the directory with "
     "model_index.json), and point the option at PATH"
 )
-LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
 
 
 def load_pipeline(
@@ -134,14 +134,7 @@ def encode_prompts(pipe, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor
 
 def decoder(pipe):
     """latents -> images in [0, 1] (B, 3, H, W), differentiable (the pipeline's decode + postprocess)."""
-    vae = pipe.vae
-    scale = float(vae.config.scaling_factor)
-
-    def decode(latents: torch.Tensor) -> torch.Tensor:
-        image = vae.decode(latents / scale, return_dict=False)[0]
-        return (image / 2 + 0.5).clamp(0, 1)
-
-    return decode
+    return vae_decoder(pipe.vae)
 
 
 def latent_shape(pipe, batch: int) -> tuple[int, int, int, int]:
