@@ -46,13 +46,40 @@ def _assign_on_apply():
         torch.nn.Module._apply = original
 
 
+#: the largest tensor made from Python numbers (``torch.tensor([...])``) that keeps its values on fake
+#: tensors: a sampler's time grid (N + 1 floats) is read in Python by torchdiffeq (the adjoint)
+VALUES_UP_TO = 100_000
+
+
+@contextlib.contextmanager
+def _values_kept(limit: int = VALUES_UP_TO):
+    """Tensors made from Python numbers keep their values under a fake mode, up to ``limit``
+    elements, and so do the results of ops on such tensors alone (FakeTensor *constants*: torch
+    computes them on the real values; by default only one-element tensors are kept). Shapes, dtypes
+    and storages — what memory and FLOPs are counted from — are those of any fake tensor."""
+    from torch._subclasses import fake_tensor
+
+    original = fake_tensor.CONSTANT_NUMEL_LIMIT
+    fake_tensor.CONSTANT_NUMEL_LIMIT = max(original, limit)
+    try:
+        yield
+    finally:
+        fake_tensor.CONSTANT_NUMEL_LIMIT = original
+
+
 @contextlib.contextmanager
 def fake_models(attention: str = "flash"):
     """Models built from their configs (no weights) on fake CPU tensors, with the attention kernel
-    ``attention`` for ``scaled_dot_product_attention``."""
+    ``attention`` for ``scaled_dot_product_attention``; tensors made from Python numbers (a time grid)
+    keep their values (:func:`_values_kept`)."""
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
+    # imported outside the fake mode: a module first imported under it keeps fake module-level tensors
+    # for good (torchdiffeq's Butcher tableaus, which the adjoint's solver reads, in later real runs too)
+    import torchdiffeq  # noqa: F401
+
     backend = {"flash": SDPBackend.FLASH_ATTENTION, "math": SDPBackend.MATH}[attention]
-    with configs_only(), _assign_on_apply(), FakeTensorMode(allow_non_fake_inputs=True), sdpa_kernel(backend):
-        yield
+    with configs_only(), _assign_on_apply(), _values_kept():
+        with FakeTensorMode(allow_non_fake_inputs=True), sdpa_kernel(backend):
+            yield
