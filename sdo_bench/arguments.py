@@ -84,7 +84,13 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         JSON,
         ("--out", dict(nargs="+", help="also write the rows to a JSON file (--variants: one per variant)")),
         ("--extrapolate", dict(action="store_true", help="N above 4 from the exact predictions at "
-                               "N = 2, 3, 4 where they are affine in N (checked; otherwise direct)"))]),
+                               "N = 2, 3, 4 where they are affine in N (checked; otherwise direct)")),
+        ("--check", dict(action="store_true", help="also run each row for real with random weights on "
+                         "--check-device and print the measurement beside the prediction")),
+        ("--check-device", dict(default="cuda", help="where --check runs: cuda, cuda:N, or cpu (the "
+                                "tensor tracker on real tensors) (default: cuda)")),
+        ("--check-iterations", dict(type=_int("--check-iterations", 0), default=3,
+                                    help="timed iterations per checked row (default: 3)"))]),
     "gradcheck": ("every method's gradient against bptt on one task", [
         ("--task", dict(REQ, help="a task name (`sdo-bench list`)")),
         ("--steps", dict(type=_int("--steps", 1), help="sampling steps N (default: the task's own)")), SEED,
@@ -106,6 +112,7 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("--records", dict(nargs="*", default=[], help="main-run record files")),
         ("--sweeps", dict(nargs="*", default=[], help="sweep record files (figures)")),
         ("--costs", dict(nargs="*", default=[], help="sdo-bench cost --out files (predicted)")),
+        ("--checks", dict(nargs="*", default=[], help="sdo-bench cost --check --out files (measured)")),
         ("--benchmarks", dict(nargs="*", default=[], help="Snakemake benchmark files (benchmarks)")),
         ("--out", dict(REQ, help="output directory")),
         ("--reference", dict(default="bptt", help="variant label ratios are taken against")),

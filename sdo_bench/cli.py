@@ -199,6 +199,10 @@ def _cost(a):
     settings = pairs(a.set, "--set")
     kw = dict(label=a.label, dtype=a.dtype, batch=a.batch, attention=a.attention, settings=settings)
     kw["extrapolate"] = a.extrapolate
+    if a.check:
+        kw.update(check_device=a.check_device, check_iterations=a.check_iterations)
+    elif a.check_device != "cuda" or a.check_iterations != 3:
+        raise ValueError("--check-device and --check-iterations take effect with --check; add --check")
     variants = _several(a)
     if variants is not None:
         kw.update(label=None, variants=variants)
@@ -231,7 +235,9 @@ def _compare(a):
 def _report(a):
     from .report import write
 
-    return write(a.what, a.records, a.sweeps, a.out, a.reference, a.costs, a.benchmarks, a.reward_margin)
+    return write(
+        a.what, a.records, a.sweeps, a.out, a.reference, a.costs, a.benchmarks, a.reward_margin, a.checks
+    )
 
 
 def _train_model(a):

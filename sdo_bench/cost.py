@@ -45,8 +45,6 @@ GPUS = {
     "A100 80GB": (81920 * 2**20, 312.0, 19.5, 2.039),
     "H100 80GB": (81559 * 2**20, 989.4, 66.9, 3.350),
 }
-#: what the allocator cannot hand out: the CUDA context and library workspaces (a rule of thumb)
-RESERVED_BYTES = 1 * 2**30
 
 
 def check(task: str, steps: list[int], dtype: str, attention: str, batch: int | None) -> None:
@@ -125,10 +123,7 @@ def _measure(t, task: str, variant: Variant, dtype: str, attention: str) -> dict
 
         why = f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"
         if isinstance(e, DataDependentOutputException):
-            why = (
-                f"not predictable on fake tensors: {variant.method} reads tensor values in Python "
-                f"({why})" + (" - torchdiffeq's time grid" if variant.method == "adjoint" else "")
-            )
+            why = f"not predictable on fake tensors: {variant.method} reads tensor values in Python ({why})"
         row.update(status="error", error=why)
         return row
     row.update(m)
@@ -196,10 +191,10 @@ def _rows(t, task: str, variant: Variant, steps, extrapolate: bool, dtype: str, 
     return [dict(r) for r in out]
 
 
-def _fake_settings(task: str, settings: dict) -> dict:
-    """A task's settings for a build on fake CPU tensors: no judge (it scores samples, which fake
-    tensors do not have)."""
-    out = dict(settings, device="cpu")
+def _fake_settings(task: str, settings: dict, device: str = "cpu") -> dict:
+    """A task's settings for a build on fake CPU tensors (or, for ``--check``, random weights on
+    ``device``): no judge (it scores samples, which fake tensors do not have)."""
+    out = dict(settings, device=device)
     if "judge" in _tasks.spec(task).defaults:
         out["judge"] = False
     return out
@@ -234,15 +229,22 @@ def over_budget(task, variant: Variant, budget: int) -> str | None:
 
 
 def _on_gpus(row: dict, dtype: str) -> dict:
+    """Per card: the time lower bound, and whether the peak fits with the card's reserve (a measured
+    CUDA overhead where the package has one, else a rule of thumb: :mod:`.cuda_overhead`)."""
+    from .cuda_overhead import reserve
+
     flops = row["flops_forward"] + row["flops_backward"]
     reads = (row["nfe_forward"] + row["nfe_backward"]) * row["network_bytes"]
     out = {}
     for name, (memory, half_tflops, fp32_tflops, tbps) in GPUS.items():
         rate = (fp32_tflops if dtype == "float32" else half_tflops) * 1e12
+        reserve_bytes, source = reserve(name)
         out[name] = {
             "time_lower_bound_s": max(flops / rate, reads / (tbps * 1e12)),
-            "fits": row["peak_tensor_bytes"] + RESERVED_BYTES <= memory,
+            "fits": row["peak_tensor_bytes"] + reserve_bytes <= memory,
             "memory_bytes": memory,
+            "reserve_bytes": reserve_bytes,
+            "reserve": source,
         }
     return out
 
@@ -262,11 +264,14 @@ def run(
     out=None,
     extrapolate: bool = False,
     variants: list[Variant] | None = None,
+    check_device: str | None = None,
+    check_iterations: int = 3,
 ) -> str:
     """``sdo-bench cost``: :func:`predict` for each N; the table, or JSON (one object for one N, a list
     otherwise); ``out`` also writes the list of rows atomically. ``variants`` (instead of ``method``,
     ``options`` and ``label``): several variants on models built once, ``out`` a list of one path per
-    variant."""
+    variant. ``check_device``: a device (cuda, cuda:N, cpu) on which each row is also measured with random
+    weights (:mod:`.cost_check`); a device this machine lacks is refused before any work."""
     import json
 
     from .records import check_writable, write_atomic
@@ -287,10 +292,19 @@ def run(
         v.build()
     for o in outs:
         check_writable(o)
+    if check_device is not None:
+        from . import cost_check
+
+        dev = cost_check.device(check_device)
+        if check_iterations < 0:
+            raise ValueError(f"--check-iterations must be >= 0, got {check_iterations}")
     per_variant = predict_variants(
         task, variants, steps, extrapolate=extrapolate, dtype=dtype, batch=batch, attention=attention,
         settings=settings,
     )  # fmt: skip
+    if check_device is not None:
+        kw = dict(dev=dev, iterations=check_iterations, settings=settings, batch=batch)
+        per_variant = [cost_check.checked(rows, v, **kw) for v, rows in zip(variants, per_variant)]
     for o, rows in zip(outs, per_variant):
         write_atomic(o, {"rows": rows})
     rows = [r for rs in per_variant for r in rs]
@@ -298,7 +312,7 @@ def run(
         return json.dumps(rows[0] if len(rows) == 1 else rows, indent=1, default=_json_default)
     from .report.cost import format_rows
 
-    return format_rows(rows)
+    return format_rows(rows, checked=check_device is not None)
 
 
 def _json_default(v):

@@ -20,6 +20,8 @@ RUN_KEPT = "results/kept/{task}"
 SWEEP_RECORD = "results/sweeps/{task}/{variant}/N{steps}.json"
 #: the cost model's rows (every N of the grid) per task x variant x dtype
 COST_ROWS = "results/cost/{task}/{variant}/{dtype}.json"
+#: the same rows checked by a real run (``sdo-bench cost --check``), where the config switches it on
+COST_CHECK_ROWS = "results/cost_check/{task}/{variant}/{dtype}.json"
 
 #: Snakemake's ``benchmark:`` files, summed per rule family in the time table (a family is the first
 #: folder under the benchmarks' folder, or the rule's own file)
@@ -27,6 +29,7 @@ BENCHMARKS_DIR = "results/benchmarks"
 BENCHMARK_RUN = BENCHMARKS_DIR + "/runs/{task}.tsv"
 BENCHMARK_SWEEP = BENCHMARKS_DIR + "/sweeps/{task}.tsv"  # one job per swept task
 BENCHMARK_COST = BENCHMARKS_DIR + "/cost/{task}.tsv"  # one job per cost task
+BENCHMARK_COST_CHECK = BENCHMARKS_DIR + "/cost_check/{task}.tsv"  # one job per checked cost task
 BENCHMARK_MODEL = BENCHMARKS_DIR + "/models/{rule}.tsv"
 BENCHMARK_REPORT = BENCHMARKS_DIR + "/{rule}.tsv"
 
@@ -47,6 +50,12 @@ COST_TABLES = {
     "cost_html": "cost.html",
     "oom_md": "oom_map.md",
     "oom_html": "oom_map.html",
+}
+#: beside them, where the config checks the cost grid (``cost_check``)
+CHECK_TABLES = {
+    "cost_check_csv": "cost_check.csv",
+    "cost_check_md": "cost_check.md",
+    "cost_check_html": "cost_check.html",
 }
 #: where the time goes (:func:`sdo_bench.report.benchmarks.write`)
 TIME_PER_RULE = {"md": "time_per_rule.md", "csv": "time_per_rule.csv", "html": "time_per_rule.html"}
@@ -80,8 +89,9 @@ FAMILY_OUTPUTS = {
 
 
 def table(key: str) -> str:
-    """The path of table ``key`` of :data:`TABLES`, :data:`COST_TABLES` or :data:`TIME_PER_RULE`."""
-    names = {**TABLES, **COST_TABLES, **{f"time_{k}": v for k, v in TIME_PER_RULE.items()}}
+    """The path of table ``key`` of :data:`TABLES`, :data:`COST_TABLES`, :data:`CHECK_TABLES` or
+    :data:`TIME_PER_RULE`."""
+    names = {**TABLES, **COST_TABLES, **CHECK_TABLES, **{f"time_{k}": v for k, v in TIME_PER_RULE.items()}}
     return f"{TABLES_DIR}/{names[key]}"
 
 

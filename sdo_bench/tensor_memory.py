@@ -195,17 +195,21 @@ def weight_tensors(task) -> list[torch.Tensor]:
     return out + [p for p in task.parameters() if not isinstance(p, torch.nn.Parameter)]
 
 
-def measure_gradient(task, method, *, flops: bool = False, optimizer_step: bool = True) -> dict:
+def measure_gradient(
+    task, method, *, flops: bool = False, optimizer_step: bool = True, restore: bool = True
+) -> dict:
     """One gradient of ``method`` on ``task`` and one optimizer step, under :class:`LiveTensorBytes`.
 
     Returns ``peak_tensor_bytes`` (absolute: every tensor the task holds plus what the gradient and
     the step allocate), ``weights_bytes`` (parameters and buffers of the task's modules),
     ``activation_bytes`` (the rise of live bytes during the gradient over what was live at its start),
     ``optimizer_state_bytes`` (the optimizer's state after the step: Adam's two moments), the network
-    evaluation counts and, with ``flops``, ``flops_forward`` / ``flops_backward``. The parameters, the
-    method's random stream and everything the run records afterwards are left as they were."""
+    evaluation counts and, with ``flops``, ``flops_forward`` / ``flops_backward``; on CUDA also
+    ``cuda_max_allocated_bytes`` and ``cuda_max_reserved_bytes``. The parameters, the method's random
+    stream and everything the run records afterwards are left as they were (``restore=False``: the
+    parameters keep the optimizer step, and no copy of them is held while measuring)."""
     params = task.parameters()
-    saved = [p.detach().clone() for p in params]
+    saved = [p.detach().clone() for p in params] if restore else []
     rng = method.rng(task).getstate()
     cuda = task.device.type == "cuda"
     if cuda:
@@ -229,7 +233,7 @@ def measure_gradient(task, method, *, flops: bool = False, optimizer_step: bool 
             del optimizer
         peak = live.peak
     with torch.no_grad():
-        for p, s in zip(params, saved):
+        for p, s in zip(params, saved):  # nothing without restore
             p.copy_(s)
     method.rng(task).setstate(rng)
     out = {
@@ -244,6 +248,7 @@ def measure_gradient(task, method, *, flops: bool = False, optimizer_step: bool 
     if cuda:
         torch.cuda.synchronize(task.device)
         out["cuda_max_allocated_bytes"] = torch.cuda.max_memory_allocated(task.device)
+        out["cuda_max_reserved_bytes"] = torch.cuda.max_memory_reserved(task.device)
     if flops:
         out.update(flops_forward=live.flops["forward"], flops_backward=live.flops["backward"])
     return out

@@ -76,6 +76,7 @@ class Plan:
         self.cost_tasks = list(cost["tasks"])
         self.cost_variants = list(cost["methods"] or self.variants)
         self.cost_dtypes = list(cost["dtypes"])
+        self.cost_check = config["cost_check"]
 
     # -- the saved plan (for the jobs' own Snakemakes) -----------------------------------------------
     @staticmethod
@@ -208,12 +209,19 @@ class Plan:
     def cost_records(self) -> list[str]:
         return [out.COST_ROWS.format(task=t, variant=v, dtype=d) for t, v, d in self.cost_jobs()]
 
+    def cost_check_records(self) -> list[str]:
+        """The checked rows (``sdo-bench cost --check``) of every cost job, where ``cost_check`` is on."""
+        if not self.cost_check["enabled"]:
+            return []
+        return [out.COST_CHECK_ROWS.format(task=t, variant=v, dtype=d) for t, v, d in self.cost_jobs()]
+
     def figure_outputs(self, kinds: bool = False) -> list:
         """The figures (``kinds``: as ``(path, kind, task)``)."""
         return out.figures(list(self.tasks), self.sweep_tasks, self.cost_tasks, kinds=kinds)
 
     def table_outputs(self) -> dict[str, str]:
         keys = [*out.TABLES, *(out.COST_TABLES if self.cost_tasks else {})]
+        keys += list(out.CHECK_TABLES) if self.cost_check_records() else []
         return {key: out.table(key) for key in keys}
 
     def write_progress(self) -> None:
@@ -226,13 +234,16 @@ class Plan:
         """The ``benchmark:`` files of the run, sweep, cost and model jobs (what ``time_per_rule`` sums)."""
         files = [out.BENCHMARK_RUN.format(task=t) for t in self.tasks if self.task_variants(t)]
         files += [out.BENCHMARK_SWEEP.format(task=t) for t in self.sweep_tasks if self.sweep_task_variants(t)]
-        files += [out.BENCHMARK_COST.format(task=t) for t in dict.fromkeys(t for t, _, _ in self.cost_jobs())]
+        cost_tasks = list(dict.fromkeys(t for t, _, _ in self.cost_jobs()))
+        files += [out.BENCHMARK_COST.format(task=t) for t in cost_tasks]
+        files += [out.BENCHMARK_COST_CHECK.format(task=t) for t in cost_tasks if self.cost_check["enabled"]]
         files += [out.BENCHMARK_MODEL.format(rule=out.FAMILY_OUTPUTS[n][0]) for n in self.family_outputs()]
         return files
 
     def all_outputs(self) -> list[str]:
         tables = self.table_outputs()
         shown = ("csv", "md", "tex", "claims") + (("oom_md",) if self.cost_tasks else ())
+        shown += ("cost_check_md",) if self.cost_check_records() else ()
         files = [tables[k] for k in shown] + self.figure_outputs() + [out.table("time_md")]
         return files + [out.FAMILY_OUTPUTS[n][1]["json"] for n in self.family_outputs()]
 
@@ -297,11 +308,15 @@ class Plan:
         """The labels of the variants the cost model predicts on ``task`` (those that apply to it)."""
         return list(dict.fromkeys(v for t, v, _ in self.cost_jobs() if t == task))
 
-    def cost_args(self, task: str, dtype: str) -> str:
+    def cost_args(self, task: str, dtype: str, check: bool = False) -> str:
         """The ``sdo-bench cost`` arguments for one task at one dtype: every variant that applies to it
         (``--variants``, the models built once for all of them), every N of ``cost.steps``; all but the
-        outputs (one rows file per variant, in that order)."""
-        cost = self.config["cost"]
+        outputs (one rows file per variant, in that order). ``check``: the same rows at each N of
+        ``cost_check.steps``, checked on ``cost_check.device`` (``--check``)."""
+        cost = dict(self.config["cost"])
+        if check:
+            c = self.cost_check
+            cost["steps"] = c["steps"]
         args = self._task_variants_args(task, self.cost_variants_of(task), labelled=True)
         # the prediction's own axes come from the cost grid (batch too, where the grid sets one)
         drop = ("steps", "iterations", "dtype", "device", *(("batch",) if cost["batch"] else ()))
@@ -311,6 +326,8 @@ class Plan:
             args += ["--batch", str(cost["batch"])]
         if cost["extrapolate"]:
             args += ["--extrapolate"]
+        if check:
+            args += ["--check", "--check-device", c["device"], "--check-iterations", str(c["iterations"])]
         return shlex.join(args)
 
     def task_job_args(self, task: str, sweep: bool = False) -> str:

@@ -332,6 +332,14 @@ def test_ci_profile_end_to_end_and_resume(tmp_path):
     assert re.search(r"\| tiny-sd-latent \| float32 \| bptt +\| +4 \|", oom_map), oom_map
     assert "## At paper scale (predicted" in claims and "| tiny-sd-latent | float32 | 4 | bptt |" in claims
     assert (w / "figures" / "cost_memory_tiny-sd-latent.png").stat().st_size > 10_000
+    # the cost model checked against a real CPU run (cost_check on, device cpu, N = 2): the tensor
+    # tracker on real tensors equals the prediction, and the cost table says which rows were checked
+    check = pd.read_csv(w / "results" / "tables" / "cost_check.csv")
+    assert sorted(check.method) == ["bptt", "checkpoint", "sdo"] and set(check.N) == {2}
+    assert (check.status == "ok").all() and (abs(check["tracker/predicted"] - 1) <= 0.03).all(), check
+    checked = cost.set_index(["method", "N"]).checked_on
+    assert all(checked[(m, 2)].startswith("cpu (x") for m in ("bptt", "checkpoint", "sdo"))
+    assert checked[[(m, 4) for m in ("bptt", "checkpoint", "sdo")]].isna().all()
     for kind in ("reward_vs_iter", "reward_vs_time", "samples"):
         for task in tasks:
             assert (w / "figures" / f"{kind}_{task}.png").stat().st_size > 10_000

@@ -14,8 +14,10 @@ def write(
     costs: list = (),
     benchmarks=(),
     reward_margin: float = 0.1,
+    checks: list = (),
 ) -> str:
-    """Write the tables (``what="tables"``: main, claims and, with ``costs``, the cost model's tables),
+    """Write the tables (``what="tables"``: main, claims and, with ``costs``, the cost model's tables;
+    with ``checks``, ``sdo-bench cost --check`` rows, the cost check's table),
     the figures, the time per rule family (``"benchmarks"``: Snakemake's ``benchmarks`` files) or the
     README's figures (``"docs"``) into ``out``; returns a line saying what."""
     from ..records import check_dir
@@ -45,7 +47,12 @@ def write(
     for p in costs:
         if "rows" not in read_record(p):
             raise ValueError(f"cost file {p} has no rows (write it with `sdo-bench cost --out`)")
-    df, cost_rows = load_records(records), cost.load_rows(costs)
+    for p in checks:
+        if any("checked_on" not in r for r in read_record(p).get("rows", [None])):
+            raise ValueError(
+                f"cost check file {p} has no checked rows (write it with `sdo-bench cost --check --out`)"
+            )
+    df, cost_rows, check_rows = load_records(records), cost.load_rows(costs), cost.load_rows(checks)
     if what == "tables" and df.empty:
         raise ValueError("no records given (--records)")
     if what == "tables" and reference not in set(df.variant):
@@ -58,8 +65,13 @@ def write(
 
         table = write_tables(df, out, reference, cost_rows, reward_margin)
         if not cost_rows.empty:
-            cost.write(cost_rows, out)
-        return f"wrote the tables ({len(table)} rows, {len(cost_rows)} predicted cost rows) to {out}"
+            cost.write(cost_rows, out, check_rows)
+        if checks:
+            from .cost_check import write as write_checks
+
+            write_checks(check_rows, out)
+        return (f"wrote the tables ({len(table)} rows, {len(cost_rows)} predicted cost rows, "
+                f"{len(check_rows)} checked) to {out}")  # fmt: skip
     from ..outputs import PER_COST_TASK, figure_name
     from .figures import write_all
 

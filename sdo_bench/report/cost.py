@@ -94,7 +94,10 @@ def oom_map(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write(df: pd.DataFrame, out: Path) -> None:
+def write(df: pd.DataFrame, out: Path, checks: pd.DataFrame | None = None) -> None:
+    """cost.{csv,md,html} (with a ``checked_on`` column for the rows in ``checks``: what
+    ``sdo-bench cost --check`` measured) and the OOM map."""
+    from .cost_check import with_checked_on
     from .html import markdown_to_html
 
     note = (
@@ -103,7 +106,7 @@ def write(df: pd.DataFrame, out: Path) -> None:
         "table, and a lower bound on the time per iteration on each card (FLOPs at its peak dense rate, "
         "or the network's weights read once per evaluation at its bandwidth). Not measured.\n\n"
     )
-    table = cost_table(df)
+    table = with_checked_on(cost_table(df), checks if checks is not None else pd.DataFrame())
     table.to_csv(out / COST_TABLES["cost_csv"], index=False)
     md = note + table.to_markdown(index=False, floatfmt=".3g") + "\n"
     (out / COST_TABLES["cost_md"]).write_text(md)
@@ -111,13 +114,27 @@ def write(df: pd.DataFrame, out: Path) -> None:
     omap = oom_map(df)
     oom_md = (
         "# OOM map (predicted)\n\n"
-        "Fits when the predicted peak tensor bytes plus 1 GiB (CUDA context, library workspaces) are "
-        "within the card's memory.\n\n"
+        "Fits when the predicted peak tensor bytes plus the card's reserve are within the card's memory. "
+        f"Reserve: {_reserves()}.\n\n"
         + (omap.to_markdown(index=False) if not omap.empty else "(no rows)")
         + "\n"
     )
     (out / COST_TABLES["oom_md"]).write_text(oom_md)
     (out / COST_TABLES["oom_html"]).write_text(markdown_to_html(oom_md, "sdo-bench OOM map (predicted)"))
+
+
+def _reserves() -> str:
+    """Each card's reserve and where it comes from (:mod:`sdo_bench.cuda_overhead`)."""
+    from ..cost import GPUS
+    from ..cuda_overhead import reserve
+
+    by_source: dict[tuple, list[str]] = {}
+    for card in GPUS:
+        by_source.setdefault(reserve(card), []).append(card)
+    return "; ".join(
+        f"{b / GiB:.2f} GiB on {', '.join(cards)} (CUDA context, allocator and workspaces: {src})"
+        for (b, src), cards in by_source.items()
+    )
 
 
 def figure(df: pd.DataFrame, task: str, path: Path) -> None:
@@ -219,8 +236,9 @@ def claims_rows(df: pd.DataFrame, method: str = "sdo", at: int = 50) -> list[str
     return lines
 
 
-def format_rows(rows: list[dict]) -> str:
-    """The rows as a table for the terminal (every figure predicted)."""
+def format_rows(rows: list[dict], checked: bool = False) -> str:
+    """The rows as a table for the terminal (every figure predicted); ``checked``: followed by what
+    ``--check`` measured (:func:`.cost_check.format_checked`)."""
     GiB = 2**30
     head = (
         f"{'task':22s} {'method':16s} {'N':>4s} {'dtype':8s} {'attn':5s} {'peak GiB':>9s} {'weights':>8s} "
@@ -239,4 +257,8 @@ def format_rows(rows: list[dict]) -> str:
             f"{r['flops_forward'] / 1e12:10.2f} {r['flops_backward'] / 1e12:10.2f} "
             f"{r['nfe_forward']:>4d}/{r['nfe_backward']:<3d}  {fits}"
         )
+    if checked:
+        from .cost_check import format_checked
+
+        lines += ["", format_checked(rows)]
     return "\n".join(lines)

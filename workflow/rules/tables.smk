@@ -5,6 +5,7 @@ rule tables:
     input:
         records=PLAN.run_records(),
         costs=PLAN.cost_records(),
+        checks=PLAN.cost_check_records(),
     output:
         csv=TABLES["csv"],
         md=TABLES["md"],
@@ -16,6 +17,12 @@ rule tables:
         cost_html=[
             report(TABLES[k], caption="../report/cost.rst", category="Cost model (predicted)")
             for k in ("cost_html", "oom_html")
+            if k in TABLES
+        ],
+        check=[TABLES[k] for k in ("cost_check_csv", "cost_check_md") if k in TABLES],
+        check_html=[
+            report(TABLES[k], caption="../report/cost_check.rst", category="Cost model (predicted)")
+            for k in ("cost_check_html",)
             if k in TABLES
         ],
     log:
@@ -30,7 +37,8 @@ rule tables:
         margin=config["report"]["reward_margin"],
         out=lambda w, output: os.path.dirname(output.csv),
     shell:
-        "{params.sdo_bench} report tables --records {input.records} --costs {input.costs} --out {params.out} "
+        "{params.sdo_bench} report tables --records {input.records} --costs {input.costs} --checks {input.checks} "
+        "--out {params.out} "
         "--reference {params.reference} --reward-margin {params.margin} > {log} 2>&1"
 
 
