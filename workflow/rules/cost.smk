@@ -48,8 +48,7 @@ for _task in PLAN.cost_tasks:
 # cost_check_<task>.
 def _check_outputs(task, dtype):
     return [
-        OUT.COST_CHECK_ROWS.format(task=task, variant=v, dtype=dtype)
-        for v in PLAN.cost_variants_of(task)
+        OUT.COST_CHECK_ROWS.format(task=task, variant=v, dtype=dtype) for v in PLAN.cost_variants_of(task)
     ]
 
 
@@ -59,7 +58,7 @@ for _task in PLAN.cost_tasks if PLAN.cost_check["enabled"] else []:
 
     rule:
         name:
-            "cost_check_" + _task.replace("-", "_").replace(".", "_")
+            f"cost_check_{_task.replace('-', '_').replace('.', '_')}"
         output:
             [f for d in PLAN.cost_dtypes for f in _check_outputs(_task, d)],
         log:
