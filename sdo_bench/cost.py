@@ -28,23 +28,14 @@ from __future__ import annotations
 import math
 
 from . import tasks as _tasks
+from .cards import GPUS
 from .extrapolation import AFFINE_BASE, affine_in_n, extrapolated
-from .fake import fake_models
+from .fake import build_settings, fake_models
 from .methods import Variant
 from .weights import WeightsError
 
 ATTENTION = ("flash", "math")
 DTYPES = ("float16", "bfloat16", "float32")
-
-#: name: (memory in bytes as nvidia-smi reports it, peak dense fp16/bf16 tensor TFLOP/s, peak fp32
-#: TFLOP/s, memory bandwidth in TB/s) — vendor datasheets (SXM parts for A100 80 GB and H100)
-GPUS = {
-    "L4": (23034 * 2**20, 121.0, 30.3, 0.300),
-    "RTX 4090": (24564 * 2**20, 165.2, 82.6, 1.008),
-    "A100 40GB": (40960 * 2**20, 312.0, 19.5, 1.555),
-    "A100 80GB": (81920 * 2**20, 312.0, 19.5, 2.039),
-    "H100 80GB": (81559 * 2**20, 989.4, 66.9, 3.350),
-}
 
 
 def check(task: str, steps: list[int], dtype: str, attention: str, batch: int | None) -> None:
@@ -81,7 +72,7 @@ def predict(
 
 def _fake_task(task: str, steps: int, dtype: str, batch, settings):
     """The task built from its models' configs (inside :func:`fake_models`)."""
-    overrides = _fake_settings(task, dict(settings or {}, steps=steps, dtype=dtype))
+    overrides = build_settings(task, dict(settings or {}, steps=steps, dtype=dtype))
     if batch is not None:
         overrides["batch"] = batch
     try:
@@ -191,20 +182,11 @@ def _rows(t, task: str, variant: Variant, steps, extrapolate: bool, dtype: str, 
     return [dict(r) for r in out]
 
 
-def _fake_settings(task: str, settings: dict, device: str = "cpu") -> dict:
-    """A task's settings for a build on fake CPU tensors (or, for ``--check``, random weights on
-    ``device``): no judge (it scores samples, which fake tensors do not have)."""
-    out = dict(settings, device=device)
-    if "judge" in _tasks.spec(task).defaults:
-        out["judge"] = False
-    return out
-
-
 def predicted_graph_bytes(task: str, variant: Variant, settings: dict) -> int | None:
     """The bytes ``variant``'s gradient saves for backward on ``task`` built from ``settings`` (a
     task's resolved settings), predicted on fake tensors in seconds, before a real gradient is taken;
     None where the method cannot run on fake tensors."""
-    overrides = _fake_settings(task, settings)
+    overrides = build_settings(task, settings)
     with fake_models():
         try:
             res = variant.build().gradient(_tasks.build(task, **overrides), measure_graph=True)
@@ -230,8 +212,8 @@ def over_budget(task, variant: Variant, budget: int) -> str | None:
 
 def _on_gpus(row: dict, dtype: str) -> dict:
     """Per card: the time lower bound, and whether the peak fits with the card's reserve (a measured
-    CUDA overhead where the package has one, else a rule of thumb: :mod:`.cuda_overhead`)."""
-    from .cuda_overhead import reserve
+    CUDA overhead where the package has one, else a rule of thumb: :mod:`.cards`)."""
+    from .cards import reserve
 
     flops = row["flops_forward"] + row["flops_backward"]
     reads = (row["nfe_forward"] + row["nfe_backward"]) * row["network_bytes"]

@@ -12,7 +12,7 @@ Measured, beside its ratio to the prediction:
   and cache: what decides an out-of-memory error), the CUDA context and library workspaces (device
   memory in use beyond what torch reserved, read with ``torch.cuda.mem_get_info`` right after the
   gradient: nothing else should run on the card) and so ``measured_overhead_bytes``, what the card
-  needs beyond the predicted peak (:mod:`sdo_bench.cuda_overhead`);
+  needs beyond the predicted peak (:mod:`sdo_bench.cards`);
 * the median time per iteration (the gradient and the optimizer step, as a run's iterations, after
   the measured gradient as warm-up), against the predicted lower bound where the card is listed.
 
@@ -29,9 +29,9 @@ import math
 import torch
 
 from . import tasks as _tasks
-from .cost import GPUS, _fake_settings
-from .cuda_overhead import card_of
+from .cards import GPUS, card_of
 from .evaluation import Clock
+from .fake import build_settings
 from .measure import is_oom
 from .tensor_memory import measure_gradient
 from .weights import configs_only
@@ -99,7 +99,7 @@ def measure(row: dict, variant, *, dev: torch.device, iterations: int, settings,
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
     out = dict.fromkeys(MEASURED)
     out.update(checked_on=name, check_device=str(dev), check_status="ok")
-    overrides = _fake_settings(
+    overrides = build_settings(
         row["task"], dict(settings or {}, steps=row["steps"], dtype=row["dtype"]), str(dev)
     )
     if batch is not None:

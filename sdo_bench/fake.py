@@ -72,14 +72,24 @@ def fake_models(attention: str = "flash"):
     """Models built from their configs (no weights) on fake CPU tensors, with the attention kernel
     ``attention`` for ``scaled_dot_product_attention``; tensors made from Python numbers (a time grid)
     keep their values (:func:`_values_kept`)."""
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
     # imported outside the fake mode: a module first imported under it keeps fake module-level tensors
     # for good (torchdiffeq's Butcher tableaus, which the adjoint's solver reads, in later real runs too)
     import torchdiffeq  # noqa: F401
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.nn.attention import SDPBackend, sdpa_kernel
 
     backend = {"flash": SDPBackend.FLASH_ATTENTION, "math": SDPBackend.MATH}[attention]
     with configs_only(), _assign_on_apply(), _values_kept():
         with FakeTensorMode(allow_non_fake_inputs=True), sdpa_kernel(backend):
             yield
+
+
+def build_settings(task: str, settings: dict, device: str = "cpu") -> dict:
+    """A task's settings for a build on fake CPU tensors (or, for ``--check``, random weights on
+    ``device``): no judge (it scores samples, which fake tensors do not have)."""
+    from . import tasks
+
+    out = dict(settings, device=device)
+    if "judge" in tasks.spec(task).defaults:
+        out["judge"] = False
+    return out

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from sdo_bench import cost, cost_check, cuda_overhead
+from sdo_bench import cards, cost, cost_check
 from sdo_bench.cli import main
 from sdo_bench.variant import Variant
 
@@ -115,28 +115,26 @@ def test_check_bad_input_is_one_line(capsys, args, needle):
     ],
 )
 def test_a_cuda_device_name_maps_to_its_card(name, card):
-    assert cuda_overhead.card_of(name, cost.GPUS) == card
+    assert cards.card_of(name, cards.GPUS) == card
 
 
 def test_a_measured_overhead_replaces_the_rule_of_thumb(monkeypatch):
-    memory = cost.GPUS["L4"][0]
+    memory = cards.GPUS["L4"][0]
     row = {"peak_tensor_bytes": memory - 2**29, "flops_forward": 1, "flops_backward": 1, "nfe_forward": 1,
            "nfe_backward": 0, "network_bytes": 1}  # fmt: skip
     before = cost._on_gpus(row, "float16")["L4"]
     assert not before["fits"] and before["reserve_bytes"] == 2**30 and "rule of thumb" in before["reserve"]
-    monkeypatch.setattr(
-        cuda_overhead, "measured", lambda: {"L4": {"overhead_bytes": 2**28, "source": "a check"}}
-    )
+    monkeypatch.setattr(cards, "measured", lambda: {"L4": {"overhead_bytes": 2**28, "source": "a check"}})
     after = cost._on_gpus(row, "float16")
     assert after["L4"]["fits"] and after["L4"]["reserve"] == "measured: a check"
     assert after["RTX 4090"]["reserve_bytes"] == 2**30  # other cards keep theirs
 
 
 def test_the_shipped_overhead_table_says_where_each_figure_came_from():
-    table = json.loads(cuda_overhead.TABLE.read_text())
+    table = json.loads(cards.TABLE.read_text())
     assert table["_about"]
     for card, entry in table["cards"].items():
-        assert card in cost.GPUS, card
+        assert card in cards.GPUS, card
         assert isinstance(entry["overhead_bytes"], int) and entry["overhead_bytes"] >= 0
         assert len(entry["source"]) > 20, card
 

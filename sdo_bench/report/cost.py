@@ -124,9 +124,8 @@ def write(df: pd.DataFrame, out: Path, checks: pd.DataFrame | None = None) -> No
 
 
 def _reserves() -> str:
-    """Each card's reserve and where it comes from (:mod:`sdo_bench.cuda_overhead`)."""
-    from ..cost import GPUS
-    from ..cuda_overhead import reserve
+    """Each card's reserve and where it comes from (:mod:`sdo_bench.cards`)."""
+    from ..cards import GPUS, reserve
 
     by_source: dict[tuple, list[str]] = {}
     for card in GPUS:

@@ -1,4 +1,5 @@
-"""What a card needs beyond the tensor bytes the cost model predicts: the OOM map's reserve per card.
+"""The GPUs the cost model predicts for (:data:`GPUS`), and what a card needs beyond the tensor bytes
+it predicts: the OOM map's reserve per card.
 
 CUDA adds its own costs on top of the tensors PyTorch allocates: the caching allocator's rounding and
 cached blocks (``torch.cuda.max_memory_reserved`` is what decides an out-of-memory error), cuBLAS and
@@ -16,6 +17,16 @@ import re
 
 from .weights import ASSETS
 
+#: name: (memory in bytes as nvidia-smi reports it, peak dense fp16/bf16 tensor TFLOP/s, peak fp32
+#: TFLOP/s, memory bandwidth in TB/s) — vendor datasheets (SXM parts for A100 80 GB and H100)
+GPUS = {
+    "L4": (23034 * 2**20, 121.0, 30.3, 0.300),
+    "RTX 4090": (24564 * 2**20, 165.2, 82.6, 1.008),
+    "A100 40GB": (40960 * 2**20, 312.0, 19.5, 1.555),
+    "A100 80GB": (81920 * 2**20, 312.0, 19.5, 2.039),
+    "H100 80GB": (81559 * 2**20, 989.4, 66.9, 3.350),
+}
+
 TABLE = ASSETS / "cuda_overheads.json"
 #: the reserve of a card with no measured overhead: the CUDA context and library workspaces
 RULE_OF_THUMB_BYTES = 1 * 2**30
@@ -29,7 +40,7 @@ def measured() -> dict[str, dict]:
 
 
 def reserve(card: str) -> tuple[int, str]:
-    """The bytes ``card`` (a name of :data:`sdo_bench.cost.GPUS`) needs beyond the predicted peak, and
+    """The bytes ``card`` (a name of :data:`GPUS`) needs beyond the predicted peak, and
     where that figure comes from."""
     entry = measured().get(card)
     if entry is None:
