@@ -32,6 +32,7 @@ from .cards import GPUS
 from .extrapolation import AFFINE_BASE, affine_in_n, extrapolated
 from .fake import build_settings, fake_models
 from .methods import Variant
+from .tensor_memory import modules_unchanged
 from .weights import WeightsError
 
 ATTENTION = ("flash", "math")
@@ -151,7 +152,7 @@ def predict_variants(
     Extrapolated rows say so (``extrapolated_from``)."""
     dtype, attention = kw.get("dtype", "float16"), kw.get("attention", "flash")
     check(task, list(steps), dtype, attention, kw.get("batch"))
-    with fake_models(attention):  # each variant and N swaps the sampler only
+    with fake_models(attention), modules_unchanged():  # each variant and N swaps the sampler only
         t = _fake_task(task, max(steps), dtype, kw.get("batch"), kw.get("settings"))
         if t.sampler.start_step:  # the authors' regime: x_s depends on N; one build per N
             return [[predict(task, v, n, **kw) for n in steps] for v in variants]

@@ -22,6 +22,8 @@ activations (the rise during the gradient) and optimizer state.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import weakref
 
 import torch
@@ -128,28 +130,54 @@ class LiveTensorBytes(TorchDispatchMode):
 
 
 # -- what a task holds -----------------------------------------------------------------------------------
-def reachable(obj, limit: int = 200_000) -> tuple[list[torch.Tensor], list[torch.nn.Module]]:
-    """Every tensor and every module reachable from ``obj`` through attributes, containers, modules,
-    closures and bound methods (not through module globals): a task's weights, buffers, noises and
-    parameters, and the modules that hold them."""
+_WALKS: contextvars.ContextVar = contextvars.ContextVar("sdo_bench_module_walks", default=None)
+
+
+@contextlib.contextmanager
+def modules_unchanged():
+    """Within the block, what :func:`reachable` finds inside a module is walked once per module and
+    remembered: for measurements of one built task at several N (the cost model), where only the
+    sampler changes between them and no module gains or loses a tensor. A module's parameters and
+    buffers are read afresh each time (:func:`weight_tensors`); the walk of a large model takes about
+    a second."""
+    token = _WALKS.set(weakref.WeakKeyDictionary())
+    try:
+        yield
+    finally:
+        _WALKS.reset(token)
+
+
+def reachable(
+    obj, limit: int = 200_000, grads: bool = True
+) -> tuple[list[torch.Tensor], list[torch.nn.Module]]:
+    """Every tensor (and, with ``grads``, its ``.grad``) and every module reachable from ``obj`` through
+    attributes, containers, modules, closures and bound methods (not through module globals): a task's
+    weights, buffers, noises and parameters, and the modules that hold them."""
     import types
 
     skip = (str, bytes, int, float, bool, type, types.ModuleType)
     seen, tensors, modules, stack = set(), [], [], [obj]
+    walks = _WALKS.get()
     while stack and len(seen) < limit:
         o = stack.pop()
         if o is None or id(o) in seen or isinstance(o, skip):
             continue
         seen.add(id(o))
         if isinstance(o, torch.Tensor):
-            tensors += [o] if o.grad is None else [o, o.grad]
+            tensors += [o] if o.grad is None or not grads else [o, o.grad]
+        elif isinstance(o, torch.nn.Module) and walks is not None and o is not obj:
+            if o not in walks:  # the module's own walk, once; its tensors' grads are read afresh
+                walks[o] = reachable(o, limit, grads=False)
+            found, inside = walks[o]
+            tensors += [u for t in found for u in ([t] if t.grad is None or not grads else [t, t.grad])]
+            modules += inside
         elif isinstance(o, torch.nn.Module):
             modules.append(o)
             stack.extend(o.__dict__.values())
-        elif isinstance(o, dict):
-            stack.extend(o.values())
+        elif isinstance(o, dict):  # a tokenizer's vocabulary: 50k strings and ints, never pushed
+            stack.extend(v for v in o.values() if not isinstance(v, skip))
         elif isinstance(o, (list, tuple, set, frozenset)):
-            stack.extend(o)
+            stack.extend(v for v in o if not isinstance(v, skip))
         elif isinstance(o, types.FunctionType):
             stack.extend(c.cell_contents for c in (o.__closure__ or ()) if _has_contents(c))
             stack.extend(o.__defaults__ or ())
