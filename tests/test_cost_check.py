@@ -191,3 +191,27 @@ def test_the_workflow_plans_checks_only_where_the_config_switches_them_on():
     assert Plan(config).cost_check_records() == [] and "cost_check" not in " ".join(
         Plan(config).all_outputs()
     )
+
+
+def test_the_check_tables_take_an_oom_and_a_failed_prediction():
+    """A check that ran out of memory and one whose prediction failed (no predicted peak) still make
+    their rows: the status says why, and the cost table names the card without a ratio."""
+    import pandas as pd
+
+    from sdo_bench.report.cost_check import check_table, with_checked_on
+
+    card = "NVIDIA H100 80GB HBM3"
+    common = {"task": "t", "steps": 3, "dtype": "float16", "status": "error", "checked_on": card}
+    rows = [
+        dict(common, variant="bptt", check_status="oom", check_error="oom at N = 3: OutOfMemoryError"),
+        dict(common, variant="sdo", check_status="ok", measured_max_reserved_bytes=6 * 2**30),
+    ]
+    t = check_table(pd.DataFrame(rows)).set_index("method")
+    assert (
+        t.loc["bptt", "status"] == "oom at N = 3: OutOfMemoryError" and t.loc["sdo", "max_reserved_GiB"] == 6
+    )
+    cost = pd.DataFrame(
+        {"task": ["t", "t"], "method": ["bptt", "sdo"], "N": [3, 3], "dtype": ["float16"] * 2}
+    )
+    labelled = with_checked_on(cost, pd.DataFrame(rows)).set_index("method").checked_on
+    assert labelled["bptt"] == f"{card} (oom)" and labelled["sdo"] == card

@@ -8,17 +8,31 @@ import pandas as pd
 from ..outputs import CHECK_TABLES
 
 GiB = 2**30
-KEYS = ["task", "variant", "steps", "dtype"]
+#: the columns a checked row may lack (a prediction that failed has no peak; a CPU check no allocator)
+_NEEDED = (
+    "peak_tensor_bytes", "attention", "check_error", "measured_peak_tensor_bytes",
+    "measured_max_allocated_bytes", "measured_max_reserved_bytes", "measured_overhead_bytes",
+    "measured_time_per_iteration_s", "ratio_peak_tensor_bytes", "ratio_max_allocated", "ratio_max_reserved",
+    "ratio_time",
+)  # fmt: skip
 
 
 def _gib(v) -> float | None:
     return None if v is None or pd.isna(v) else v / GiB
 
 
+def _status(status: str, error) -> str:
+    """ok, or the status and why ("oom at N = 50: ..." says its status already)."""
+    if status == "ok" or not isinstance(error, str):
+        return status
+    return error if error.startswith(status) else f"{status}: {error}"
+
+
 def check_table(df: pd.DataFrame) -> pd.DataFrame:
     """One row per checked (task, method, N, dtype): prediction, measurement and their ratio."""
     if df.empty:
         return pd.DataFrame()
+    df = df.reindex(columns=list(dict.fromkeys([*df.columns, *_NEEDED])))  # a failed prediction has no peak
     cols = {
         "task": df.task,
         "method": df.variant,
@@ -26,9 +40,7 @@ def check_table(df: pd.DataFrame) -> pd.DataFrame:
         "dtype": df.dtype,
         "attention": df.attention,
         "checked_on": df.checked_on,
-        "status": [
-            s if s == "ok" else f"{s}: {e}" for s, e in zip(df.check_status, df.check_error.fillna(""))
-        ],
+        "status": [_status(s, e) for s, e in zip(df.check_status, df.check_error)],
         "predicted_peak_GiB": df.peak_tensor_bytes.map(_gib),
         "tracker_peak_GiB": df.measured_peak_tensor_bytes.map(_gib),
         "tracker/predicted": df.ratio_peak_tensor_bytes,
@@ -57,15 +69,19 @@ def with_checked_on(cost: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
     on CUDA, the tensor tracker's on CPU); empty for rows not checked."""
     if checks.empty or cost.empty:
         return cost
+    checks = checks.reindex(columns=list(dict.fromkeys([*checks.columns, *_NEEDED])))
     ok = checks[checks.check_status == "ok"]
-    ratio = ok.ratio_max_reserved.fillna(ok.ratio_peak_tensor_bytes)
+    ratio = [
+        a if a is not None and pd.notna(a) else b
+        for a, b in zip(ok.ratio_max_reserved, ok.ratio_peak_tensor_bytes)
+    ]
     label = pd.DataFrame(
         {
             "task": ok.task,
             "method": ok.variant,
             "N": ok.steps,
             "dtype": ok.dtype,
-            "checked_on": [f"{c} (x{r:.3f})" for c, r in zip(ok.checked_on, ratio)],
+            "checked_on": [f"{c} (x{r:.3f})" if pd.notna(r) else c for c, r in zip(ok.checked_on, ratio)],
         }
     )
     failed = checks[checks.check_status != "ok"]
