@@ -149,12 +149,15 @@ def figure(df: pd.DataFrame, task: str, path: Path) -> None:
     d = df[(df.task == task) & (df.status == "ok")]
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     colors = _colors(list(dict.fromkeys(d.variant)))
-    for (variant, dtype), g in d.groupby(["variant", "dtype"], sort=False):
+    groups = list(d.groupby(["variant", "dtype"], sort=False))
+    for i, ((variant, dtype), g) in enumerate(groups):
         g = g.sort_values("steps")
-        ax.plot(
+        ax.plot(  # markers shrink down the legend: methods with the same peak show as nested rings
             g.steps,
             g.peak_tensor_bytes / GiB,
             marker="o",
+            markersize=4 + 2.5 * (len(groups) - 1 - i),
+            markerfacecolor="none" if i < len(groups) - 1 else colors[variant],
             color=colors[variant],
             lw=1.5,
             ls="-" if dtype == "float16" else "--",
