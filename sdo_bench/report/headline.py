@@ -11,6 +11,7 @@ cards as lines.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -90,15 +91,19 @@ def headline(df: pd.DataFrame, costs: pd.DataFrame | None, task: str, path: Path
         bx.text(0.5, 0.5, "no cost grid in this config", ha="center", va="center", transform=bx.transAxes)
         bx.set_axis_off()
     else:
-        # variants with the same predicted cost are one point, named by all of them
+        # variants with the same predicted cost are one point, named by all of them; labels of points
+        # within 5% of each other (adjoint beside checkpoint) are stacked instead of printed over
+        placed: list[tuple[float, float]] = []
         for (flops, peak), g in cost.groupby(["flops_total", "peak_tensor_bytes"], sort=False):
+            near = sum(abs(math.log(flops / f)) < 0.05 and abs(math.log(peak / p)) < 0.05 for f, p in placed)
+            placed.append((flops, peak))
             names = list(dict.fromkeys(g.variant))
             c = colors.get(names[0], "black")
             exact = bool(g.method.isin(["bptt", "checkpoint"]).any())
             bx.scatter(flops, peak / GiB, s=40, color=c, facecolors=c if exact else "white", edgecolors=c,
                        zorder=3)  # fmt: skip
-            bx.annotate(" = ".join(names), (flops, peak / GiB), xytext=(5, 4), textcoords="offset points",
-                        fontsize=7, color=c)  # fmt: skip
+            bx.annotate(" = ".join(names), (flops, peak / GiB), xytext=(5, 4 - 9 * near),
+                        textcoords="offset points", fontsize=7, color=c)  # fmt: skip
         failed = (
             costs[(costs.status != "ok") & (costs.task == cost.task.iloc[0])] if costs is not None else []
         )
