@@ -33,3 +33,29 @@ def offline(tmp_path_factory):
     mp.setattr(socket.socket, "connect", no_network)
     yield
     mp.undo()
+
+
+def central_difference(task, v, h):
+    """The reward's central difference along ``v`` at the task's one parameter, which is left as it was."""
+    (x,) = task.parameters()
+    with torch.no_grad():
+        x.add_(h * v)
+        rp = float(task.reward())
+        x.sub_(2 * h * v)
+        rm = float(task.reward())
+        x.add_(h * v)
+    return (rp - rm) / (2 * h)
+
+
+def applicable_results(task, results, build_method):
+    """The ``results`` (method -> gradient result) of the methods that apply to ``task``, after asserting
+    the others said ``not_applicable`` and these are ok (truncated reaches no x_T)."""
+    out = {}
+    for m, res in results.items():
+        applies = build_method(m).applies_to(task.target)
+        if not applies or (m == "truncated" and task.target == "latent"):
+            assert res.status == "not_applicable", m
+            continue
+        assert res.status == "ok", (m, res.reason)
+        out[m] = res
+    return out
