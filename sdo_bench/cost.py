@@ -29,7 +29,7 @@ import math
 
 from . import tasks as _tasks
 from .cards import GPUS
-from .extrapolation import AFFINE_BASE, affine_in_n, extrapolated
+from .extrapolation import BASE_STARTS, extrapolated, find_base
 from .fake import build_settings, fake_models
 from .methods import Variant
 from .tensor_memory import modules_unchanged
@@ -146,10 +146,11 @@ def predict_variants(
 ) -> list[list[dict]]:
     """:func:`predict` for each of ``variants`` and each N of ``steps``, the models built once for all
     of them (building a paper-scale task from its configs takes longer than one prediction). With
-    ``extrapolate``, N above 4 is taken from the exact predictions at N = 2, 3, 4 for a variant whose
-    cost is affine in N by construction (``GradientMethod.affine_cost``), and only where its figures at
-    N = 2, 3, 4 do lie on a line (checked, exactly); any other variant is predicted directly.
-    Extrapolated rows say so (``extrapolated_from``)."""
+    ``extrapolate``, a larger N is taken from the exact predictions at three consecutive N (1, 2, 3, else
+    2, 3, 4: :func:`~sdo_bench.extrapolation.find_base`) for a variant whose cost is affine in N by
+    construction (``GradientMethod.affine_cost``), and only where its figures there do lie on a line
+    (checked, exactly); any other variant is predicted directly. Extrapolated rows say so
+    (``extrapolated_from``)."""
     dtype, attention = kw.get("dtype", "float16"), kw.get("attention", "flash")
     check(task, list(steps), dtype, attention, kw.get("batch"))
     with fake_models(attention), modules_unchanged():  # each variant and N swaps the sampler only
@@ -161,7 +162,6 @@ def predict_variants(
 
 def _rows(t, task: str, variant: Variant, steps, extrapolate: bool, dtype: str, attention: str) -> list[dict]:
     """The rows of ``variant`` at each N of ``steps`` on the fake task ``t`` (:func:`predict_steps`)."""
-    big = [n for n in steps if extrapolate and n > max(AFFINE_BASE) and variant.build().affine_cost()]
     rows: dict[int, dict] = {}
 
     def at(n):
@@ -169,17 +169,16 @@ def _rows(t, task: str, variant: Variant, steps, extrapolate: bool, dtype: str, 
             rows[n] = _measure(_at_steps(t, n), task, variant, dtype, attention)
         return rows[n]
 
-    if big:
-        try:
-            base = {n: at(n) for n in AFFINE_BASE}
-        except ValueError:  # the variant's options do not fit so few steps: predict directly
-            base = {}
-        if not affine_in_n(base):
-            big = []
-    out = [dict(extrapolated(base, n), gpus=None) if n in big else at(n) for n in steps]
-    for row in out:
-        if row.get("gpus", 0) is None:
-            row["gpus"] = _on_gpus(row, dtype)
+    base = None
+    if extrapolate and variant.build().affine_cost() and max(steps) > min(BASE_STARTS) + 2:
+        base = find_base(at)
+    out = []
+    for n in steps:
+        if base is not None and n > base[-1] and n not in rows:
+            row = extrapolated(rows[base[0]], rows[base[1]], base, n)
+            out.append(dict(row, gpus=_on_gpus(row, dtype)))
+        else:
+            out.append(at(n))
     return [dict(r) for r in out]
 
 

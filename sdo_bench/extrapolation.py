@@ -1,31 +1,61 @@
-"""The cost model's extrapolation in N (:func:`sdo_bench.cost.predict_steps`): the rows at N = 2, 3 and 4,
-exact predictions, and the line through them where every figure lies on it exactly (the figures are
-integers: bytes, FLOPs, network evaluations). Only variants whose cost is affine in N by construction
-(``GradientMethod.affine_cost``) are extrapolated; tests compare extrapolated and direct rows.
+"""The cost model's extrapolation in N (:func:`sdo_bench.cost.predict_steps`): exact predictions at three
+consecutive N, the smallest at which the variant runs and its figures lie on a line, and the line through
+them for larger N (the figures are integers: bytes, FLOPs, network evaluations, so "on a line" is checked
+exactly). Only variants whose cost is affine in N by construction (``GradientMethod.affine_cost``) are
+extrapolated; tests compare extrapolated and direct rows.
+
+The line is looked for from N = 1, 2, 3 and, where those rows are not on one (a variant whose first step
+is special) or the variant's options need more steps, one N later, up to N = 2, 3, 4; a variant with no
+line there is predicted directly at every N. Each predicted N costs one gradient on fake tensors whose
+time grows with N, so N = 1, 2, 3 is the cheapest base there is (6 sampling steps against 9 for
+N = 2, 3, 4).
 """
 
 from __future__ import annotations
 
-#: the N an extrapolated prediction is taken from, and the figures it extrapolates
-AFFINE_BASE = (2, 3, 4)
+from collections.abc import Callable
+
+#: the first N a base may start at, and the last (a base is three consecutive N)
+BASE_STARTS = (1, 2)
 AFFINE_KEYS = ("peak_tensor_bytes", "weights_bytes", "activation_bytes", "optimizer_state_bytes",
                "nfe_forward", "nfe_backward", "flops_forward", "flops_backward")  # fmt: skip
 
 
-def affine_in_n(base: dict[int, dict]) -> bool:
-    """Whether every figure of the rows at N = 2, 3, 4 lies on a line in N (second differences exactly
+def affine_in_n(rows: list[dict | None]) -> bool:
+    """Whether every figure of three rows at consecutive N lies on a line in N (second differences exactly
     zero)."""
-    a, b, c = (base.get(n) for n in AFFINE_BASE)
-    if not all(r is not None and r["status"] == "ok" for r in (a, b, c)):
+    if len(rows) != 3 or not all(r is not None and r["status"] == "ok" for r in rows):
         return False
+    a, b, c = rows
     return all(c[k] - b[k] == b[k] - a[k] for k in AFFINE_KEYS)
 
 
-def extrapolated(base: dict[int, dict], steps: int) -> dict:
-    """The row at N = ``steps`` on the line through the rows at N = 2 and 3 (:func:`affine_in_n` holds),
-    saying so (``extrapolated_from``); its per-GPU figures are the caller's to recompute."""
-    a, b = base[AFFINE_BASE[0]], base[AFFINE_BASE[1]]
-    row = dict(a, steps=steps, extrapolated_from=list(AFFINE_BASE))
+def find_base(at: Callable[[int], dict], starts: tuple[int, ...] = BASE_STARTS) -> tuple[int, int, int] | None:
+    """The first three consecutive N, starting at one of ``starts``, whose rows (``at(n)``: the exact
+    prediction at N = n, remembered by the caller) lie on a line; None where there is none. A ``ValueError``
+    from ``at`` (the variant's options need more steps) moves the base on; a row that is not ok (the
+    method cannot run on fake tensors) ends the search, since no other N will run either."""
+    rows: dict[int, dict | None] = {}
+    for start in starts:
+        base = (start, start + 1, start + 2)
+        for n in base:
+            if n not in rows:
+                try:
+                    rows[n] = at(n)
+                except ValueError:
+                    rows[n] = None
+            if rows[n] is not None and rows[n]["status"] != "ok":
+                return None
+        if affine_in_n([rows[n] for n in base]):
+            return base
+    return None
+
+
+def extrapolated(a: dict, b: dict, base: tuple[int, int, int], steps: int) -> dict:
+    """The row at N = ``steps`` on the line through ``a`` and ``b``, the rows at the first two N of
+    ``base`` (:func:`find_base` found it), saying so (``extrapolated_from``); its per-GPU figures are the
+    caller's to recompute."""
+    row = dict(a, steps=steps, extrapolated_from=list(base))
     for k in AFFINE_KEYS:
-        row[k] = a[k] + (steps - AFFINE_BASE[0]) * (b[k] - a[k])
+        row[k] = a[k] + (steps - base[0]) * (b[k] - a[k])
     return row

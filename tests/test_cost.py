@@ -289,20 +289,63 @@ EXTRAPOLATED = [
     + [pytest.param("tiny-sd-latent", m, o, marks=pytest.mark.slow) for m, o in EXTRAPOLATED[:3]],
 )
 def test_extrapolated_rows_equal_direct_predictions(task, method, options):
-    """Affine in N, checked at N = 2, 3, 4: the rows at N = 7 equal the direct predictions exactly."""
+    """Affine in N, checked at N = 1, 2, 3 (else 2, 3, 4): the rows at N = 7 and 12 equal the direct
+    predictions exactly."""
     from sdo_bench.cost import predict, predict_steps
     from sdo_bench.extrapolation import AFFINE_KEYS
     from sdo_bench.variant import Variant
 
     v = Variant(method, options)
-    (row,) = predict_steps(task, v, [7], extrapolate=True, dtype="float32")
-    direct = predict(task, v, 7, dtype="float32")
-    if row.get("extrapolated_from"):
-        assert {k: row[k] for k in AFFINE_KEYS} == {k: direct[k] for k in AFFINE_KEYS}
-    else:  # not affine at 2, 3, 4: predicted directly
-        assert row == direct
-    if method in ("bptt", "checkpoint", "sdo"):
-        assert row.get("extrapolated_from") == [2, 3, 4]
+    steps = [7, 12] if task.startswith("gmm") else [7]
+    rows = predict_steps(task, v, steps, extrapolate=True, dtype="float32")
+    for n, row in zip(steps, rows):
+        direct = predict(task, v, n, dtype="float32")
+        if row.get("extrapolated_from"):
+            assert {k: row[k] for k in AFFINE_KEYS} == {k: direct[k] for k in AFFINE_KEYS}
+            assert row["gpus"] == direct["gpus"]
+        else:  # no line at 1, 2, 3 or 2, 3, 4: predicted directly
+            assert row == direct
+    if method in ("bptt", "checkpoint", "sdo"):  # GMM's first step is special (a 2-D world's bytes)
+        bases = [[2, 3, 4]] if task.startswith("gmm") and method != "sdo" else [[1, 2, 3]]
+        assert all(row.get("extrapolated_from") in bases for row in rows)
+
+
+def _rows_on(line: dict[int, int], status: dict[int, str] | None = None, too_few: int = 0):
+    """A stand-in for the cost model's exact prediction at N: ``line[N]`` bytes (every figure), a
+    ValueError below ``too_few`` steps, and the calls it got."""
+    from sdo_bench.extrapolation import AFFINE_KEYS
+
+    calls = []
+
+    def at(n):
+        calls.append(n)
+        if n < too_few:
+            raise ValueError(f"needs {too_few} steps")
+        return {"status": (status or {}).get(n, "ok"), **{k: line[n] for k in AFFINE_KEYS}}
+
+    return at, calls
+
+
+@pytest.mark.parametrize(
+    "line,status,too_few,base,calls",
+    [
+        ({1: 10, 2: 20, 3: 30}, None, 0, (1, 2, 3), [1, 2, 3]),  # affine from N = 1
+        ({1: 5, 2: 20, 3: 30, 4: 40}, None, 0, (2, 3, 4), [1, 2, 3, 4]),  # the first step special
+        ({2: 20, 3: 30, 4: 40}, None, 2, (2, 3, 4), [1, 2, 3, 4]),  # options need two steps
+        ({1: 10, 2: 20, 3: 35, 4: 60}, None, 0, None, [1, 2, 3, 4]),  # no line: direct
+        ({1: 10, 2: 20, 3: 30}, {1: "error"}, 0, None, [1]),  # cannot run on fake tensors
+    ],
+)
+def test_the_extrapolation_base_is_the_first_line_from_n_1(line, status, too_few, base, calls):
+    from sdo_bench.extrapolation import extrapolated, find_base
+
+    at, seen = _rows_on(line, status, too_few)
+    assert find_base(at) == base
+    assert seen == calls
+    if base is not None:  # the line through the base's first two rows, at any N
+        row = extrapolated(at(base[0]), at(base[1]), base, 50)
+        assert row["peak_tensor_bytes"] == line[base[1]] + (50 - base[1]) * (line[base[1]] - line[base[0]])
+        assert row["extrapolated_from"] == list(base) and row["steps"] == 50
 
 
 def test_several_variants_on_one_build_give_each_variants_own_rows(tmp_path):

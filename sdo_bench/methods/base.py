@@ -107,7 +107,7 @@ class GradientMethod:
         """Whether one gradient's cost (bytes, FLOPs, network evaluations) is, by construction, an affine
         function of N: the same work for every step, and no N-dependent or random choice of how many
         steps keep their graph. The cost model extrapolates only these (and checks the line at N =
-        2, 3, 4 first)."""
+        1, 2, 3 or 2, 3, 4 first)."""
         return False
 
     def kind_on(self, task) -> str:
