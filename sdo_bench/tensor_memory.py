@@ -138,7 +138,7 @@ def modules_unchanged():
     """Within the block, what :func:`reachable` finds inside a module is walked once per module and
     remembered: for measurements of one built task at several N (the cost model), where only the
     sampler changes between them and no module gains or loses a tensor. A module's parameters and
-    buffers are read afresh each time (:func:`weight_tensors`); the walk of a large model takes about
+    buffers are read afresh each time (:func:`held_tensors`); the walk of a large model takes about
     a second."""
     token = _WALKS.set(weakref.WeakKeyDictionary())
     try:
@@ -169,7 +169,9 @@ def reachable(
             if o not in walks:  # the module's own walk, once; its tensors' grads are read afresh
                 walks[o] = reachable(o, limit, grads=False)
             found, inside = walks[o]
-            tensors += [u for t in found for u in ([t] if t.grad is None or not grads else [t, t.grad])]
+            tensors += found
+            if grads:  # read afresh: a gradient comes and goes between measurements
+                tensors += [t.grad for t in found if t.grad is not None]
             modules += inside
         elif isinstance(o, torch.nn.Module):
             modules.append(o)
@@ -195,10 +197,6 @@ def _task_fields(task) -> list:
     return [v for k, v in vars(task).items() if k != "judge"]
 
 
-def task_tensors(task) -> list[torch.Tensor]:
-    return reachable(_task_fields(task))[0]
-
-
 def _has_contents(cell) -> bool:
     try:
         cell.cell_contents  # noqa: B018
@@ -216,11 +214,14 @@ def _bytes(tensors) -> int:
     return sum(storages.values())
 
 
-def weight_tensors(task) -> list[torch.Tensor]:
-    """Parameters and buffers of every module the task holds (frozen and optimized)."""
-    modules = {id(m): m for m in reachable(_task_fields(task))[1]}
+def held_tensors(task) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """What the task holds: the parameters and buffers of every module it holds (frozen and optimized)
+    and its optimized tensors (its weights), and every tensor reachable from it (weights, noises,
+    embeddings, gradients), from one walk (:func:`reachable`)."""
+    tensors, found = reachable(_task_fields(task))
+    modules = {id(m): m for m in found}
     out = [t for m in modules.values() for t in (*m.parameters(recurse=False), *m.buffers(recurse=False))]
-    return out + [p for p in task.parameters() if not isinstance(p, torch.nn.Parameter)]
+    return out + [p for p in task.parameters() if not isinstance(p, torch.nn.Parameter)], tensors
 
 
 def measure_gradient(
@@ -244,8 +245,9 @@ def measure_gradient(
         torch.cuda.synchronize(task.device)
         torch.cuda.reset_peak_memory_stats(task.device)
     with LiveTensorBytes(flops=flops) as live:
-        weights = live.track(weight_tensors(task))
-        live.track(task_tensors(task))
+        weight, held = held_tensors(task)
+        weights = live.track(weight)
+        live.track(held)
         start = live.current
         live.reset_peak()
         res = method.gradient(task, measure_graph=False)
