@@ -31,9 +31,11 @@ def _assign_on_apply():
                 continue
             with torch.no_grad():
                 new = fn(param)
-            if new is not param:
-                self._parameters[key] = torch.nn.Parameter(new, param.requires_grad)
-                converted[id(param)] = (param, self._parameters[key])
+            if new is not param:  # a fresh tensor, no history: a parameter as ``Parameter`` makes one,
+                new.requires_grad_(param.requires_grad)  # less its detach (a fake op per parameter)
+                new._is_param = True
+                self._parameters[key] = new
+                converted[id(param)] = (param, new)
         for key, buf in self._buffers.items():
             if buf is not None:
                 self._buffers[key] = fn(buf)
