@@ -83,8 +83,8 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
                                                                       "is counted")),
         JSON,
         ("--out", dict(nargs="+", help="also write the rows to a JSON file (--variants: one per variant)")),
-        ("--extrapolate", dict(action="store_true", help="larger N from the exact predictions at "
-                               "N = 1, 2, 3 (else 2, 3, 4) where they are affine in N (checked; otherwise direct)")),
+        ("--extrapolate", dict(action="store_true", help="larger N from the exact predictions "
+                               "at N = 1, 2, 3 (else 2, 3, 4) where affine in N (checked; else direct)")),
         ("--check", dict(action="store_true", help="also run each row for real with random weights on "
                          "--check-device and print the measurement beside the prediction")),
         ("--check-device", dict(default="cuda", help="where --check runs: cuda, cuda:N, or cpu (the "

@@ -30,7 +30,7 @@ def affine_in_n(rows: list[dict | None]) -> bool:
     return all(c[k] - b[k] == b[k] - a[k] for k in AFFINE_KEYS)
 
 
-def find_base(at: Callable[[int], dict], starts: tuple[int, ...] = BASE_STARTS) -> tuple[int, int, int] | None:
+def find_base(at: Callable[[int], dict], starts: tuple[int, ...] = BASE_STARTS) -> tuple[int, ...] | None:
     """The first three consecutive N, starting at one of ``starts``, whose rows (``at(n)``: the exact
     prediction at N = n, remembered by the caller) lie on a line; None where there is none. A ``ValueError``
     from ``at`` (the variant's options need more steps) moves the base on; a row that is not ok (the
