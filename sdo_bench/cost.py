@@ -29,7 +29,7 @@ import math
 
 from . import tasks as _tasks
 from .cards import GPUS
-from .extrapolation import BASE_STARTS, extrapolated, find_base
+from .extrapolation import extrapolated, find_base
 from .fake import build_settings, fake_models
 from .methods import Variant
 from .tensor_memory import modules_unchanged
@@ -147,9 +147,10 @@ def predict_variants(
     """:func:`predict` for each of ``variants`` and each N of ``steps``, the models built once for all
     of them (building a paper-scale task from its configs takes longer than one prediction). With
     ``extrapolate``, a larger N is taken from the exact predictions at three consecutive N (1, 2, 3, else
-    2, 3, 4: :func:`~sdo_bench.extrapolation.find_base`) for a variant whose cost is affine in N by
-    construction (``GradientMethod.affine_cost``), and only where its figures there do lie on a line
-    (checked, exactly); any other variant is predicted directly. Extrapolated rows say so
+    one N later, or from the smallest N the variant's options allow: :func:`.extrapolation.find_base`)
+    for a variant whose cost is affine in N by construction (``GradientMethod.affine_cost``), and only
+    where its figures there do lie on a line (checked, exactly); any other variant is predicted
+    directly. Extrapolated rows say so
     (``extrapolated_from``)."""
     dtype, attention = kw.get("dtype", "float16"), kw.get("attention", "flash")
     check(task, list(steps), dtype, attention, kw.get("batch"))
@@ -170,7 +171,7 @@ def _rows(t, task: str, variant: Variant, steps, extrapolate: bool, dtype: str, 
         return rows[n]
 
     base = None
-    if extrapolate and variant.build().affine_cost() and max(steps) > min(BASE_STARTS) + 2:
+    if extrapolate and variant.build().affine_cost() and max(steps) > 3:
         base = find_base(at)
     out = []
     for n in steps:

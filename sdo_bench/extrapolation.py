@@ -4,9 +4,9 @@ them for larger N (the figures are integers: bytes, FLOPs, network evaluations, 
 exactly). Only variants whose cost is affine in N by construction (``GradientMethod.affine_cost``) are
 extrapolated; tests compare extrapolated and direct rows.
 
-The line is looked for from N = 1, 2, 3 and, where those rows are not on one (a variant whose first step
-is special) or the variant's options need more steps, one N later, up to N = 2, 3, 4; a variant with no
-line there is predicted directly at every N. Each predicted N costs one gradient on fake tensors whose
+The line is looked for from N = 1, 2, 3 (from the smallest N the variant's options allow: DRaFT-K's K)
+and, where those rows are not on one (a variant whose first step is special), one N later; a variant with
+no line there is predicted directly at every N. Each predicted N costs one gradient on fake tensors whose
 time grows with N, so N = 1, 2, 3 is the cheapest base there is (6 sampling steps against 9 for
 N = 2, 3, 4).
 """
@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-#: the first N a base may start at, and the last (a base is three consecutive N)
-BASE_STARTS = (1, 2)
+#: how many bases are tried (each one N later than the last), and the largest N a first base may start at
+TRIES = 2
+LAST_START = 8
 AFFINE_KEYS = ("peak_tensor_bytes", "weights_bytes", "activation_bytes", "optimizer_state_bytes",
                "nfe_forward", "nfe_backward", "flops_forward", "flops_backward")  # fmt: skip
 
@@ -30,21 +31,31 @@ def affine_in_n(rows: list[dict | None]) -> bool:
     return all(c[k] - b[k] == b[k] - a[k] for k in AFFINE_KEYS)
 
 
-def find_base(at: Callable[[int], dict], starts: tuple[int, ...] = BASE_STARTS) -> tuple[int, ...] | None:
-    """The first three consecutive N, starting at one of ``starts``, whose rows (``at(n)``: the exact
-    prediction at N = n, remembered by the caller) lie on a line; None where there is none. A ``ValueError``
-    from ``at`` (the variant's options need more steps) moves the base on; a row that is not ok (the
-    method cannot run on fake tensors) ends the search, since no other N will run either."""
-    rows: dict[int, dict | None] = {}
-    for start in starts:
+def find_base(
+    at: Callable[[int], dict], tries: int = TRIES, last_start: int = LAST_START
+) -> tuple[int, ...] | None:
+    """The first three consecutive N whose rows (``at(n)``: the exact prediction at N = n, remembered by
+    the caller) lie on a line, starting at the smallest N the variant runs at (``at`` raises
+    ``ValueError`` below it: DRaFT-K needs K steps; none up to ``last_start``: no base) and trying
+    ``tries`` starts one N apart; None where there is none. A row that is not ok (the method cannot run on
+    fake tensors) ends the search, since no other N will run either."""
+    rows: dict[int, dict] = {}
+    first = None
+    for n in range(1, last_start + 1):
+        try:
+            rows[n] = at(n)
+        except ValueError:
+            continue
+        first = n
+        break
+    if first is None:
+        return None
+    for start in range(first, first + tries):
         base = (start, start + 1, start + 2)
         for n in base:
             if n not in rows:
-                try:
-                    rows[n] = at(n)
-                except ValueError:
-                    rows[n] = None
-            if rows[n] is not None and rows[n]["status"] != "ok":
+                rows[n] = at(n)
+            if rows[n]["status"] != "ok":
                 return None
         if affine_in_n([rows[n] for n in base]):
             return base

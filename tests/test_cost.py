@@ -279,6 +279,7 @@ EXTRAPOLATED = [
     ("sdo", {}),
     ("adjoint", {}),
     ("truncated", {"k": 1}),
+    ("truncated", {"k": 3}),  # needs three steps: its base starts at N = 3
     ("drtune", {}),
 ]
 
@@ -305,6 +306,8 @@ def test_extrapolated_rows_equal_direct_predictions(task, method, options):
             assert row["gpus"] == direct["gpus"]
         else:  # no line at 1, 2, 3 or 2, 3, 4: predicted directly
             assert row == direct
+    if options == {"k": 3}:
+        assert all(row.get("extrapolated_from") == [3, 4, 5] for row in rows)
     if method in ("bptt", "checkpoint", "sdo"):  # GMM's first step is special (a 2-D world's bytes)
         bases = [[2, 3, 4]] if task.startswith("gmm") and method != "sdo" else [[1, 2, 3]]
         assert all(row.get("extrapolated_from") in bases for row in rows)
@@ -332,6 +335,8 @@ def _rows_on(line: dict[int, int], status: dict[int, str] | None = None, too_few
         ({1: 10, 2: 20, 3: 30}, None, 0, (1, 2, 3), [1, 2, 3]),  # affine from N = 1
         ({1: 5, 2: 20, 3: 30, 4: 40}, None, 0, (2, 3, 4), [1, 2, 3, 4]),  # the first step special
         ({2: 20, 3: 30, 4: 40}, None, 2, (2, 3, 4), [1, 2, 3, 4]),  # options need two steps
+        ({3: 5, 4: 30, 5: 40, 6: 50}, None, 3, (4, 5, 6), [1, 2, 3, 4, 5, 6]),  # three; its first special
+        ({}, None, 99, None, list(range(1, 9))),  # options need more steps than a base may start at
         ({1: 10, 2: 20, 3: 35, 4: 60}, None, 0, None, [1, 2, 3, 4]),  # no line: direct
         ({1: 10, 2: 20, 3: 30}, {1: "error"}, 0, None, [1]),  # cannot run on fake tensors
     ],
