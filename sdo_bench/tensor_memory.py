@@ -3,7 +3,8 @@
 :class:`LiveTensorBytes` is a ``TorchDispatchMode`` that sees every aten op (forward and backward, the
 optimizer step too). The first time it sees a storage (an op's input or output) it adds the storage's
 ``nbytes`` to the live total, and a ``weakref.finalize`` on the storage subtracts them when the storage
-dies. Its peak is the quantity CUDA's ``torch.cuda.max_memory_allocated`` reports, less the allocator's
+dies (a device query, ``prim.device``, neither makes nor reads a storage: it is answered, not
+counted). Its peak is the quantity CUDA's ``torch.cuda.max_memory_allocated`` reports, less the allocator's
 rounding to blocks (512 B) and its workspaces: deterministic, and the same on fake tensors (models
 built from their configs, no weights) as on real ones, so paper scale can be predicted on a CPU
 (:mod:`sdo_bench.cost`).
@@ -27,6 +28,7 @@ import contextvars
 import weakref
 
 import torch
+from torch._subclasses.fake_tensor import FakeTensor
 from torch.utils import flop_counter
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -66,6 +68,16 @@ def _tensors(values):
             yield v
         elif isinstance(v, (list, tuple)):
             yield from _tensors(v)
+
+
+#: a tensor's device, asked of a tensor whose device is dispatched (a fake tensor): by the autograd
+#: engine at every gradient it passes on, two thirds of the ops a fake gradient dispatches
+_DEVICE_QUERY = torch.ops.prim.device.default
+
+
+def _device_of(t: FakeTensor) -> torch.device:
+    """What ``FakeTensorMode`` answers for ``prim.device`` (its ``_device_handler``), without its dispatch."""
+    return torch.device("meta") if t.fake_mode.in_kernel_invocation else t.fake_device
 
 
 def _in_backward() -> bool:
@@ -113,6 +125,8 @@ class LiveTensorBytes(TorchDispatchMode):
         self.current -= self._live.pop(key, 0)
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is _DEVICE_QUERY:  # no storage made or read; answered as FakeTensorMode answers it
+            return _device_of(args[0]) if isinstance(args[0], FakeTensor) else func(*args, **(kwargs or {}))
         kwargs = kwargs or {}
         for t in _tensors(args):
             self._see(t)
