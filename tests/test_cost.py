@@ -2,6 +2,8 @@
 that means what the paper means): exact bytes of known allocations, the prediction on fake tensors
 against real CPU runs of the same gradient, and the scaling in N at SD1.5 size."""
 
+import contextlib
+import dataclasses
 import json
 import subprocess
 import sys
@@ -221,6 +223,77 @@ def test_fake_tensors_keep_the_values_of_a_time_grid_and_nothing_else():
         with pytest.raises(fake_tensor.DataDependentOutputException):
             bool((x * grid > 0).all())
     assert fake_tensor.CONSTANT_NUMEL_LIMIT == limit
+
+
+def test_the_lean_cache_key_of_a_tensor_is_torchs_own():
+    """The fake mode's cache key for a tensor's metadata, built in one pass within the cost model's
+    fake mode, equals the one torch's generic flattener builds, element for element and type for type
+    (so the fake-op cache answers exactly as before), on tensors of every layout the models make; a
+    field holding a symbolic size takes torch's own path; torch's is restored afterwards."""
+    from torch._subclasses import fake_tensor as ft
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv
+
+    from sdo_bench.fake import _lean_cache_keys
+
+    original = ft.TensorMetadata._flatten_into
+    with ft.FakeTensorMode() as mode:
+        x = torch.randn(2, 3, 8, 8)
+        tensors = [
+            x,
+            x.to(memory_format=torch.channels_last),
+            x.transpose(1, 2),
+            x[:, 1:, ::2],
+            x[0, 0, 0, 0],
+            torch.zeros(5, dtype=torch.bool),
+            torch.randn(4, dtype=torch.float16, requires_grad=True),
+            torch.randn(3, dtype=torch.complex64).conj(),
+            torch.ones(()),
+            torch.empty(0, 7),
+        ]
+        metadata = [ft.extract_tensor_metadata(t) for t in tensors]
+    env = ShapeEnv()
+    symbolic = dataclasses.replace(metadata[0], shape=(env.create_unbacked_symint(), 3, 8, 8))
+
+    def key(md, flatten):
+        out: list = []
+        flatten(md, out, mode, ft._CacheKeyState(env))
+        return [(type(v), v) for v in out]
+
+    with _lean_cache_keys():
+        lean = ft.TensorMetadata._flatten_into
+        assert lean is not original
+        for md in metadata:
+            assert key(md, lean) == key(md, original)
+        assert [v for _, v in key(symbolic, lean)] == [v for _, v in key(symbolic, original)]
+    assert ft.TensorMetadata._flatten_into is original
+
+
+def test_the_tracker_answers_a_fake_tensors_device_as_the_fake_mode_does():
+    """The autograd engine asks every gradient's device (``prim.device``, two thirds of a fake
+    gradient's ops): the tracker answers for a fake tensor as the fake mode's own handler does, outside
+    and inside a kernel invocation, without counting it as a use of the tensor's storage."""
+    from torch._subclasses import fake_tensor as ft
+
+    from sdo_bench.tensor_memory import _DEVICE_QUERY
+
+    with ft.FakeTensorMode() as mode:
+        t = torch.randn(3)
+        live = LiveTensorBytes()
+        for inside in (False, True):
+            with ft.in_kernel_invocation_manager(mode) if inside else contextlib.nullcontext():
+                got = live.__torch_dispatch__(_DEVICE_QUERY, (type(t),), (t,))
+                want = ft._device_handler((t,))
+            assert got == want == torch.device("meta" if inside else "cpu")
+        assert live.current == 0 and live.peak == 0
+
+    def backward(world):  # a backward on fake tensors is counted as the same one on real tensors
+        with world:
+            w = torch.randn(64, 64, requires_grad=True)
+            with LiveTensorBytes() as live:
+                (w @ w).sum().backward()
+            return live.peak, live.current, w.grad.device
+
+    assert backward(ft.FakeTensorMode()) == backward(contextlib.nullcontext())
 
 
 def test_a_first_prediction_leaves_no_fake_tensor_behind():
