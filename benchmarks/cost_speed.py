@@ -1,0 +1,88 @@
+"""How fast the cost model predicts one gradient, and the least any dispatch-level counter could take
+(README, "Speed"): for each method, on a task built once from its configs,
+
+* ``predicted``: the exact row at N = 50 as ``sdo-bench cost --extrapolate`` makes it (three exact
+  predictions at the base N = 1, 2, 3, each a gradient and an optimizer step under the tracker);
+* ``floor``: the same three gradients on ``FakeTensorMode`` under a dispatch mode that only answers
+  device queries (as the tracker does) and counts nothing: what PyTorch's fake tensors alone cost;
+* ``per step`` and ``fixed``: the floor's time per sampling step and its part that does not grow with N
+  (the VAE decode, the reward, their backward), from single floor gradients at N = 1 and N = 3.
+
+Times are the best of ``--repeats``, one thread, after one warm-up prediction (the first fills PyTorch's
+fake-op cache); run it on a quiet machine:
+
+    OMP_NUM_THREADS=1 python benchmarks/cost_speed.py --task sd15-latent-hpsv2 > cost_speed.md
+
+About 10 min on one core for the four methods on SD1.5."""
+
+import argparse
+import gc
+import time
+from functools import partial
+
+import torch
+from torch._subclasses.fake_tensor import FakeTensor
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from sdo_bench import cost
+from sdo_bench.fake import fake_models
+from sdo_bench.tensor_memory import _DEVICE_QUERY, _device_of, modules_unchanged
+from sdo_bench.variant import Variant
+
+
+class DeviceAnswers(TorchDispatchMode):
+    """The least a dispatch-level tracker costs: device queries answered, every other op passed on."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is _DEVICE_QUERY and isinstance(args[0], FakeTensor):
+            return _device_of(args[0])
+        return func(*args, **(kwargs or {}))
+
+
+def best(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--task", default="sd15-latent-hpsv2")
+    parser.add_argument("--methods", default="bptt,checkpoint,sdo,adjoint")
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=2)
+    a = parser.parse_args()
+    torch.set_num_threads(1)
+    with fake_models("flash"), modules_unchanged():
+        t = cost._fake_task(a.task, a.steps, "float16", None, None)
+
+        def predicted(v):
+            rows = cost._rows(t, a.task, v, [a.steps], True, "float16", "flash")
+            return rows[0].get("extrapolated_from")
+
+        def floor(v, ns):
+            with DeviceAnswers():
+                for n in ns:
+                    v.build().gradient(cost._at_steps(t, n), measure_graph=False)
+
+        predicted(Variant("bptt"))  # warm-up: fills the fake-op cache
+        head = ["method", "base", "predicted (s)", "floor (s)", "per step (s)", "fixed (s)"]
+        print(f"{a.task}, N = {a.steps}\n\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+        for name in a.methods.split(","):
+            v = Variant(name)
+            base = predicted(v)
+            t_pred = best(partial(predicted, v), a.repeats)
+            t_floor = best(partial(floor, v, base or [a.steps]), a.repeats)
+            one, three = (best(partial(floor, v, [n]), a.repeats) for n in (1, 3))
+            step = (three - one) / 2
+            cells = [f"`{name}`", str(base), f"{t_pred:.1f}", f"{t_floor:.1f}", f"{step:.2f}"]
+            cells.append(f"{one - step:.2f}")
+            print("| " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
