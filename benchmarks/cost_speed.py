@@ -6,7 +6,8 @@
 * ``floor``: the same three gradients on ``FakeTensorMode`` under a dispatch mode that only answers
   device queries (as the tracker does) and counts nothing: what PyTorch's fake tensors alone cost;
 * ``per step`` and ``fixed``: the floor's time per sampling step and its part that does not grow with N
-  (the VAE decode, the reward, their backward), from single floor gradients at N = 1 and N = 3.
+  (the VAE decode, the reward, their backward), from single floor gradients at the base's first and
+  last N (a variant predicted directly at N has no split).
 
 Times are the best of ``--repeats``, one thread, after one warm-up prediction (the first fills PyTorch's
 fake-op cache); run it on a quiet machine:
@@ -56,6 +57,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=2)
     a = parser.parse_args()
+    try:  # bad input in one line, before the task is built
+        cost.check(a.task, [a.steps], "float16", "flash", None)
+        variants = [Variant(name) for name in a.methods.split(",")]
+        for v in variants:
+            v.build()
+        if a.repeats < 1:
+            raise ValueError(f"--repeats must be >= 1, got {a.repeats}")
+    except ValueError as e:
+        parser.error(str(e))
     torch.set_num_threads(1)
     with fake_models("flash"), modules_unchanged():
         t = cost._fake_task(a.task, a.steps, "float16", None, None)
@@ -72,15 +82,28 @@ def main() -> None:
         predicted(Variant("bptt"))  # warm-up: fills the fake-op cache
         head = ["method", "base", "predicted (s)", "floor (s)", "per step (s)", "fixed (s)"]
         print(f"{a.task}, N = {a.steps}\n\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
-        for name in a.methods.split(","):
-            v = Variant(name)
+        for v in variants:
             base = predicted(v)
             t_pred = best(partial(predicted, v), a.repeats)
-            t_floor = best(partial(floor, v, base or [a.steps]), a.repeats)
-            one, three = (best(partial(floor, v, [n]), a.repeats) for n in (1, 3))
-            step = (three - one) / 2
-            cells = [f"`{name}`", str(base), f"{t_pred:.1f}", f"{t_floor:.1f}", f"{step:.2f}"]
-            cells.append(f"{one - step:.2f}")
+            if base is None:  # predicted directly at N: no split into steps
+                t_floor, step, fixed = (
+                    best(partial(floor, v, [a.steps]), a.repeats),
+                    float("nan"),
+                    float("nan"),
+                )
+            else:
+                t_floor = best(partial(floor, v, base), a.repeats)
+                first, last = (best(partial(floor, v, [n]), a.repeats) for n in (base[0], base[-1]))
+                step = (last - first) / (base[-1] - base[0])
+                fixed = first - base[0] * step
+            cells = [
+                f"`{v.label}`",
+                str(base),
+                f"{t_pred:.1f}",
+                f"{t_floor:.1f}",
+                f"{step:.2f}",
+                f"{fixed:.2f}",
+            ]
             print("| " + " | ".join(cells) + " |", flush=True)
 
 
