@@ -25,10 +25,11 @@ import torch
 from torch._subclasses.fake_tensor import FakeTensor
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from sdo_bench import cost
-from sdo_bench.fake import fake_models
-from sdo_bench.tensor_memory import _DEVICE_QUERY, _device_of, modules_unchanged
-from sdo_bench.variant import Variant
+from sdo_bench.cost import predict as cost
+from sdo_bench.cost.fake import fake_models
+from sdo_bench.measure.tracker import _DEVICE_QUERY, _device_of, modules_unchanged
+from sdo_bench.methods import build as build_method
+from sdo_bench.spec.variant import Variant
 
 
 class DeviceAnswers(TorchDispatchMode):
@@ -61,7 +62,7 @@ def main() -> None:
         cost.check(a.task, [a.steps], "float16", "flash", None)
         variants = [Variant(name) for name in a.methods.split(",")]
         for v in variants:
-            v.build()
+            build_method(v)
         if a.repeats < 1:
             raise ValueError(f"--repeats must be >= 1, got {a.repeats}")
     except ValueError as e:
@@ -77,7 +78,7 @@ def main() -> None:
         def floor(v, ns):
             with DeviceAnswers():
                 for n in ns:
-                    v.build().gradient(cost._at_steps(t, n), measure_graph=False)
+                    build_method(v).gradient(cost._at_steps(t, n), measure_graph=False)
 
         predicted(Variant("bptt"))  # warm-up: fills the fake-op cache
         head = ["method", "base", "predicted (s)", "floor (s)", "per step (s)", "fixed (s)"]

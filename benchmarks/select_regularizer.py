@@ -13,8 +13,9 @@ import sys
 
 import torch
 
-from sdo_bench import experiment, tasks
-from sdo_bench.variant import Variant
+from sdo_bench import tasks
+from sdo_bench.experiment import runner as experiment
+from sdo_bench.spec.variant import Variant
 
 GRID = [("none", 0.0), ("kl", 1000.0), ("kl", 3000.0), ("pretrain", 1000.0), ("pretrain", 3000.0)]
 TARGETS = ("condition", "lora", "weights")

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from sdo_bench.cli import main
+from sdo_bench.cli.commands import main
 
 RUN = ["run", "--task", "gmm-latent", "--method", "sdo", "--out", "r.json"]
 RUN_W = ["run", "--task", "gmm-weights", "--method", "bptt", "--out", "r.json"]
@@ -305,7 +305,7 @@ def test_a_bad_config_stops_before_any_job_naming_the_key(tmp_path, monkeypatch,
 
     from snakemake.utils import validate
 
-    from sdo_bench.workflow import Plan
+    from sdo_bench.pipeline.plan import Plan
 
     monkeypatch.chdir(tmp_path)
     config = copy.deepcopy(BASE)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from sdo_bench import config_doc, workflow_check
+from sdo_bench.pipeline import config_doc, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,28 +20,42 @@ def test_the_layout_is_the_catalogs():
     assert catalog["usage"]["software-stack-deployment"]["conda"] is True and catalog["usage"]["report"]
 
 
-def test_config_readme_is_written_from_the_schema():
-    assert (ROOT / "config" / "README.md").read_text() == config_doc.text(), (
-        "config/README.md is stale: python -m sdo_bench.config_doc"
-    )
+def test_config_readme_describes_every_top_level_key():
     schema = yaml.safe_load(config_doc.SCHEMA.read_text())
     text = config_doc.text()
     for key, node in schema["properties"].items():  # every top-level key, with its own description
         assert f"| `{key}` |" in text and " ".join(node["description"].split())[:40] in text
 
 
-def test_the_shipped_catalog_is_the_registries():
-    shipped = json.loads(workflow_check.CATALOG_FILE.read_text())
-    assert shipped == json.loads(json.dumps(workflow_check.registries())), (
-        "sdo_bench/catalog.json is stale: python -m sdo_bench.workflow_check"
-    )
+def test_every_generated_file_is_current():
+    """The catalog, the record schema, config/README.md and the report's description: each as its
+    source makes it (one command rewrites them all)."""
+    assert generate.stale() == [], "stale generated files: python -m sdo_bench.pipeline.generate"
+    assert len(generate.files()) == 4
+
+
+def test_the_generator_names_a_stale_file(tmp_path, monkeypatch, capsys):
+    from sdo_bench.spec import catalog
+
+    stale = tmp_path / "catalog.json"
+    stale.write_text("{}")
+    real = generate.files
+
+    def files():
+        out = real()
+        return {stale if p == catalog.FILE else p: t for p, t in out.items()}
+
+    monkeypatch.setattr(generate, "files", files)
+    assert generate.main(["--check"]) == 1 and str(stale) in capsys.readouterr().err
+    assert generate.main([]) == 0 and generate.main(["--check"]) == 0
+    assert json.loads(stale.read_text()) == json.loads(json.dumps(generate.catalog()))
 
 
 def test_an_unchecked_plan_is_the_checked_one(tmp_path):
     # what a Snakemake-only environment plans (no torch to ask) equals what the registries plan
     from snakemake.utils import validate
 
-    from sdo_bench.workflow import Plan
+    from sdo_bench.pipeline.plan import Plan
 
     for name in ("config.yaml", "full.yaml", "ci.yaml"):
         config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -62,14 +76,14 @@ def test_the_report_description_lists_every_method_from_the_registry():
 
     shipped = description.OUT.read_text()
     assert shipped == description.text(), (
-        "workflow/report/workflow.rst is stale: python -m sdo_bench.report.description"
+        "workflow/report/workflow.rst is stale: python -m sdo_bench.pipeline.generate"
     )
     for name, cls in REGISTRY.items():
         assert f"- ``{name}`` ({cls.kind}): {cls.summary()}" in shipped
 
 
 def test_every_figure_kind_has_its_caption_and_title():
-    from sdo_bench import outputs
+    from sdo_bench.spec import outputs
 
     kinds = {*outputs.PER_TASK, *outputs.PER_SWEPT_TASK, *outputs.PER_COST_TASK}
     assert set(outputs.FIGURE_TITLES) == kinds

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sdo_bench.arguments import COMMANDS
-from sdo_bench.cli import main, parser
+from sdo_bench.cli.arguments import COMMANDS
+from sdo_bench.cli.commands import main, parser
 
 CLI = [sys.executable, "-m", "sdo_bench"]
 

@@ -13,10 +13,12 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import sdo_bench
-from sdo_bench import cost, tasks
-from sdo_bench.cli import main
+from sdo_bench import tasks
+from sdo_bench.cli.commands import main
+from sdo_bench.cost import predict as cost
+from sdo_bench.measure.tracker import LiveTensorBytes, measure_gradient
 from sdo_bench.methods import Variant
-from sdo_bench.tensor_memory import LiveTensorBytes, measure_gradient
+from sdo_bench.methods import build as build_method
 
 CLI = [sys.executable, "-m", "sdo_bench"]
 
@@ -48,7 +50,7 @@ def test_tracker_releases_storage_when_its_last_view_dies():
 
 def test_measure_gradient_is_deterministic_and_leaves_the_task_as_it_was():
     task = sdo_bench.tasks.build("digits-weights", steps=4, batch=2, judge=False)
-    method = Variant("sdo").build()  # step: random on a parameter target (uses the method's stream)
+    method = build_method(Variant("sdo"))  # step: random on a parameter target (uses the method's stream)
     before = [p.detach().clone() for p in task.parameters()]
     state = method.rng(task).getstate()
     a = measure_gradient(task, method)
@@ -73,7 +75,7 @@ def test_prediction_agrees_with_a_real_cpu_run(name, method):
     settings = {"judge": False} if name.startswith("digits") else {}
     predicted = cost.predict(name, Variant(method), 3, dtype="float32", batch=2, settings=settings)
     task = sdo_bench.tasks.build(name, steps=3, batch=2, **settings)
-    real = measure_gradient(task, Variant(method).build(), flops=True)
+    real = measure_gradient(task, build_method(Variant(method)), flops=True)
     assert predicted["status"] == "ok", predicted["error"]
     for key in ("peak_tensor_bytes", "activation_bytes"):
         assert abs(predicted[key] - real[key]) <= 0.03 * real[key], (key, predicted[key], real[key])
@@ -87,7 +89,7 @@ def test_our_flop_count_equals_flop_counter_mode(name):
     (backward through ``.backward()``, which FlopCounterMode's module tracker supports)."""
     settings = {"judge": False} if name.startswith("digits") else {}
     task = sdo_bench.tasks.build(name, steps=3, batch=1, **settings)
-    method = Variant("bptt").build()
+    method = build_method(Variant("bptt"))
     ours = measure_gradient(task, method, flops=True)
     with FlopCounterMode(display=False) as counter:
         task.reward_per_sample(method.forward(task)).mean().backward()
@@ -101,7 +103,7 @@ def test_activation_bytes_scale_in_n_as_each_method_keeps_its_graph():
     for method in ("bptt", "sdo", "checkpoint"):
         for n in (5, 10, 20):
             task = sdo_bench.tasks.build("digits-latent", steps=n, batch=2, judge=False)
-            act[method, n] = measure_gradient(task, Variant(method).build())["activation_bytes"]
+            act[method, n] = measure_gradient(task, build_method(Variant(method)))["activation_bytes"]
     step = act["bptt", 10] - act["bptt", 5]
     assert step > 0 and act["bptt", 20] - act["bptt", 10] == 2 * step
     assert act["sdo", 5] == act["sdo", 10] == act["sdo", 20]
@@ -169,7 +171,7 @@ def test_cost_command_prints_one_json_object_without_weights(tmp_path):
     # SD1.5's UNet (859.5 M) + VAE + text encoder + ViT-H-14 in fp16: about 4 GB of weights
     assert 3.5e9 < row["weights_bytes"] < 4.5e9
     assert list(work.iterdir()) == []  # nothing written where it ran
-    # nothing downloaded or cached but sdo-bench's own names (sdo_bench.listing)
+    # nothing downloaded or cached but sdo-bench's own names (sdo_bench.cli.listing)
     cached = [p.relative_to(home).as_posix() for p in home.rglob("*") if p.is_file()]
     assert all(c.startswith(".cache/sdo-bench/list-") for c in cached), cached
 
@@ -213,7 +215,7 @@ def test_fake_tensors_keep_the_values_of_a_time_grid_and_nothing_else():
     stay data-free, and the mode is restored afterwards."""
     from torch._subclasses import fake_tensor
 
-    from sdo_bench.fake import fake_models
+    from sdo_bench.cost.fake import fake_models
 
     limit = fake_tensor.CONSTANT_NUMEL_LIMIT
     with fake_models():
@@ -233,7 +235,7 @@ def test_the_lean_cache_key_of_a_tensor_is_torchs_own():
     from torch._subclasses import fake_tensor as ft
     from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
-    from sdo_bench.fake import _lean_cache_keys
+    from sdo_bench.cost.fake import _lean_cache_keys
 
     original = ft.TensorMetadata._flatten_into
     with ft.FakeTensorMode() as mode:
@@ -274,7 +276,7 @@ def test_the_tracker_answers_a_fake_tensors_device_as_the_fake_mode_does():
     and inside a kernel invocation, without counting it as a use of the tensor's storage."""
     from torch._subclasses import fake_tensor as ft
 
-    from sdo_bench.tensor_memory import _DEVICE_QUERY
+    from sdo_bench.measure.tracker import _DEVICE_QUERY
 
     with ft.FakeTensorMode() as mode:
         t = torch.randn(3)
@@ -302,7 +304,7 @@ def test_a_first_prediction_leaves_no_fake_tensor_behind():
     stay fake for the process's later real runs)."""
     code = (
         "import json, torchdiffeq._impl.dopri5 as d, torch._subclasses.fake_tensor as f\n"
-        "from sdo_bench import cost\nfrom sdo_bench.variant import Variant\n"
+        "from sdo_bench import cost\nfrom sdo_bench.spec.variant import Variant\n"
         "rows = [cost.predict('gmm-latent', Variant('adjoint'), 3, dtype='float32') for _ in range(2)]\n"
         "fake = isinstance(d._DORMAND_PRINCE_SHAMPINE_TABLEAU.alpha, f.FakeTensor)\n"
         "print(json.dumps([[r['peak_tensor_bytes'] for r in rows], fake]))"
@@ -339,12 +341,12 @@ SMALL = [
 def test_predicted_graph_bytes_against_the_real_gradient(name, kw):
     """What a memory budget is checked against before any work: equal to the real graph bytes on the GMM,
     never below them and within the prediction's margin on digits (fake storages are never shared)."""
-    from sdo_bench.cost import PREDICTION_MARGIN, predicted_graph_bytes
-    from sdo_bench.variant import Variant
+    from sdo_bench.cost.predict import PREDICTION_MARGIN, predicted_graph_bytes
+    from sdo_bench.spec.variant import Variant
 
     task = tasks.build(name, **kw)
     for v in (Variant("bptt"), Variant("checkpoint"), Variant("sdo")):
-        real = v.build().gradient(task, measure_graph=True).graph_bytes
+        real = build_method(v).gradient(task, measure_graph=True).graph_bytes
         predicted = predicted_graph_bytes(name, v, task.config)
         if name.startswith("gmm"):
             assert predicted == real, v.label
@@ -370,9 +372,9 @@ EXTRAPOLATED = [
 def test_extrapolated_rows_equal_direct_predictions(task, method, options):
     """Affine in N, checked at N = 1, 2, 3 (else 2, 3, 4): the rows at N = 7 and 12 equal the direct
     predictions exactly."""
-    from sdo_bench.cost import predict, predict_steps
-    from sdo_bench.extrapolation import AFFINE_KEYS
-    from sdo_bench.variant import Variant
+    from sdo_bench.cost.extrapolation import AFFINE_KEYS
+    from sdo_bench.cost.predict import predict, predict_steps
+    from sdo_bench.spec.variant import Variant
 
     v = Variant(method, options)
     steps = [7, 12] if task.startswith("gmm") else [7]
@@ -394,7 +396,7 @@ def test_extrapolated_rows_equal_direct_predictions(task, method, options):
 def _rows_on(line: dict[int, int], status: dict[int, str] | None = None, too_few: int = 0):
     """A stand-in for the cost model's exact prediction at N: ``line[N]`` bytes (every figure), a
     ValueError below ``too_few`` steps, and the calls it got."""
-    from sdo_bench.extrapolation import AFFINE_KEYS
+    from sdo_bench.cost.extrapolation import AFFINE_KEYS
 
     calls = []
 
@@ -420,7 +422,7 @@ def _rows_on(line: dict[int, int], status: dict[int, str] | None = None, too_few
     ],
 )
 def test_the_extrapolation_base_is_the_first_line_from_n_1(line, status, too_few, base, calls):
-    from sdo_bench.extrapolation import extrapolated, find_base
+    from sdo_bench.cost.extrapolation import extrapolated, find_base
 
     at, seen = _rows_on(line, status, too_few)
     assert find_base(at) == base

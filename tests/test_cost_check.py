@@ -6,17 +6,17 @@ import json
 import pytest
 import torch
 
-from sdo_bench import cards, cost, cost_check
-from sdo_bench.cli import main
-from sdo_bench.variant import Variant
+from sdo_bench.cli.commands import main
+from sdo_bench.cost import cards
+from sdo_bench.cost import check as cost_check
+from sdo_bench.cost import predict as cost
+from sdo_bench.spec.variant import Variant
 
 FOUR = [Variant("bptt"), Variant("checkpoint"), Variant("sdo"), Variant("adjoint")]
 
 
 def _checked(task, variants, steps, **kw):
-    out = cost.run(task, None, {}, steps, variants=variants, as_json=True, check_device="cpu", **kw)
-    rows = json.loads(out)
-    return rows if isinstance(rows, list) else [rows]
+    return cost.run(task, None, {}, steps, variants=variants, check_device="cpu", **kw)
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,10 @@ def test_check_on_the_cpu_measures_what_was_predicted(task, settings):
 
 
 def test_timed_iterations_give_a_time_and_the_terminal_table_shows_both_halves():
-    text = cost.run("gmm-latent", "sdo", {}, [4], dtype="float32", check_device="cpu", check_iterations=2)
+    from sdo_bench.report.cost import format_rows
+
+    rows = cost.run("gmm-latent", "sdo", {}, [4], dtype="float32", check_device="cpu", check_iterations=2)
+    text = format_rows(rows, checked=True)
     head, measured = text.split("\n\nmeasured (--check")
     assert head.startswith("predicted") and "gmm-latent" in measured and "s_per_iteration" in measured
     (row,) = _checked("gmm-latent", [Variant("sdo")], [4], dtype="float32", check_iterations=2)

@@ -6,9 +6,10 @@ import json
 import pytest
 
 import sdo_bench
-from sdo_bench import cost
+from sdo_bench.cost import predict as cost
+from sdo_bench.measure.tracker import measure_gradient
 from sdo_bench.methods import Variant
-from sdo_bench.tensor_memory import measure_gradient
+from sdo_bench.methods import build as build_method
 
 #: published parameter counts (model cards and papers): the shipped configs must build these models
 PUBLISHED = {
@@ -86,7 +87,7 @@ def test_prediction_agrees_with_a_real_cpu_run_on_the_flow_worlds(name, method):
     """As for digits and tiny-sd: peak tensor bytes within 3%, weights, FLOPs and evaluations exactly."""
     predicted = cost.predict(name, Variant(method), 3, dtype="float32", batch=2)
     task = sdo_bench.tasks.build(name, steps=3, batch=2)
-    real = measure_gradient(task, Variant(method).build(), flops=True)
+    real = measure_gradient(task, build_method(Variant(method)), flops=True)
     assert predicted["status"] == "ok", predicted["error"]
     for key in ("peak_tensor_bytes", "activation_bytes"):
         assert abs(predicted[key] - real[key]) <= 0.03 * real[key], (key, predicted[key], real[key])
@@ -105,7 +106,7 @@ def test_prediction_agrees_with_a_real_cpu_run_on_the_flow_worlds(name, method):
     ],
 )  # fmt: skip
 def test_bad_input_on_the_new_families_is_one_line_and_exit_2(capsys, args, needle):
-    from sdo_bench.cli import main
+    from sdo_bench.cli.commands import main
 
     try:
         code = main(["cost", *args, "--method", "sdo", "--steps", "2"])
@@ -116,7 +117,7 @@ def test_bad_input_on_the_new_families_is_one_line_and_exit_2(capsys, args, need
 
 
 def test_paper_scale_tasks_are_cost_model_only_in_one_line(capsys, tmp_path):
-    from sdo_bench.cli import main
+    from sdo_bench.cli.commands import main
 
     args = ["run", "--task", "flux-dev-latent-hpsv2", "--method", "sdo", "--steps", "2"]
     try:
@@ -131,7 +132,7 @@ def test_paper_scale_tasks_are_cost_model_only_in_one_line(capsys, tmp_path):
 @pytest.mark.parametrize("name", LATENT_TASKS)
 def test_each_family_prints_sd15s_fields_for_bptt_checkpoint_and_sdo(name, capsys):
     """`sdo-bench cost --task <family's latent task> --method M --steps N --json`: no weights, no GPU."""
-    from sdo_bench.cli import main
+    from sdo_bench.cli.commands import main
 
     variants = json.dumps([{"method": m} for m in ("bptt", "checkpoint", "sdo")])
     args = ["--variants", variants, "--steps", "2", "--json", "--set", "resolution=512"]

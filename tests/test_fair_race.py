@@ -110,7 +110,7 @@ def test_a_task_listed_twice_under_labels_with_its_own_methods(tmp_path):
 
     from snakemake.utils import validate
 
-    from sdo_bench.workflow import Plan
+    from sdo_bench.pipeline.plan import Plan
 
     schema = str(Path(__file__).parents[1] / "workflow" / "schemas" / "config.schema.yaml")
     config = {

@@ -75,11 +75,13 @@ def test_a_family_in_its_own_folder_runs_everywhere(toy, tmp_path, capsys):
     from snakemake.utils import validate
     from test_structure import ROOT
 
-    from sdo_bench import cost, experiment, regress
-    from sdo_bench.cli import main
+    from sdo_bench.cli.commands import main
+    from sdo_bench.compare import regress
+    from sdo_bench.cost import predict as cost
+    from sdo_bench.experiment import runner as experiment
+    from sdo_bench.pipeline.plan import Plan
     from sdo_bench.report import write
-    from sdo_bench.variant import Variant
-    from sdo_bench.workflow import Plan
+    from sdo_bench.spec.variant import Variant
 
     assert main(["list"]) == 0 and "toy-weights" in capsys.readouterr().out
     # the workflow: config check, the file its declaration asks a rule for, outputs and job arguments

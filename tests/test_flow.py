@@ -9,7 +9,7 @@ import torch
 from _helpers import applicable_results, central_difference, flat, offline, rel_err
 
 import sdo_bench
-from sdo_bench.flow_sampling import FlowMatchSampler, flux_mu
+from sdo_bench.sampling.flow import FlowMatchSampler, flux_mu
 
 FLOW_TASKS = [f"tiny-{m}-{t}" for m in ("sd3", "flux") for t in ("latent", "condition", "lora")]
 METHODS = ["bptt", "checkpoint", "truncated", "adjoint", "sdo", "drtune", "draft-lv", "refl"]

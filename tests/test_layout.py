@@ -1,27 +1,77 @@
-"""The layout: one folder per task family under ``sdo_bench/tasks/``, no folder by kind, imports that
-never climb from a primitive module into the tasks, the methods or a runner, modules under 350 lines,
-every output pattern written once (:mod:`sdo_bench.outputs`), and one record type that the schema,
-the runner and the report follow."""
+"""The layout: ``sdo_bench/`` in folders by layer, each importing only the layers below it; one folder
+per task family under ``sdo_bench/tasks/``, no folder by kind; every output pattern written once
+(:mod:`sdo_bench.spec.outputs`), and one record type that the schema, the runner and the report follow."""
 
 import ast
 import json
 import re
 
 import pytest
-from test_structure import PKG, ROOT, import_graph
+from test_structure import PKG, ROOT, find_cycle, import_graph
 
-from sdo_bench import outputs, record
+from sdo_bench.records import record
+from sdo_bench.spec import outputs
 
-#: modules every other builds on: they may import each other, never a task family, a method or a runner
-PRIMITIVES = {
-    "measure", "sampling", "flow_sampling", "tensor_memory", "records", "record", "values", "priors",
-    "weights", "provenance", "settings", "outputs", "progress", "variant",
-}  # fmt: skip
-RUNNERS = {"experiment", "sweep", "gradcheck", "cost", "regress", "workflow", "workflow_check", "cli"}
+#: the layers, lowest first: each folder (or top-level module) and the ones it may import. A lower layer
+#: never imports a higher one; nothing imports the command line (docs/design.md §10, CONTRIBUTING.md).
+LAYERS = {
+    "spec": set(),
+    "weights": set(),
+    "records": {"spec", "_version"},
+    "measure": {"spec"},
+    "sampling": {"spec", "measure"},
+    "methods": {"spec", "measure"},
+    "rewards": {"weights"},
+    "tasks": {"spec", "records", "measure", "sampling", "rewards", "weights"},
+    "cost": {"spec", "records", "measure", "sampling", "methods", "rewards", "tasks", "weights"},
+    "experiment": {"spec", "records", "measure", "sampling", "methods", "tasks", "cost"},
+    "report": {"spec", "records", "methods", "cost"},
+    "compare": {"spec", "records", "measure", "methods", "tasks", "report"},
+    "pipeline": {"spec", "records", "methods", "tasks", "report"},
+    "cli": {"spec", "records", "tasks", "cost", "experiment", "report", "compare", "pipeline"},
+}
+#: what may sit beside the folders: the package's own files and at most four modules
+TOP_FILES = {"__init__.py", "__main__.py", "_version.py"}
 
 
 def _top(module: str) -> str:
     return module.split(".")[1] if module.count(".") else ""
+
+
+def folder_graph() -> dict[str, set[str]]:
+    """Edges top-level folder (or module) -> the others it imports."""
+    out: dict[str, set[str]] = {}
+    for module, edges in import_graph().items():
+        a = _top(module)
+        out.setdefault(a, set()).update(_top(e) for e in edges if _top(e) not in (a, ""))
+    return out
+
+
+def test_the_package_is_folders_by_layer():
+    modules = sorted(p.name for p in PKG.glob("*.py") if p.name not in TOP_FILES)
+    assert len(modules) <= 4, modules
+    folders = {p.name for p in PKG.iterdir() if (p / "__init__.py").is_file()}
+    assert folders | {m.removesuffix(".py") for m in modules} == set(LAYERS), folders
+    # no two siblings anywhere differ only by a plural (record/records, comparison/compare stay apart)
+    for where in [PKG, *(p for p in PKG.rglob("*") if p.is_dir())]:
+        names = {p.stem for p in where.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file()}
+        plural = {n for n in names if n + "s" in names}
+        assert not plural, (str(where.relative_to(ROOT)), sorted(plural))
+
+
+def test_each_layer_imports_only_the_layers_below_it():
+    for folder, imports in folder_graph().items():
+        if folder in ("", "__main__", "_version"):
+            continue
+        bad = imports - LAYERS[folder]
+        assert not bad, f"sdo_bench/{folder} imports {sorted(bad)}"
+    assert find_cycle(folder_graph()) is None, find_cycle(folder_graph())
+
+
+def test_the_layer_rule_catches_a_climb():
+    assert "cli" not in LAYERS["pipeline"] and "experiment" not in LAYERS["cost"]
+    assert "report" not in LAYERS["cost"] and "methods" not in LAYERS["spec"]
+    assert all("cli" not in allowed for allowed in LAYERS.values())
 
 
 def test_no_folders_by_kind():
@@ -31,37 +81,25 @@ def test_no_folders_by_kind():
     assert families == ["digits", "flux", "gmm", "sd3", "sdxl", "stable_diffusion"]
 
 
-def test_no_import_climbs_from_a_primitive_or_a_family():
-    graph = import_graph()
-    for module, edges in graph.items():
-        top = _top(module)
-        if top in PRIMITIVES or module.startswith("sdo_bench.rewards"):
-            bad = {e for e in edges if _top(e) in {"tasks", "methods", "report", *RUNNERS}}
-            if top == "variant":  # Variant.build reaches the method registry (lazily, by design)
-                bad -= {"sdo_bench.methods.registry"}
-            assert not bad, f"{module} imports {sorted(bad)}"
-        if module.startswith("sdo_bench.tasks."):
-            bad = {e for e in edges if _top(e) in {"methods", "report", *RUNNERS}}
-            assert not bad, f"{module} imports {sorted(bad)}"
-            # a family (its package __init__ too) imports no other family; the shared modules beside the
-            # families (Task, the registry, the latent-diffusion builder, the text encoders) are primitives
-            family = module.split(".")[2] if module.count(".") >= 2 else None
-            shared = ("base", "registry", "latent_world", "text_encoders")
-            if family not in (None, *shared):
-                others = {e for e in edges if e.startswith("sdo_bench.tasks.") and e.split(".")[2] not in
-                          (family, *shared)}  # fmt: skip
-                assert not others, f"{module} imports {sorted(others)}"
-
-
-def test_no_module_over_350_lines():
-    long = {
-        str(p.relative_to(ROOT)): n for p in PKG.rglob("*.py") if (n := len(p.read_text().splitlines())) > 350
-    }
-    assert not long, long
+def test_no_family_imports_another():
+    """A family (its package __init__ too) imports no other family; the shared modules beside the
+    families (Task, the registry, the latent-diffusion builder, the text encoders, priors and
+    regularizers) are for all of them."""
+    shared = ("base", "registry", "latent_world", "text_encoders", "priors", "regularizers")
+    for module, edges in import_graph().items():
+        if not module.startswith("sdo_bench.tasks.") or module.count(".") < 2:
+            continue
+        family = module.split(".")[2]
+        if family in shared:
+            continue
+        others = {
+            e for e in edges if e.startswith("sdo_bench.tasks.") and e.split(".")[2] not in (family, *shared)
+        }
+        assert not others, f"{module} imports {sorted(others)}"
 
 
 def _patterns() -> list[str]:
-    """Every path pattern :mod:`sdo_bench.outputs` owns (strings with a folder in them)."""
+    """Every path pattern :mod:`sdo_bench.spec.outputs` owns (strings with a folder in them)."""
     found = []
     for name, value in vars(outputs).items():
         if name.startswith("_"):
@@ -78,17 +116,19 @@ def _patterns() -> list[str]:
 
 
 def test_every_output_pattern_is_written_once():
-    """Each pattern stands in :mod:`sdo_bench.outputs` alone: the library and the rules use its name."""
+    """Each pattern stands in :mod:`sdo_bench.spec.outputs` alone: the library and the rules use its name."""
     patterns = _patterns()
     assert "results/raw/{task}/{variant}/seed{seed}.json" in patterns and len(patterns) >= 12
     sources = [*PKG.rglob("*.py"), *(ROOT / "workflow").rglob("*.smk"), ROOT / "workflow" / "Snakefile"]
     texts = {p: p.read_text() for p in sources}
     for pattern in patterns:
         stem = re.split(r"[{]", pattern)[0].rstrip("/")  # the fixed part: "results/raw", ...
+        if not stem:  # a pattern under a folder the user names ("{log_dir}/...": its longest fixed part)
+            stem = max(re.split(r"\{[^}]*\}", pattern), key=len) + "{"
         where = [str(p.relative_to(ROOT)) for p, t in texts.items() if stem in t]
-        assert set(where) <= {"sdo_bench/outputs.py"}, (pattern, where)
-        root = "/".join(stem.split("/")[:2])  # "results/benchmarks": where every benchmark file lives
-        assert root in texts[PKG / "outputs.py"], pattern
+        assert set(where) <= {"sdo_bench/spec/outputs.py"}, (pattern, where)
+        root = "/".join(stem.split("/")[:2]) if not pattern.startswith("{") else stem  # "results/benchmarks": where every benchmark file lives
+        assert root in texts[PKG / "spec" / "outputs.py"], pattern
     # and the rules take their outputs from it
     rules = "".join(texts[p] for p in texts if p.suffix == ".smk")
     for name in ("RUN_RECORD", "RUN_SAMPLES", "SWEEP_RECORD", "COST_ROWS", "BENCHMARK_RUN", "TINY_SD"):
@@ -100,15 +140,16 @@ def test_the_stem_check_catches_a_second_copy(tmp_path):
     assert re.split(r"[{]", outputs.RUN_RECORD)[0].rstrip("/") in text
 
 
-def test_the_committed_record_schema_is_the_record_types():
+def test_the_committed_record_schema_lists_the_record_types_fields():
     committed = json.loads((PKG / "schemas" / "record.schema.json").read_text())
-    assert committed == record.schema()
     assert list(committed["properties"]) == record.field_names()
 
 
 def test_a_run_writes_exactly_the_record_types_fields(tmp_path):
-    from sdo_bench import experiment, records, tasks
-    from sdo_bench.variant import Variant
+    from sdo_bench import tasks
+    from sdo_bench.experiment import runner as experiment
+    from sdo_bench.records import io as records
+    from sdo_bench.spec.variant import Variant
 
     rec = experiment.run(
         tasks.build("gmm-latent", steps=4, iterations=1), Variant("sdo"), out=tmp_path / "r.json"

@@ -7,8 +7,10 @@ import pytest
 import torch
 
 import sdo_bench
-from sdo_bench import experiment, priors
+from sdo_bench.experiment import runner as experiment
 from sdo_bench.methods import Variant
+from sdo_bench.methods import build as build_method
+from sdo_bench.tasks import priors
 
 
 def _fd_check(fn, z, eps=1e-6, coords=6):
@@ -69,7 +71,7 @@ def test_run_optimizes_the_objective_and_records_reward_and_objective_apart():
     task = sdo_bench.tasks.build("gmm-latent", **kw)
     x0 = task.x_T().detach().clone()
     reference = sdo_bench.tasks.build("gmm-latent", **kw)
-    g_reward = Variant("bptt").build().gradient(reference).grads[0]
+    g_reward = build_method(Variant("bptt")).gradient(reference).grads[0]
     z = x0.clone().requires_grad_(True)
     (g_prior,) = torch.autograd.grad(-w * priors.norm_nll(z).mean(), z)
     rec = experiment.run(task, Variant("bptt"), fidelity=False)

@@ -3,7 +3,7 @@
 import json
 import time
 
-from sdo_bench import progress
+from sdo_bench.pipeline import progress
 
 
 def test_progress_counts_planned_records_and_estimates_time_left(tmp_path):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from sdo_bench.measure import is_oom
-from sdo_bench.records import write_atomic, write_npz_atomic
+from sdo_bench.measure.counters import is_oom
+from sdo_bench.records.io import write_atomic, write_npz_atomic
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077])

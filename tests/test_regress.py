@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from sdo_bench import regress
+from sdo_bench.compare import regress
 from sdo_bench.methods.sdo import SDO
 
 SMALL = [("gmm-latent", 10, {"batch": 8}, 5)]
@@ -101,7 +101,7 @@ def test_committed_baseline_covers_every_case():
 @pytest.mark.parametrize("slower,code", [(1.0, 0), (2.0, 1)])
 def test_cli_exit_status_is_zero_on_pass_and_one_on_fail(monkeypatch, tmp_path, capsys, slower, code):
     """CI reads the exit status: a passing check must exit 0 (a (True, text) pair once exited 1)."""
-    from sdo_bench import cli
+    from sdo_bench.cli import commands as cli
 
     base = tmp_path / "baseline.json"
     regress.write(base, fake())

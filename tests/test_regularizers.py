@@ -9,11 +9,11 @@ import pytest
 import torch
 
 import sdo_bench
-from sdo_bench import experiment
+from sdo_bench.experiment import runner as experiment
 from sdo_bench.methods import build
 from sdo_bench.report.stats import interval
 from sdo_bench.report.tables import _reward_verdict
-from sdo_bench.variant import Variant
+from sdo_bench.spec.variant import Variant
 
 DIGITS = dict(batch=2, judge=False, steps=3)
 

@@ -3,8 +3,8 @@
 
 import json
 
-from sdo_bench import experiment
-from sdo_bench.variant import Variant
+from sdo_bench.experiment import runner as experiment
+from sdo_bench.spec.variant import Variant
 
 SETTINGS = {"steps": 4, "iterations": 1, "batch": 4}
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import sdo_bench
-from sdo_bench.sampling import DDIMSampler
+from sdo_bench.sampling.ddim import DDIMSampler
 from sdo_bench.tasks.gmm import gmm_scheduler
 
 

@@ -85,7 +85,7 @@ def _failure(out: str) -> str:
 def _expected_outputs():
     from snakemake.utils import validate
 
-    from sdo_bench.workflow import Plan
+    from sdo_bench.pipeline.plan import Plan
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     config.update(yaml.safe_load((ROOT / "config" / "ci.yaml").read_text()))
@@ -112,7 +112,7 @@ def test_ci_workflow_through_slurm_and_a_cancelled_job_is_redone(cluster, tmp_pa
     assert len(set(submitted)) == finished - len(local), (len(submitted), finished)
     missing = [f for f in outputs if not (w / f).exists()]
     assert not missing, missing  # the same tables and figures as a local CI-sized run
-    # every job's own Snakemake took the plan the submitting one saved (sdo_bench.workflow.Plan.for_job)
+    # every job's own Snakemake took the plan the submitting one saved (sdo_bench.pipeline.plan.Plan.for_job)
     logs = sorted((w / ".snakemake" / "slurm_logs").rglob("*.log"))
     assert len(logs) == len(set(submitted)), (len(logs), len(submitted))
     assert not [f for f in logs if "no plan saved" in f.read_text()]

@@ -273,7 +273,7 @@ def test_missing_weights_name_the_key_the_files_and_where_to_get_them(tiny_dirs,
 
 
 def test_cli_reports_a_missing_weights_path_in_one_line(capsys):
-    from sdo_bench.cli import main
+    from sdo_bench.cli.commands import main
 
     rc = main(
         [
@@ -293,7 +293,7 @@ def test_cli_reports_a_missing_weights_path_in_one_line(capsys):
 
 
 def test_prompts_override_through_the_command_line_syntax():
-    from sdo_bench.values import parse as _coerce
+    from sdo_bench.spec.values import parse as _coerce
 
     assert _coerce('["a cat", "a dog"]') == ["a cat", "a dog"]
     assert _coerce("false") is False and _coerce("7.5") == 7.5

@@ -45,8 +45,9 @@ def test_bad_start_step_is_a_clear_error(name, overrides, needle):
 
 
 def test_record_carries_the_start_step(tmp_path):
-    from sdo_bench import experiment, records
+    from sdo_bench.experiment import runner as experiment
     from sdo_bench.methods import Variant
+    from sdo_bench.records import io as records
 
     rec = experiment.run(
         sdo_bench.tasks.build("gmm-latent", steps=20, start_step=15, iterations=2), Variant("sdo")

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 import sdo_bench
-from sdo_bench import experiment, methods, regress, tasks
-from sdo_bench.gradcheck import gradcheck
+from sdo_bench import methods, tasks
+from sdo_bench.compare import regress
+from sdo_bench.experiment import runner as experiment
+from sdo_bench.experiment.gradcheck import gradcheck
 from sdo_bench.methods import Variant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,13 +93,13 @@ def test_the_cycle_finder_finds_a_cycle():
 
 
 def test_the_cli_owns_the_command_line_and_nothing_below_it_sees_argparse():
-    """``cli.py`` (with its argument tables, ``arguments.py``) calls library functions with plain values:
-    no module below it imports argparse or takes the parsed namespace, and the commands are imported as
+    """``cli/`` (its commands and their argument tables) calls library functions with plain values: no
+    module outside it imports argparse or takes the parsed namespace, and the commands are imported as
     code, not named by strings."""
-    cli = (PKG / "cli.py").read_text()
+    cli = (PKG / "cli" / "commands.py").read_text()
     assert "importlib" not in cli and "_call(" not in cli
     for path in PKG.rglob("*.py"):
-        if path.relative_to(PKG).as_posix() not in ("cli.py", "arguments.py"):
+        if path.relative_to(PKG).parts[0] != "cli":
             text = path.read_text()
             assert "argparse" not in text and "args.command" not in text, path
 
@@ -157,9 +159,9 @@ def halfway(tmp_path, monkeypatch):
 def test_a_method_in_its_own_module_runs_everywhere(halfway, tmp_path, capsys):
     from snakemake.utils import validate
 
-    from sdo_bench.cli import main
+    from sdo_bench.cli.commands import main
+    from sdo_bench.pipeline.plan import Plan
     from sdo_bench.report import write
-    from sdo_bench.workflow import Plan
 
     assert halfway in methods.names()
     # sdo-bench list

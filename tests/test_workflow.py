@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sdo_bench import outputs as OUT
 from sdo_bench.methods import Variant
+from sdo_bench.spec import outputs as OUT
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = shutil.which("snakemake") or str(Path(sys.executable).parent / "snakemake")
@@ -135,7 +135,7 @@ def _plan(*configfiles, **overrides):
     import yaml
     from snakemake.utils import validate
 
-    from sdo_bench.workflow import Plan
+    from sdo_bench.pipeline.plan import Plan
 
     config = {}
     for f in ("config/config.yaml", *configfiles):
@@ -226,7 +226,7 @@ def test_a_jobs_own_snakemake_parses_without_torch(tmp_path):
     assert job.returncode == 0, job.stderr[-3000:]
     assert "no plan saved" not in job.stderr
     # (pandas: Snakemake's own command line imports it)
-    assert imported(job, "sdo_bench.workflow")
+    assert imported(job, "sdo_bench.pipeline.plan")
     assert not imported(job, "torch") and not imported(job, "matplotlib")
     assert command(job) == command(dry) == command(alone)
     progress = json.loads((w / ".snakemake" / "sdo-bench-progress.json").read_text())["start"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from ..measure import GraphBytes, scalar, synchronizer
+from ..measure.counters import GraphBytes, scalar, synchronizer
 
 NOT_APPLICABLE = object()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch.utils.checkpoint import checkpoint
 
-from ..measure import note_saved
+from ..measure.counters import note_saved
 from .base import GradientMethod
 from .registry import register
 

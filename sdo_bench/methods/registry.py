@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..spec.variant import Variant
+
 if TYPE_CHECKING:
     from .base import GradientMethod
 
@@ -34,9 +36,22 @@ def get(name: str) -> type[GradientMethod]:
     return REGISTRY[name]
 
 
-def build(name: str, **options) -> GradientMethod:
-    """The method ``name`` with its options (strings from the command line are parsed)."""
-    return get(name)(**options)
+def build(variant: str | Variant, **options) -> GradientMethod:
+    """The method of a :class:`~sdo_bench.spec.variant.Variant` (its options checked: ``ValueError``
+    names a bad one), or of a method name with its options."""
+    if isinstance(variant, Variant):
+        return get(variant.method)(**variant.options, **options)
+    return get(variant)(**options)
+
+
+def check_variants(variants: list[Variant]) -> None:
+    """Several variants for one process: each label once, every method and option valid (``ValueError``
+    before the first run)."""
+    labels = [v.label for v in variants]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"variants {labels} name a variant twice; give each its own label")
+    for v in variants:
+        build(v)
 
 
 def describe() -> str:

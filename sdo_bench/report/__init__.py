@@ -20,7 +20,7 @@ def write(
     with ``checks``, ``sdo-bench cost --check`` rows, the cost check's table),
     the figures, the time per rule family (``"benchmarks"``: Snakemake's ``benchmarks`` files) or the
     README's figures (``"docs"``) into ``out``; returns a line saying what."""
-    from ..records import check_dir
+    from ..records.io import check_dir
 
     check_dir(out, "--out")
     if not (isinstance(reward_margin, (int, float)) and 0 <= reward_margin < float("inf")):
@@ -36,7 +36,7 @@ def write(
         from .docs import refresh
 
         return refresh(out, records)
-    from ..records import read_record
+    from ..records.io import read_record
     from . import cost
     from .load import load_records
 
@@ -72,7 +72,7 @@ def write(
             write_checks(check_rows, out)
         return (f"wrote the tables ({len(table)} rows, {len(cost_rows)} predicted cost rows, "
                 f"{len(check_rows)} checked) to {out}")  # fmt: skip
-    from ..outputs import PER_COST_TASK, figure_name
+    from ..spec.outputs import PER_COST_TASK, figure_name
     from .figures import write_all
 
     write_all(df, load_records(sweeps), out, cost_rows)

@@ -1,7 +1,7 @@
 """Where the workflow's time goes: Snakemake's ``benchmark:`` files (one per job: wall seconds, CPU
-seconds, peak memory) summed per rule family into the time table (:data:`sdo_bench.outputs.TIME_PER_RULE`).
+seconds, peak memory) summed per rule family into the time table (:data:`sdo_bench.spec.outputs.TIME_PER_RULE`).
 
-A family is the first folder under the benchmarks' folder (:data:`sdo_bench.outputs.BENCHMARKS_DIR`):
+A family is the first folder under the benchmarks' folder (:data:`sdo_bench.spec.outputs.BENCHMARKS_DIR`):
 ``runs``, ``sweeps``, ``cost``, ``models``, or the rule's own file (``tables``, ``figures``); ``runs`` is
 also broken down by task.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..outputs import BENCHMARKS_DIR
-from ..outputs import TIME_PER_RULE as FILES
+from ..spec.outputs import BENCHMARKS_DIR
+from ..spec.outputs import TIME_PER_RULE as FILES
 
 
 def load(paths, root: str = BENCHMARKS_DIR) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..outputs import COST_TABLES
+from ..spec.outputs import COST_TABLES
 
 GiB = 2**30
 CARD_LINES_GB = (24, 40, 80)
@@ -124,8 +124,8 @@ def write(df: pd.DataFrame, out: Path, checks: pd.DataFrame | None = None) -> No
 
 
 def _reserves() -> str:
-    """Each card's reserve and where it comes from (:mod:`sdo_bench.cards`)."""
-    from ..cards import GPUS, reserve
+    """Each card's reserve and where it comes from (:mod:`sdo_bench.cost.cards`)."""
+    from ..cost.cards import GPUS, reserve
 
     by_source: dict[tuple, list[str]] = {}
     for card in GPUS:

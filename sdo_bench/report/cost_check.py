@@ -1,11 +1,11 @@
-"""What ``sdo-bench cost --check`` measured beside the predictions (:mod:`sdo_bench.cost_check`): the
+"""What ``sdo-bench cost --check`` measured beside the predictions (:mod:`sdo_bench.cost.check`): the
 terminal table, ``cost_check.{csv,md,html}`` and the cost table's "checked on" column."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from ..outputs import CHECK_TABLES
+from ..spec.outputs import CHECK_TABLES
 
 GiB = 2**30
 #: the columns a checked row may lack (a prediction that failed has no peak; a CPU check no allocator)

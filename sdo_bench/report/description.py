@@ -1,5 +1,5 @@
 """The report's description (``workflow/report/workflow.rst``), written from the method registry so that
-it lists every method as its module describes it: ``python -m sdo_bench.report.description`` rewrites
+it lists every method as its module describes it: ``python -m sdo_bench.pipeline.generate`` rewrites
 it, and a test checks that the committed file is what it writes. The configuration's figures (tasks,
 seeds, device) stay Jinja expressions that Snakemake fills in when it builds the report."""
 
@@ -36,8 +36,3 @@ def text() -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    OUT.write_text(text())
-    print(f"wrote {OUT}")

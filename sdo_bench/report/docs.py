@@ -8,7 +8,7 @@ import datetime as _dt
 import shutil
 from pathlib import Path
 
-from ..outputs import FAMILY_OUTPUTS, FIGURES_DIR, figure_name
+from ..spec.outputs import FAMILY_OUTPUTS, FIGURES_DIR, figure_name
 
 #: the README's figures: (kind, task) of the default run's figures, copied under their own names
 SHOWN = [
@@ -35,7 +35,7 @@ def refresh(out_dir="docs/figures", records: list | None = None) -> str:
     one of its ``records``, else the current checkout)."""
     import json
 
-    from ..provenance import git_commit
+    from ..records.provenance import git_commit
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

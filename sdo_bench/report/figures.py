@@ -17,7 +17,7 @@ MiB = 2**20
 def write_all(df: pd.DataFrame, sweeps: pd.DataFrame, out: Path, costs: pd.DataFrame | None = None) -> None:
     """Every figure of docs/design.md §9 for the tasks in the records (``df``) and sweeps (``sweeps``);
     ``costs``: the cost model's rows, for the headline's paper-scale panel."""
-    from ..outputs import PER_SWEPT_TASK, PER_TASK, figure_name
+    from ..spec.outputs import PER_SWEPT_TASK, PER_TASK, figure_name
     from .headline import headline
 
     def _headline(frame, task, path):

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..outputs import TABLES
+from ..spec.outputs import TABLES
 from .html import markdown_to_html
 from .stats import CI_LEVEL, interval, method_name
 

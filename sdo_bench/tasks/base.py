@@ -8,7 +8,7 @@ gradient method needs:
 * ``eps(x, k)``: the network output of sampler step ``k`` (conditioning and classifier-free guidance
   inside, one counted network call on the doubled batch);
 * ``sampler``: the :class:`~sdo_bench.sampling.DDIMSampler` (or the flow-matching
-  :class:`~sdo_bench.flow_sampling.FlowMatchSampler`) with its steps ``Φ_k``;
+  :class:`~sdo_bench.sampling.flow.FlowMatchSampler`) with its steps ``Φ_k``;
 * ``reward_per_sample(x_N)``: the differentiable reward of the decoded final state, shape (B,).
 """
 
@@ -21,14 +21,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .. import settings
-from ..flow_sampling import FlowMatchSampler
-from ..measure import CountingNetwork
-from ..sampling import DDIMSampler
+from ..measure.counters import CountingNetwork
+from ..sampling.ddim import DDIMSampler
+from ..sampling.flow import FlowMatchSampler
+from ..spec import settings
 
 
 def resolve_dtype(dtype) -> torch.dtype:
-    """``torch.<name>`` of a dtype name of :data:`sdo_bench.settings.DTYPES` (checked there)."""
+    """``torch.<name>`` of a dtype name of :data:`sdo_bench.spec.settings.DTYPES` (checked there)."""
     if isinstance(dtype, torch.dtype):
         return dtype
     return getattr(torch, settings.choice("dtype", dtype, settings.DTYPES))
@@ -65,10 +65,10 @@ class Task:
     pipeline: Any = None
     prompts: list[str] | None = None
     config: dict = field(default_factory=dict)  # the resolved settings, for records
-    prior: str = "none"  # latent tasks: the prior on x_T (sdo_bench.priors)
+    prior: str = "none"  # latent tasks: the prior on x_T (sdo_bench.tasks.priors)
     prior_weight: float = 0.0
     _prior_fn: Callable | None = None
-    #: parameter targets: what keeps the sampler near its start (sdo_bench.regularizers)
+    #: parameter targets: what keeps the sampler near its start (sdo_bench.tasks.regularizers)
     regularizer: str = "none"
     regularizer_weight: float = 0.0
     _regularizer: Any = None
@@ -102,9 +102,9 @@ class Task:
 
     def set_prior(self, name: str, weight: float) -> None:
         """Optimize ``J = mean reward - weight * mean R(x_T)`` with the prior ``R`` of
-        :mod:`sdo_bench.priors` (``none``, ``norm``, ``dno``). Latent target only, from x_T (start_step 0);
-        ``weight`` as :func:`sdo_bench.settings.check` accepts it (``tasks.build`` checks it)."""
-        from .. import priors
+        :mod:`sdo_bench.tasks.priors` (``none``, ``norm``, ``dno``). Latent target only, from x_T (start_step 0);
+        ``weight`` as :func:`sdo_bench.spec.settings.check` accepts it (``tasks.build`` checks it)."""
+        from . import priors
 
         fn = priors.build(name, self.noise[0].numel())
         if fn is not None and self.target != "latent":
@@ -120,8 +120,8 @@ class Task:
 
     def set_regularizer(self, name: str, weight: float) -> None:
         """Optimize ``J = mean reward - weight * R(θ)`` with the regularizer ``R`` of
-        :mod:`sdo_bench.regularizers` (``none``, ``kl``, ``pretrain``). Parameter targets only."""
-        from .. import regularizers
+        :mod:`sdo_bench.tasks.regularizers` (``none``, ``kl``, ``pretrain``). Parameter targets only."""
+        from . import regularizers
 
         self._regularizer = regularizers.build(name, self)
         self.regularizer, self.regularizer_weight = name, float(weight)

@@ -22,9 +22,9 @@ from typing import Any
 
 import torch
 
-from .. import outputs
-from .. import settings as S
-from ..measure import CountingNetwork
+from ..measure.counters import CountingNetwork
+from ..spec import outputs
+from ..spec import settings as S
 from ..weights import require, skipped
 from .base import Task, add_lora, seeded_normal
 from .registry import WorkflowFiles
@@ -98,7 +98,7 @@ PAPER_TARGETS = {
 def check_options(s: dict, built=(), *, resolution: dict | None = None) -> None:
     """The options every task of these families takes, each by its rule; a tiny world's reward
     checkpoint (``resolution`` None), or a paper-scale model's ``text_encoders`` and ``resolution``
-    (``resolution``: :func:`sdo_bench.settings.resolution`'s ``multiple``, ``top`` and ``model``)."""
+    (``resolution``: :func:`sdo_bench.spec.settings.resolution`'s ``multiple``, ``top`` and ``model``)."""
     S.strings("prompts", s["prompts"])
     S.number("guidance_scale", s["guidance_scale"], signed=True, dtype=s["dtype"])
     S.integer("lora_rank", s.get("lora_rank", 1), least=1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .. import settings as _settings
+from ..spec import settings as _settings
 from .base import Task
 
 
@@ -21,7 +21,7 @@ class WorkflowFiles:
     """What the workflow builds for a task: ``inputs`` maps a task setting that names a directory to
     the files in it that a rule makes (the job waits for them); ``defaults`` gives that directory where
     the config leaves the setting unset (``{key}`` takes the config's top-level ``key``); ``outputs``
-    names the family's own workflow outputs (keys of :data:`sdo_bench.outputs.FAMILY_OUTPUTS`), made
+    names the family's own workflow outputs (keys of :data:`sdo_bench.spec.outputs.FAMILY_OUTPUTS`), made
     once when the config plans one of these tasks."""
 
     inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -83,7 +83,7 @@ def spec(name: str) -> TaskSpec:
 
 def settings_for(name: str, built: tuple = (), **overrides) -> dict:
     """The task's resolved settings (defaults, then ``overrides``), checked once by their owners
-    (:func:`sdo_bench.settings.check`, then the family's ``check``); ``ValueError`` names a bad key or
+    (:func:`sdo_bench.spec.settings.check`, then the family's ``check``); ``ValueError`` names a bad key or
     value and the valid choices. ``built``: path settings a workflow rule makes before the job runs."""
     s = spec(name)
     valid = s.option_names()

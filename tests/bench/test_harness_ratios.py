@@ -3,7 +3,7 @@ method over one no-grad sample and over ``bptt``, and graph bytes over ``bptt``'
 measured in this one process. From the network-evaluation model: bptt ≈ 3 samples, checkpoint ≈ 4,
 sdo ≈ 1 + 3/N."""
 
-from sdo_bench import regress
+from sdo_bench.compare import regress
 from sdo_bench.methods import Variant
 
 VARIANTS = [

@@ -5,9 +5,9 @@ import os
 import shlex
 import sys
 
-from sdo_bench import outputs as OUT
+from sdo_bench.spec import outputs as OUT
 from sdo_bench.report.docs import FIGURES as DOCS_FIGURES
-from sdo_bench.workflow import Plan
+from sdo_bench.pipeline.plan import Plan
 
 # every job runs the library with the interpreter that runs Snakemake (a venv's snakemake called by its
 # full path works with nothing on PATH), named by an environment variable the jobs' shells inherit, so

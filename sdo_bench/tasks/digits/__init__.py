@@ -3,7 +3,7 @@
 Tasks (docs/design.md §4), all rewarding ``log p(target_digit | image)`` under the reward classifier:
 
 * ``digits-latent``: optimize x_T of ``batch`` unconditional samples (null class, no guidance), with
-  ReNO's norm prior on x_T by default (``prior``, ``prior_weight``: :mod:`sdo_bench.priors`);
+  ReNO's norm prior on x_T by default (``prior``, ``prior_weight``: :mod:`sdo_bench.tasks.priors`);
 * ``digits-condition``: optimize the class embedding vector (one, shared by the batch), starting from the
   embedding of ``source_digit`` (default: the null class), sampled with classifier-free guidance
   against the fixed null embedding;
@@ -12,7 +12,7 @@ Tasks (docs/design.md §4), all rewarding ``log p(target_digit | image)`` under 
   noises; evaluated on ``eval_batch`` held-out noises;
 * ``digits-weights``: the same with every UNet weight.
 
-The parameter targets are regularized by default (:mod:`sdo_bench.regularizers`), each with the kind
+The parameter targets are regularized by default (:mod:`sdo_bench.tasks.regularizers`), each with the kind
 and weight measured to keep ``bptt``'s final samples digits at the least cost in reward (N = 10, 10
 iterations, seeds 0-2, the judge's p(a digit) >= 0.8 on every seed): ``kl`` at 3000 for the condition,
 ``pretrain`` at 3000 for LoRA and at 1000 for all weights.
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import torch
 
-from ... import outputs
-from ... import settings as S
-from ...measure import CountingNetwork
+from ...measure.counters import CountingNetwork
+from ...spec import outputs
+from ...spec import settings as S
 from ...weights import ASSETS
 from ..base import Task, freeze, seeded_normal
 from ..registry import WorkflowFiles, register
@@ -69,7 +69,7 @@ def check(s: dict, built=()) -> None:
         raise ValueError(f"weights_dir must be a directory path, got {s['weights_dir']!r}")
 
 
-#: the regularizer ``pretrain``'s fixed batch: this many training digits (sdo_bench.regularizers)
+#: the regularizer ``pretrain``'s fixed batch: this many training digits (sdo_bench.tasks.regularizers)
 TRAIN_BATCH = 32
 
 

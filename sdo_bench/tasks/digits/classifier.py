@@ -194,7 +194,7 @@ def load_classifier(kind: str, weights_dir: str | Path) -> nn.Module:
 
 def train_summary(which: str, out_dir, epochs: int = 30) -> str:
     """``sdo-bench train-classifier``: ``which`` = reward, judge or both; one line per classifier."""
-    from ...records import check_dir
+    from ...records.io import check_dir
 
     check_dir(out_dir, "--out")
     kinds = ["reward", "judge"] if which == "both" else [which]

@@ -59,10 +59,10 @@ def sampler(objective: str, steps: int):
     """The sampler of the model trained with ``objective``: DDIM on the DDPM's schedule, or
     flow-matching Euler for the rectified flow."""
     if objective == "flow":
-        from ...flow_sampling import FlowMatchSampler, flow_scheduler
+        from ...sampling.flow import FlowMatchSampler, flow_scheduler
 
         return FlowMatchSampler(flow_scheduler(FLOW_SCHEDULER), steps)
-    from ...sampling import DDIMSampler
+    from ...sampling.ddim import DDIMSampler
 
     return DDIMSampler(ddim_scheduler(), steps)
 
@@ -136,7 +136,7 @@ def train_model(
 
     ``objective``: ``epsilon`` (the DDPM: ε-prediction on the linear-β schedule) or ``flow`` (a
     rectified flow: x_σ = (1 − σ) x_0 + σ n with σ ~ U(0, 1), the network at timestep 1000 σ predicts
-    the velocity n − x_0; sampled by :class:`~sdo_bench.flow_sampling.FlowMatchSampler`)."""
+    the velocity n − x_0; sampled by :class:`~sdo_bench.sampling.flow.FlowMatchSampler`)."""
     from diffusers.training_utils import EMAModel
 
     torch.manual_seed(seed)
@@ -203,7 +203,7 @@ def train_model(
 def train_summary(out, steps: int = 2000, batch: int = 128, seed: int = 0, objective: str = "epsilon") -> str:
     """``sdo-bench train-model``: train into ``out/unet`` (``flow``: ``out/flow_unet``); one line on
     what was trained."""
-    from ...records import check_dir
+    from ...records.io import check_dir
 
     check_dir(out, "--out")
     path = Path(out) / MODEL_DIRS[objective]

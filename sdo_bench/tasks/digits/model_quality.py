@@ -128,7 +128,7 @@ def evaluate(
 ) -> dict:
     """The quality of the model trained with ``objective`` (``out``, JSON) and, with ``grid_out``, a
     grid of class-conditional samples, one row per class (PNG)."""
-    from ...records import check_writable, write_atomic
+    from ...records.io import check_writable, write_atomic
 
     weights_dir = Path(weights_dir)
     load_unet(

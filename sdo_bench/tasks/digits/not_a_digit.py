@@ -102,7 +102,7 @@ def diffusion_hacks(
     make the reward classifier see a random digit, kept where rougher than any real digit."""
     from pathlib import Path
 
-    from ...sampling import DDIMSampler
+    from ...sampling.ddim import DDIMSampler
     from .data import to_unit
     from .model import NULL_CLASS, DigitsDenoiser, ddim_scheduler, load_unet
 

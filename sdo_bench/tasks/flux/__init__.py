@@ -4,14 +4,14 @@
 
 Sampling is the pipeline's: flow-matching Euler on ``σ = linspace(1, 1/N, N)`` with FLUX.1-dev's
 resolution-dependent shift (``mu`` from the image's token count) — schnell: no shift —
-(:class:`~sdo_bench.flow_sampling.FlowMatchSampler`); FLUX.1-dev's guidance is distilled into the model
+(:class:`~sdo_bench.sampling.flow.FlowMatchSampler`); FLUX.1-dev's guidance is distilled into the model
 (an input, no doubled batch) and schnell takes none; the VAE decode is in the graph (:mod:`.model`).
 Targets and construction are the shared ones (:mod:`sdo_bench.tasks.latent_world`).
 """
 
 from __future__ import annotations
 
-from ...flow_sampling import FlowMatchSampler, flow_scheduler, flux_mu
+from ...sampling.flow import FlowMatchSampler, flow_scheduler, flux_mu
 from ...weights import asset_config
 from ..base import frozen
 from ..latent_world import (

@@ -19,9 +19,9 @@ import torch
 if TYPE_CHECKING:
     from diffusers import DDIMScheduler
 
-from ... import settings as S
-from ...measure import CountingNetwork
-from ...sampling import DDIMSampler, real_tensors
+from ...measure.counters import CountingNetwork
+from ...sampling.ddim import DDIMSampler, real_tensors
+from ...spec import settings as S
 from ..base import Task, freeze, seeded_normal
 from ..registry import register
 from .model import GMMDenoiser, ring_means

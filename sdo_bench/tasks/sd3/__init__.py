@@ -2,7 +2,7 @@
 ``sd35-large-*`` (paper scale, in the cost model: built from the configs shipped in
 ``sdo_bench/assets/sd35`` and ``assets/text_encoders``, no weights).
 
-Sampling is the pipeline's: flow-matching Euler (:class:`~sdo_bench.flow_sampling.FlowMatchSampler`,
+Sampling is the pipeline's: flow-matching Euler (:class:`~sdo_bench.sampling.flow.FlowMatchSampler`,
 shift 3.0) with classifier-free guidance, the VAE decode in the graph (:mod:`.model`). Targets and the
 task's construction are the shared ones (:mod:`sdo_bench.tasks.latent_world`). The tiny tasks'
 conditioning is a seeded draw per prompt (random weights read no text); their reward is HPS's code path
@@ -11,8 +11,8 @@ on the tiny open_clip (no meaning), as for ``tiny-sd``.
 
 from __future__ import annotations
 
-from ... import settings as S
-from ...flow_sampling import FlowMatchSampler, flow_scheduler
+from ...sampling.flow import FlowMatchSampler, flow_scheduler
+from ...spec import settings as S
 from ...weights import asset_config
 from ..base import frozen
 from ..latent_world import (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...sampling import DDIMSampler
+from ...sampling.ddim import DDIMSampler
 from ...weights import asset_config
 from ..base import frozen
 from ..latent_world import (

@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import torch
 
-from ... import outputs
-from ... import settings as S
-from ...measure import CountingNetwork
-from ...outputs import TINY_SD_FILES
+from ...measure.counters import CountingNetwork
 from ...rewards import clip_models, tiny_clip
 from ...rewards.aesthetic import WHERE_CLIP, WHERE_HEAD, load_aesthetic
 from ...rewards.hpsv2 import VERSIONS as HPS_VERSIONS
 from ...rewards.hpsv2 import WHERE as HPS_WHERE
 from ...rewards.hpsv2 import load_hpsv2
-from ...sampling import DDIMSampler
+from ...sampling.ddim import DDIMSampler
+from ...spec import outputs
+from ...spec import settings as S
+from ...spec.outputs import TINY_SD_FILES
 from ...weights import require, skipped
 from ..base import Task, add_lora, seeded_normal
 from ..latent_world import PAPER_PROMPTS, TINY_PROMPTS, check_tiny_reward

@@ -91,7 +91,7 @@ def ensure(out: str | Path | None = None, seed: int = 0) -> Path:
 def build_all(sd_out: Path, clip_out: Path, seed: int = 0) -> str:
     """``sdo-bench build-tiny``: tiny-sd into ``sd_out`` and the tiny open_clip checkpoints into
     ``clip_out``."""
-    from ...records import check_dir
+    from ...records.io import check_dir
     from ...rewards import tiny_clip
 
     check_dir(sd_out, "--sd-out")

@@ -1,0 +1,350 @@
+"""The experiment: :func:`run` (one task, one method variant, one seed: an optimization, one
+:class:`~sdo_bench.records.record.Record`), :func:`run_seeds` (one run per seed, in one process) and
+:func:`run_variants` (every variant of a task, in one process: a workflow job)::
+
+    task = sdo_bench.tasks.build("gmm-latent", steps=20, seed=0)
+    record = experiment.run(task, Variant("sdo", {"step": "last"}), out="record.json")
+
+The order of work, so that every figure in the record is measured the same way for every method:
+
+1. build the task and the method (bad input raises ``ValueError`` before anything runs);
+2. the initial reward, objective and held-out reward, one pass each (:mod:`.evaluation`: shared by
+   every variant of the task and seed in one process; the first pass is timed);
+3. the first gradient at the initial parameters, which doubles as the warm-up: it gives the
+   secondary peak memory (the CUDA allocator's maximum, or the RSS high-water mark on the CPU),
+   ``graph_bytes`` and the network-evaluation counts, is checked against ``memory_budget_bytes``, and
+   is compared with the exact ``bptt`` gradient at the same parameters (``grad_cosine_vs_exact``); it is
+   not used for an update; then one more gradient and optimizer step under the tensor tracker
+   (:mod:`.tensor_memory`): ``peak_tensor_bytes`` and its split (parameters and random stream restored);
+4. ``iterations`` timed updates: the method's reward gradient and the optimizer step; the prior's or
+   the regularizer's exact gradient (:mod:`.priors`, :mod:`.regularizers`) is added between them,
+   outside the method and timed apart (``time_penalty_s``); the reward curve holds each iterate's
+   reward and, last, the final parameters';
+5. the final reward, objective and penalty, the held-out reward and the judge, from one pass.
+
+Fields: :class:`sdo_bench.records.record.Record`'s. OOM (CUDA, ``MemoryError``, graph bytes over the budget)
+ends a run as ``oom``, a non-finite reward or gradient as ``diverged``, anything else as ``error``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .. import tasks as _tasks
+from ..cost.predict import over_budget
+from ..measure.clock import Clock
+from ..measure.counters import PeakMemory, is_oom
+from ..methods import Variant, check_variants
+from ..methods import build as build_method
+from ..records.io import check_dir, check_writable, summary, write_atomic, write_npz_atomic
+from ..records.provenance import provenance
+from ..records.record import Record
+from ..spec.settings import MAX_SEED, integer
+from . import live as _live
+from . import resume
+from .evaluation import NonFinite, evaluate_final, evaluate_initial, fidelity_once, tensor_memory
+from .live import quiet
+
+
+class _Stop(Exception):
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _finite(res) -> bool:
+    if not math.isfinite(res.reward):
+        return False
+    return all(bool(torch.isfinite(g).all()) for g in res.grads)
+
+
+def run(
+    task: _tasks.Task,
+    variant: Variant,
+    *,
+    method=None,
+    memory_budget_bytes: int | None = None,
+    fidelity: bool = True,
+    out=None,
+    samples_out=None,
+    samples_keep: int = 8,
+    progress: bool | None = None,
+    task_label: str | None = None,
+    log_dir=None,
+) -> dict:
+    """Optimize ``task`` with ``variant`` and return its record (also written atomically to ``out``).
+
+    Bad input (options out of range for the task) raises ``ValueError`` before any work.
+    ``method``: the variant already built for this task (one build per seed; default: built here).
+    ``samples_out``: also save the first ``samples_keep`` images before and after optimization
+    (held-out noises where the task has them) to this ``.npz`` (arrays ``initial`` and ``final``).
+    ``task_label``: the task's name in tables (a config entry's ``label``), default the task name.
+    ``log_dir``: also write live TensorBoard metrics there (:mod:`.live`)."""
+    for path in filter(None, [out, samples_out]):
+        check_writable(path)
+    _live.check(log_dir)
+    t, m = task, method or build_method(variant)
+    config = _config(t, m, memory_budget_bytes)
+    rec = Record(
+        task=t.name,
+        task_label=task_label or t.name,
+        method=m.name,
+        variant=variant.label,
+        method_options=config["method_options"],
+        algorithm=m.algorithm(t),
+        method_kind=m.kind_on(t),
+        seed=t.seed,
+        steps=t.steps,
+        start_step=t.sampler.start_step,
+        batch=t.batch,
+        target=t.target,
+        model=t.model_name,
+        reward_name=t.reward_name,
+        dtype=str(t.dtype).replace("torch.", ""),
+        device=str(t.device),
+        iterations_requested=t.iterations,
+        memory_budget_bytes=memory_budget_bytes,
+        provenance=provenance(config, t.device),
+    )
+    snapshots = {}
+    over = memory_budget_bytes is not None and over_budget(t, variant, memory_budget_bytes)
+    try:
+        if over:  # predicted first: a run that cannot fit does no work (and draws no sample)
+            raise _Stop("oom", over)
+        with _live.Live(log_dir, rec.task_label, rec.variant, rec.seed) as board:
+            _run_into(rec, t, m, memory_budget_bytes, fidelity, progress, snapshots, board)
+            board.snapshots(snapshots, samples_keep, rec.iterations)
+        snapshots = {k: v[:samples_keep].float().cpu().numpy() for k, v in snapshots.items()}
+    except _Stop as stop:
+        rec.status, rec.error = stop.status, str(stop)
+    except Exception as exc:  # noqa: BLE001 - recorded, and the workflow goes on
+        rec.status = "oom" if is_oom(exc) else "error"
+        rec.error = f"{type(exc).__name__}: {exc}"[:2000]
+        if rec.status == "error":
+            traceback.print_exc(file=sys.stderr)
+        if t.device.type == "cuda":
+            torch.cuda.empty_cache()
+    if samples_out is not None:  # no images (an empty array) where none were drawn
+        snapshots = {k: v for k, v in snapshots.items() if isinstance(v, np.ndarray)}
+        snapshots.setdefault("initial", np.empty(0, dtype=np.float32))
+        snapshots.setdefault("final", snapshots["initial"] * np.nan)
+        write_npz_atomic(samples_out, **snapshots)
+    record = rec.to_dict()
+    if out is not None:
+        write_atomic(out, record)
+    return record
+
+
+def _config(task, method, memory_budget_bytes) -> dict:
+    """What a record's ``provenance.config_hash`` hashes (options checked against the task first)."""
+    method.check(task)
+    return {
+        "task": task.name,
+        "task_config": task.config,
+        "method": method.name,
+        "method_options": method.resolved_options(task),
+        "memory_budget_bytes": memory_budget_bytes,
+    }
+
+
+def run_seeds(
+    name: str,
+    settings: dict,
+    variant: Variant,
+    seeds: list[int],
+    outs: list,
+    samples_outs: list | None = None,
+    *,
+    keep_dir=None,
+    task_label: str | None = None,
+    memory_budget_bytes: int | None = None,
+    fidelity: bool = True,
+    progress: bool | None = None,
+    log_dir=None,
+) -> list[dict]:
+    """One :func:`run` per seed, in this process (one interpreter start and one set of imports for all):
+    seed ``seeds[i]``'s record goes to ``outs[i]`` (and its images to ``samples_outs[i]``). The settings
+    are checked once, every output path before the first run. A seed whose record is already there,
+    made from the same settings (its ``provenance.config_hash``) and not failed, is not redone: an
+    interrupted job resumes where it stopped.
+
+    ``keep_dir``: also keep a copy of each finished seed's files there (same names). The copies are no
+    job's declared outputs, so they survive whatever kills the job (SIGKILL, the OOM killer, a
+    cluster's time limit: Snakemake then deletes the outputs the failed job made); a rerun restores a
+    seed from its copy instead of running it again."""
+    from ..records.provenance import config_hash
+
+    samples_outs = list(samples_outs) if samples_outs else [None] * len(seeds)
+    if not (len(outs) == len(seeds) == len(samples_outs)):
+        raise ValueError(
+            f"give one output per seed: {len(seeds)} seeds, {len(outs)} --out, "
+            f"{len(samples_outs)} --samples-out"
+        )
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds {seeds} list a seed twice; give each seed once")
+    for seed in seeds:
+        integer("seed", seed, least=0, most=MAX_SEED)
+    resolved = _tasks.settings_for(name, **dict(settings, seed=seeds[0]))
+    build_method(variant)  # a bad method or option fails here, before anything is built
+    for path in [*outs, *(p for p in samples_outs if p is not None)]:
+        check_writable(path)
+    if keep_dir is not None:
+        check_dir(keep_dir, "--keep-dir")
+    records = []
+    jobs = list(zip(seeds, outs, samples_outs))
+    bar = tqdm(jobs, desc=f"{task_label or name} {variant.label}", disable=quiet(progress))
+    for seed, out, samples in bar:
+        task = _tasks.make(name, dict(resolved, seed=seed), explicit=settings)
+        method = build_method(variant)
+        want = config_hash(_config(task, method, memory_budget_bytes))
+        done = resume.existing(out, samples, want)
+        if done is None and keep_dir is not None:
+            done = resume.restore(keep_dir, out, samples, want)
+        if done is not None:
+            if len(seeds) > 1:
+                print(
+                    f"{summary(done)} (kept: made earlier from the same settings)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            records.append(done)
+            continue
+        rec = run(
+            task,
+            variant,
+            method=method,
+            memory_budget_bytes=memory_budget_bytes,
+            fidelity=fidelity,
+            out=out,
+            samples_out=samples,
+            progress=progress,
+            task_label=task_label,
+            log_dir=log_dir,
+        )
+        if rec["status"] == "ok":  # the seeds' bar shows the last final reward
+            bar.set_postfix(reward=f"{rec['reward_final']:.4g}")
+        if keep_dir is not None and rec["status"] != "error":
+            resume.keep(keep_dir, out, samples)
+        if len(seeds) > 1:  # a job's log shows each seed as it ends
+            print(summary(rec), file=sys.stderr, flush=True)
+        records.append(rec)
+    return records
+
+
+def run_variants(
+    name: str,
+    settings: dict,
+    variants: list[Variant],
+    seeds: list[int],
+    outs: list,
+    samples_outs: list | None = None,
+    *,
+    keep_dir=None,
+    **kw,
+) -> list[dict]:
+    """:func:`run_seeds` for each variant in turn, in this process: one interpreter start, one set of
+    imports and, per seed, one initial evaluation and one exact gradient for all of them (a workflow
+    job runs every variant of a task). ``outs`` (and ``samples_outs``) hold one path per variant and
+    seed, variant by variant; ``keep_dir``: each variant keeps its copies in its own folder there."""
+    n = len(seeds)
+    samples_outs = list(samples_outs) if samples_outs else [None] * (n * len(variants))
+    if not (len(outs) == len(samples_outs) == n * len(variants)):
+        raise ValueError(
+            f"give one output per variant and seed: {len(variants)} variants x {n} seeds, "
+            f"{len(outs)} --out, {len(samples_outs)} --samples-out"
+        )
+    check_variants(variants)
+    if keep_dir is not None:
+        check_dir(keep_dir, "--keep-dir")
+    records = []
+    for i, v in enumerate(variants):
+        keep = None if keep_dir is None else Path(keep_dir) / v.label
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+        part = slice(i * n, (i + 1) * n)
+        records += run_seeds(name, settings, v, seeds, outs[part], samples_outs[part], keep_dir=keep, **kw)
+    return records
+
+
+def _run_into(rec, task, method, budget, fidelity, progress, snapshots, board):
+    clock = Clock(task.device)
+    first_sample_s = evaluate_initial(rec, task, clock, snapshots)
+
+    with PeakMemory(task.device) as peak:  # the first gradient's memory: nothing cached yet
+        first = method.gradient(task, measure_graph=True)  # also the warm-up
+    rec.peak_memory_bytes, rec.peak_memory_delta_bytes = peak.peak_bytes, peak.delta_bytes
+    rec.peak_memory_source = peak.source
+    rec.gradient_info.append(first.info)
+    if first.status == "not_applicable":
+        raise _Stop("not_applicable", first.reason)
+    rec.graph_bytes, rec.nfe_forward, rec.nfe_backward = (
+        first.graph_bytes,
+        first.nfe_forward,
+        first.nfe_backward,
+    )
+    if budget is not None and first.graph_bytes > budget:
+        raise _Stop("oom", f"graph bytes {first.graph_bytes} exceed memory_budget_bytes {budget}")
+    if not _finite(first):
+        raise _Stop("diverged", "non-finite reward or gradient at the initial parameters")
+    tensor_memory(rec, task, method)
+    if fidelity:
+        fidelity_once(rec, task, method, first, budget)
+
+    optimizer = task.make_optimizer()
+    params = task.parameters()
+    curve, elapsed, it_s, fwd_s, bwd_s, reg_s = rec.reward_curve, rec.elapsed_s, [], [], [], []
+    total = 0.0
+    bar = tqdm(range(task.iterations), desc=f"{rec.task} {rec.variant}", disable=quiet(progress), leave=False)
+    try:
+        for _ in bar:
+            res, dt_method = clock(method.gradient, task, False)
+            if res.status != "ok":
+                raise _Stop(res.status, res.reason or res.status)
+            if not _finite(res):
+                raise _Stop("diverged", f"non-finite reward or gradient at iteration {len(curve)}")
+            # the prior's or the regularizer's exact gradient, outside the method and timed apart: the
+            # same for every method
+            penalty, dt_penalty = clock(task.penalty_gradient)
+            penalty = penalty or [0.0] * len(params)
+            for p, g, g_pen in zip(params, res.grads, penalty):
+                p.grad = -(g + g_pen)  # the optimizer minimizes; the gradient is of the objective
+            board.iteration(len(curve), res.reward, task.last_penalty, [p.grad for p in params], dt_method)
+            _, dt_step = clock(optimizer.step)
+            optimizer.zero_grad(set_to_none=True)
+            dt = dt_method + dt_step
+            elapsed.append(total)
+            total += dt
+            curve.append(res.reward)
+            it_s.append(dt)
+            fwd_s.append(res.forward_s)
+            bwd_s.append(res.backward_s)
+            reg_s.append(dt_penalty)
+            rec.iterations += 1
+            if res.info:
+                rec.gradient_info.append(res.info)
+            bar.set_postfix(reward=f"{res.reward:.4g}")
+    finally:
+        bar.close()
+        if it_s:
+            rec.time_per_iter_s = {
+                "median": float(np.median(it_s)),
+                "p10": float(np.percentile(it_s, 10)),
+                "p90": float(np.percentile(it_s, 90)),
+            }
+            rec.forward_s = float(np.median(fwd_s))
+            rec.backward_s = float(np.median(bwd_s))
+            rec.time_penalty_s = float(np.median(reg_s))
+    elapsed.append(total)
+    try:
+        final_sample_s = evaluate_final(rec, task, clock, snapshots)
+    except NonFinite as e:
+        raise _Stop("diverged", str(e)) from None
+    # one no-grad sample, the least disturbed of the two timed (the first and the final reward)
+    rec.time_sample_s = float(min(first_sample_s, final_sample_s))
