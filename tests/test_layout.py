@@ -127,7 +127,9 @@ def test_every_output_pattern_is_written_once():
             stem = max(re.split(r"\{[^}]*\}", pattern), key=len) + "{"
         where = [str(p.relative_to(ROOT)) for p, t in texts.items() if stem in t]
         assert set(where) <= {"sdo_bench/spec/outputs.py"}, (pattern, where)
-        root = "/".join(stem.split("/")[:2]) if not pattern.startswith("{") else stem  # "results/benchmarks": where every benchmark file lives
+        root = (
+            "/".join(stem.split("/")[:2]) if not pattern.startswith("{") else stem
+        )  # "results/benchmarks": where every benchmark file lives
         assert root in texts[PKG / "spec" / "outputs.py"], pattern
     # and the rules take their outputs from it
     rules = "".join(texts[p] for p in texts if p.suffix == ".smk")

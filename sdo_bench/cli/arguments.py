@@ -53,14 +53,18 @@ RUN_VARIANT = [VARIANT[0], ("--method", dict(help="a gradient method (`sdo-bench
                                         "one output per variant (and seed or N), variant by variant"))]
 COMMANDS = {  # name: (help, [(flag, argparse keywords)])
     "list": ("tasks, methods and their options", [JSON]),
-    "run": ("optimization runs, one record per seed", RUN_VARIANT + SHORT + [
+    "run": ("optimization runs, one record per seed", [
+        ("--spec", dict(help="the whole job as one JSON object (or @FILE): task, task_label, settings, "
+                             "variants, seeds, outs, samples_outs, keep_dir, log_dir, memory_budget_bytes, "
+                             "fidelity; instead of the flags below (the workflow's jobs use it)")),
+        ("--task", dict(help="a task name (`sdo-bench list`)")), *RUN_VARIANT[1:], *SHORT,
         ("--steps", dict(type=_int("--steps", 1), help="sampling steps N (default: the task's own)")),
         ("--iterations", dict(type=_int("--iterations", 1), help="optimizer steps (default: the task's)")),
         ("--seed", dict(type=_int("--seed", 0), nargs="+", dest="seeds",
                         help="one seed or several (default: --set seed, else 0)")),
         ("--seeds", dict(type=_int("--seeds", 0), nargs="+", dest="seeds", help=argparse.SUPPRESS)),
         ("--no-fidelity", dict(action="store_true", help="skip the comparison with bptt")),
-        ("--out", dict(REQ, nargs="+", help="one record path per seed (JSON, written atomically)")),
+        ("--out", dict(nargs="+", help="one record path per seed (JSON, written atomically)")),
         ("--samples-out", dict(nargs="+", help="one .npz per seed: images before/after optimization")),
         ("--keep-dir", dict(help="also keep a copy of each finished seed's files here; a rerun restores "
                                  "them (they survive a killed job)")),

@@ -92,29 +92,13 @@ def _variants(text: str) -> list:
     """``--variants``: a JSON list of ``{"method", "options", "label"}`` objects."""
     import json
 
-    from ..spec.variant import Variant
+    from ..spec.variant import from_list
 
     try:
         items = json.loads(text)
     except ValueError as e:
         raise ValueError(f"--variants is not JSON ({e})") from None
-    if not isinstance(items, list) or not items:
-        raise ValueError('--variants must be a non-empty JSON list of {"method": ..., "options": {...}}')
-    out = []
-    for i, item in enumerate(items):
-        if (
-            not isinstance(item, dict)
-            or not isinstance(item.get("method"), str)
-            or set(item) - {"method", "options", "label"}
-        ):
-            raise ValueError(
-                f'--variants[{i}] must be an object with "method" (a name) and optionally "options" '
-                f'and "label", got {item!r}'
-            )
-        if not isinstance(item.get("options") or {}, dict):
-            raise ValueError(f"--variants[{i}].options must be an object, got {item['options']!r}")
-        out.append(Variant.from_config(item))
-    return out
+    return from_list(items)
 
 
 def _several(a) -> list | None:
@@ -158,7 +142,42 @@ def _records_out(a, recs: list[dict], text: str):
     return (1 if a.strict and failed else 0), text
 
 
+#: the flags of ``run`` that describe the job, which ``--spec`` gives instead
+_JOB_FLAGS = ("task", "method", "variants", "label", "option", "set", "dtype", "device", "task_label",
+              "memory_budget_bytes", "steps", "iterations", "seeds", "no_fidelity", "out", "samples_out",
+              "keep_dir", "log_dir")  # fmt: skip
+
+
+def _job_spec(a):
+    """``--spec JSON`` (or ``@FILE``) as a :class:`~sdo_bench.spec.job.RunJob`, given alone."""
+    from ..spec.job import RunJob
+
+    given = [f"--{k.replace('_', '-')}" for k in _JOB_FLAGS if getattr(a, k) not in (None, [], False)]
+    if given:
+        raise ValueError(f"give the job once: --spec, or the flags ({', '.join(given)}), not both")
+    text = a.spec
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeError) as e:
+            raise ValueError(f"--spec {a.spec}: cannot read {path} ({e.strerror or e})") from None
+    return RunJob.from_json(text)
+
+
 def _run(a):
+    if a.spec is not None:
+        job = _job_spec(a)
+        from .listing import check_names
+
+        check_names(job.task, [v.method for v in job.variants])
+        from ..experiment import runner as experiment
+
+        recs = experiment.run_job(job)
+        return _records_out(a, recs, f"{len(recs)} records")
+    for flag in ("task", "out"):
+        if getattr(a, flag) is None:
+            raise ValueError(f"the following arguments are required: --{flag} (or --spec)")
     _names(a)
     from ..experiment import runner as experiment
 

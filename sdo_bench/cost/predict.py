@@ -29,25 +29,24 @@ from .. import tasks as _tasks
 from ..measure.tracker import modules_unchanged
 from ..methods import Variant
 from ..methods import build as build_method
+from ..sampling.base import check_steps
+from ..spec.settings import ATTENTION, COST_DTYPES, choice
 from ..weights import WeightsError
 from .cards import GPUS
 from .extrapolation import extrapolated, find_base
 from .fake import build_settings, fake_models
 
-ATTENTION = ("flash", "math")
-DTYPES = ("float16", "bfloat16", "float32")
-
 
 def check(task: str, steps: list[int], dtype: str, attention: str, batch: int | None) -> None:
     """Bad input as one ``ValueError`` naming the problem and the valid choices."""
     _tasks.spec(task)
-    if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r} for the cost model; valid choices: {', '.join(DTYPES)}")
-    if attention not in ATTENTION:
-        raise ValueError(f"unknown attention kernel {attention!r}; valid choices: {', '.join(ATTENTION)}")
+    if dtype not in COST_DTYPES:
+        raise ValueError(
+            f"unknown dtype {dtype!r} for the cost model; valid choices: {', '.join(COST_DTYPES)}"
+        )
+    choice("attention kernel", attention, ATTENTION)
     for n in steps:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"steps must be integers >= 1, got {n!r}")
+        check_steps(n)
     if batch is not None and batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
 

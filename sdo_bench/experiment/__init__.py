@@ -5,6 +5,6 @@
 ``sdo_bench.experiment.run(task, variant)`` is the entry point (docs/design.md §4).
 """
 
-from .runner import run, run_seeds, run_variants
+from .runner import run, run_job, run_seeds, run_variants
 
-__all__ = ["run", "run_seeds", "run_variants"]
+__all__ = ["run", "run_job", "run_seeds", "run_variants"]

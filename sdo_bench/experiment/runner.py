@@ -46,7 +46,7 @@ from ..methods import build as build_method
 from ..records.io import check_dir, check_writable, summary, write_atomic, write_npz_atomic
 from ..records.provenance import provenance
 from ..records.record import Record
-from ..spec.settings import MAX_SEED, integer
+from ..spec.job import RunJob
 from . import live as _live
 from . import resume
 from .evaluation import NonFinite, evaluate_final, evaluate_initial, fidelity_once, tensor_memory
@@ -78,6 +78,7 @@ def run(
     progress: bool | None = None,
     task_label: str | None = None,
     log_dir=None,
+    job: dict | None = None,
 ) -> dict:
     """Optimize ``task`` with ``variant`` and return its record (also written atomically to ``out``).
 
@@ -86,7 +87,8 @@ def run(
     ``samples_out``: also save the first ``samples_keep`` images before and after optimization
     (held-out noises where the task has them) to this ``.npz`` (arrays ``initial`` and ``final``).
     ``task_label``: the task's name in tables (a config entry's ``label``), default the task name.
-    ``log_dir``: also write live TensorBoard metrics there (:mod:`.live`)."""
+    ``log_dir``: also write live TensorBoard metrics there (:mod:`.live`). ``job``: the job spec this
+    run belongs to (:class:`~sdo_bench.spec.job.RunJob`), kept in the record's provenance."""
     for path in filter(None, [out, samples_out]):
         check_writable(path)
     _live.check(log_dir)
@@ -111,7 +113,7 @@ def run(
         device=str(t.device),
         iterations_requested=t.iterations,
         memory_budget_bytes=memory_budget_bytes,
-        provenance=provenance(config, t.device),
+        provenance=dict(provenance(config, t.device), **({"job": job} if job is not None else {})),
     )
     snapshots = {}
     over = memory_budget_bytes is not None and over_budget(t, variant, memory_budget_bytes)
@@ -143,8 +145,9 @@ def run(
 
 
 def _config(task, method, memory_budget_bytes) -> dict:
-    """What a record's ``provenance.config_hash`` hashes (options checked against the task first)."""
-    method.check(task)
+    """What a record's ``provenance.config_hash`` hashes (options checked against the task first, once
+    per variant and task shape)."""
+    method.check_once(task)
     return {
         "task": task.name,
         "task_config": task.config,
@@ -154,6 +157,77 @@ def _config(task, method, memory_budget_bytes) -> dict:
     }
 
 
+def run_job(job: RunJob, *, progress: bool | None = None, flat_keep: bool = False) -> list[dict]:
+    """Every variant of ``job`` and every seed, in this process (one interpreter start and one set of
+    imports; per seed one initial evaluation and one exact gradient shared by the variants), one record
+    per variant and seed, in the job's order.
+
+    The job is checked once, before any work: the task's settings by their owners (the settings rule and
+    the family's check), every variant's method and options, and each method against the task
+    (``method.check``, once per variant: a method checked for a task of that shape is not checked again
+    on each gradient), every output path writable. A seed whose record is already there, made from the
+    same settings (its ``provenance.config_hash``) and not failed, is not redone: an interrupted job
+    resumes where it stopped. ``keep_dir``: also keep a copy of each finished seed's files there, one
+    folder per variant (same names; ``flat_keep``: in the folder itself, for a job of one variant); they
+    are no job's declared outputs, so they survive whatever kills the job (SIGKILL, the OOM killer, a
+    cluster's time limit: Snakemake then deletes the outputs the failed job made), and a rerun restores a
+    seed from its copy instead of running it again."""
+    from ..records.provenance import config_hash
+
+    resolved = _tasks.settings_for(job.task, **dict(job.settings, seed=job.seeds[0]))
+    check_variants(list(job.variants))
+    for path in [*job.outs, *(job.samples_outs or ())]:
+        check_writable(path)
+    if job.keep_dir is not None:
+        check_dir(job.keep_dir, "--keep-dir")
+    _live.check(job.log_dir)
+    spec = job.to_dict()
+    records = []
+    for variant, runs in job.runs():
+        keep = None if job.keep_dir is None else Path(job.keep_dir)
+        if keep is not None and not flat_keep:
+            keep = keep / variant.label
+            keep.mkdir(parents=True, exist_ok=True)
+        bar = tqdm(runs, desc=f"{job.task_label or job.task} {variant.label}", disable=quiet(progress))
+        for seed, out, samples in bar:
+            task = _tasks.make(job.task, dict(resolved, seed=seed), explicit=job.settings)
+            method = build_method(variant)
+            want = config_hash(_config(task, method, job.memory_budget_bytes))
+            done = resume.existing(out, samples, want)
+            if done is None and keep is not None:
+                done = resume.restore(keep, out, samples, want)
+            if done is not None:
+                if len(runs) > 1:
+                    print(
+                        f"{summary(done)} (kept: made earlier from the same settings)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                records.append(done)
+                continue
+            rec = run(
+                task,
+                variant,
+                method=method,
+                memory_budget_bytes=job.memory_budget_bytes,
+                fidelity=job.fidelity,
+                out=out,
+                samples_out=samples,
+                progress=progress,
+                task_label=job.task_label,
+                log_dir=job.log_dir,
+                job=spec,
+            )
+            if rec["status"] == "ok":  # the seeds' bar shows the last final reward
+                bar.set_postfix(reward=f"{rec['reward_final']:.4g}")
+            if keep is not None and rec["status"] != "error":
+                resume.keep(keep, out, samples)
+            if len(runs) > 1:  # a job's log shows each seed as it ends
+                print(summary(rec), file=sys.stderr, flush=True)
+            records.append(rec)
+    return records
+
+
 def run_seeds(
     name: str,
     settings: dict,
@@ -161,81 +235,11 @@ def run_seeds(
     seeds: list[int],
     outs: list,
     samples_outs: list | None = None,
-    *,
-    keep_dir=None,
-    task_label: str | None = None,
-    memory_budget_bytes: int | None = None,
-    fidelity: bool = True,
-    progress: bool | None = None,
-    log_dir=None,
+    **kw,
 ) -> list[dict]:
-    """One :func:`run` per seed, in this process (one interpreter start and one set of imports for all):
-    seed ``seeds[i]``'s record goes to ``outs[i]`` (and its images to ``samples_outs[i]``). The settings
-    are checked once, every output path before the first run. A seed whose record is already there,
-    made from the same settings (its ``provenance.config_hash``) and not failed, is not redone: an
-    interrupted job resumes where it stopped.
-
-    ``keep_dir``: also keep a copy of each finished seed's files there (same names). The copies are no
-    job's declared outputs, so they survive whatever kills the job (SIGKILL, the OOM killer, a
-    cluster's time limit: Snakemake then deletes the outputs the failed job made); a rerun restores a
-    seed from its copy instead of running it again."""
-    from ..records.provenance import config_hash
-
-    samples_outs = list(samples_outs) if samples_outs else [None] * len(seeds)
-    if not (len(outs) == len(seeds) == len(samples_outs)):
-        raise ValueError(
-            f"give one output per seed: {len(seeds)} seeds, {len(outs)} --out, "
-            f"{len(samples_outs)} --samples-out"
-        )
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds {seeds} list a seed twice; give each seed once")
-    for seed in seeds:
-        integer("seed", seed, least=0, most=MAX_SEED)
-    resolved = _tasks.settings_for(name, **dict(settings, seed=seeds[0]))
-    build_method(variant)  # a bad method or option fails here, before anything is built
-    for path in [*outs, *(p for p in samples_outs if p is not None)]:
-        check_writable(path)
-    if keep_dir is not None:
-        check_dir(keep_dir, "--keep-dir")
-    records = []
-    jobs = list(zip(seeds, outs, samples_outs))
-    bar = tqdm(jobs, desc=f"{task_label or name} {variant.label}", disable=quiet(progress))
-    for seed, out, samples in bar:
-        task = _tasks.make(name, dict(resolved, seed=seed), explicit=settings)
-        method = build_method(variant)
-        want = config_hash(_config(task, method, memory_budget_bytes))
-        done = resume.existing(out, samples, want)
-        if done is None and keep_dir is not None:
-            done = resume.restore(keep_dir, out, samples, want)
-        if done is not None:
-            if len(seeds) > 1:
-                print(
-                    f"{summary(done)} (kept: made earlier from the same settings)",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            records.append(done)
-            continue
-        rec = run(
-            task,
-            variant,
-            method=method,
-            memory_budget_bytes=memory_budget_bytes,
-            fidelity=fidelity,
-            out=out,
-            samples_out=samples,
-            progress=progress,
-            task_label=task_label,
-            log_dir=log_dir,
-        )
-        if rec["status"] == "ok":  # the seeds' bar shows the last final reward
-            bar.set_postfix(reward=f"{rec['reward_final']:.4g}")
-        if keep_dir is not None and rec["status"] != "error":
-            resume.keep(keep_dir, out, samples)
-        if len(seeds) > 1:  # a job's log shows each seed as it ends
-            print(summary(rec), file=sys.stderr, flush=True)
-        records.append(rec)
-    return records
+    """:func:`run_job` for one variant: seed ``seeds[i]``'s record goes to ``outs[i]`` (and its images to
+    ``samples_outs[i]``); ``keep_dir`` keeps the copies directly in that folder."""
+    return run_variants(name, settings, [variant], seeds, outs, samples_outs, _flat_keep=True, **kw)
 
 
 def run_variants(
@@ -246,31 +250,23 @@ def run_variants(
     outs: list,
     samples_outs: list | None = None,
     *,
-    keep_dir=None,
+    progress: bool | None = None,
+    _flat_keep: bool = False,
     **kw,
 ) -> list[dict]:
-    """:func:`run_seeds` for each variant in turn, in this process: one interpreter start, one set of
-    imports and, per seed, one initial evaluation and one exact gradient for all of them (a workflow
-    job runs every variant of a task). ``outs`` (and ``samples_outs``) hold one path per variant and
-    seed, variant by variant; ``keep_dir``: each variant keeps its copies in its own folder there."""
-    n = len(seeds)
-    samples_outs = list(samples_outs) if samples_outs else [None] * (n * len(variants))
-    if not (len(outs) == len(samples_outs) == n * len(variants)):
-        raise ValueError(
-            f"give one output per variant and seed: {len(variants)} variants x {n} seeds, "
-            f"{len(outs)} --out, {len(samples_outs)} --samples-out"
-        )
-    check_variants(variants)
-    if keep_dir is not None:
-        check_dir(keep_dir, "--keep-dir")
-    records = []
-    for i, v in enumerate(variants):
-        keep = None if keep_dir is None else Path(keep_dir) / v.label
-        if keep is not None:
-            keep.mkdir(parents=True, exist_ok=True)
-        part = slice(i * n, (i + 1) * n)
-        records += run_seeds(name, settings, v, seeds, outs[part], samples_outs[part], keep_dir=keep, **kw)
-    return records
+    """:func:`run_job` from its parts: ``outs`` (and ``samples_outs``) hold one path per variant and
+    seed, variant by variant; ``keep_dir``: each variant keeps its copies in its own folder there (one
+    variant: in the folder itself)."""
+    job = RunJob(
+        task=name,
+        variants=tuple(variants),
+        seeds=tuple(seeds),
+        outs=tuple(str(o) for o in outs),
+        samples_outs=None if not samples_outs else tuple(str(o) for o in samples_outs),
+        settings=dict(settings),
+        **{k: (str(v) if k in ("keep_dir", "log_dir") and v is not None else v) for k, v in kw.items()},
+    )
+    return run_job(job, progress=progress, flat_keep=_flat_keep)
 
 
 def _run_into(rec, task, method, budget, fidelity, progress, snapshots, board):

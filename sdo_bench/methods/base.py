@@ -8,6 +8,7 @@ of the decoded ``x_N`` and differentiates it with respect to ``task.parameters()
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ import torch
 from ..measure.counters import GraphBytes, scalar, synchronizer
 
 NOT_APPLICABLE = object()
+#: (method, options, task shape) already checked in this process (:meth:`GradientMethod.check_once`)
+_CHECKED: set = set()
 
 
 @dataclass
@@ -86,6 +89,24 @@ class GradientMethod:
     def check(self, task) -> None:
         """Validate the options against a task (e.g. against its number of steps N)."""
 
+    def check_once(self, task) -> None:
+        """:meth:`check`, once per process for this method, these options and a task of this shape (its
+        name, N, start step, target and batch: all a check reads). A job checks each variant once, not
+        on every gradient; the answer cannot change between two tasks of one shape."""
+        key = (
+            type(self),
+            json.dumps(self.opts, sort_keys=True, default=str),
+            task.name,
+            task.steps,
+            getattr(task.sampler, "start_step", 0),
+            task.target,
+            getattr(task, "batch", None),
+        )
+        if key in _CHECKED:
+            return
+        self.check(task)
+        _CHECKED.add(key)
+
     def rng(self, task) -> random.Random:
         """Per-method random stream for per-iteration draws, seeded from the task's seed."""
         if self._rng is None:
@@ -125,7 +146,7 @@ class GradientMethod:
         return self.name + "".join(f"-{k}={v}" for k, v in sorted(opts.items()))
 
     def gradient(self, task, measure_graph: bool = True) -> GradientResult:
-        self.check(task)
+        self.check_once(task)
         self.info = {}
         params = task.parameters()
         task.network.reset_counts()

@@ -15,7 +15,7 @@ OUT = ROOT / "config" / "README.md"
 
 HEAD = """# Configuration
 
-<!-- written by `python -m sdo_bench.pipeline.generate` from workflow/schemas/config.schema.yaml; edit the schema -->
+<!-- written by `python -m sdo_bench.pipeline.generate` from workflow/schemas/config.schema.yaml -->
 
 `snakemake --cores all` runs `config/config.yaml`, the embedded default (CPU, offline, about 10 minutes
 on 2 cores). The other files here are whole configurations beside it, chosen with `--configfile`:

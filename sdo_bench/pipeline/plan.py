@@ -26,6 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..spec import outputs as out
+from ..spec.job import RunJob
 from ..spec.settings import target_of
 from ..spec.values import encode
 from ..spec.variant import Variant
@@ -329,6 +330,27 @@ class Plan:
         if check:
             args += ["--check", "--check-device", c["device"], "--check-iterations", str(c["iterations"])]
         return shlex.join(args)
+
+    def run_spec(self, task: str) -> RunJob:
+        """The job of one task entry (:class:`~sdo_bench.spec.job.RunJob`): every variant that runs on
+        it, every seed, its settings with their types, and its outputs (records, samples, kept copies),
+        as the runs rule declares them."""
+        labels = self.task_variants(task)
+        settings = dict(self.task_settings(task), device=self.config["device"], dtype=self.config["dtype"])
+        return RunJob(
+            task=self.name_of(task),
+            task_label=task if self.name_of(task) != task else None,
+            settings=settings,
+            variants=tuple(
+                Variant(self.variants[v].method, self.variants[v].options, self.variants[v].name)
+                for v in labels
+            ),  # fmt: skip
+            seeds=tuple(self.seeds),
+            outs=tuple(self.task_outputs(task, out.RUN_RECORD)),
+            samples_outs=tuple(self.task_outputs(task, out.RUN_SAMPLES)),
+            keep_dir=out.RUN_KEPT.format(task=task),
+            memory_budget_bytes=self.config["memory_budget_bytes"] or None,
+        )
 
     def task_job_args(self, task: str, sweep: bool = False) -> str:
         """The ``sdo-bench run`` (or, ``sweep``, ``sdo-bench sweep``) arguments of one task's job: every

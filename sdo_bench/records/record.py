@@ -1,7 +1,7 @@
 """A run record (docs/design.md §6): one :class:`Record` per task x variant x seed, its fields typed and
 described here once. The JSON schema in ``sdo_bench/schemas/record.schema.json`` is generated from it
-(:func:`schema`; regenerate with ``python -m sdo_bench.pipeline.generate``), and a test checks that the committed
-file, the runner and the report's columns all follow this class.
+(:func:`schema`; regenerate with ``python -m sdo_bench.pipeline.generate``), and a test checks that the
+committed file, the runner and the report's columns all follow this class.
 """
 
 from __future__ import annotations
@@ -194,8 +194,8 @@ class Record:
     regularizer_init: float | None = field(
         default=None,
         metadata=_about(
-            "the regularizer R(θ) (sdo_bench.tasks.regularizers: kl, pretrain) at the initial parameters of a "
-            "condition, lora or weights task; null without one",
+            "the regularizer R(θ) (sdo_bench.tasks.regularizers: kl, pretrain) at the initial parameters of "
+            "a condition, lora or weights task; null without one",
             always=False,
         ),
     )
@@ -232,6 +232,11 @@ class Record:
                 "device_name": {"type": "string"},
                 "config_hash": {"type": "string"},
                 "start_time": {"type": "string"},
+                "job": {
+                    "type": "object",
+                    "description": "the job spec this run belonged to (sdo_bench.spec.job.RunJob: task, "
+                    "settings, variants, seeds, outputs), where it ran as part of one",
+                },
             },
         )
     )

@@ -1,5 +1,6 @@
 """Where the workflow's time goes: Snakemake's ``benchmark:`` files (one per job: wall seconds, CPU
-seconds, peak memory) summed per rule family into the time table (:data:`sdo_bench.spec.outputs.TIME_PER_RULE`).
+seconds, peak memory) summed per rule family into the time table
+(:data:`sdo_bench.spec.outputs.TIME_PER_RULE`).
 
 A family is the first folder under the benchmarks' folder (:data:`sdo_bench.spec.outputs.BENCHMARKS_DIR`):
 ``runs``, ``sweeps``, ``cost``, ``models``, or the rule's own file (``tables``, ``figures``); ``runs`` is

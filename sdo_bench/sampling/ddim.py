@@ -19,26 +19,18 @@ In DDIM's natural variables ``x̄ = x / sqrt(ᾱ)`` and ``σ = sqrt(1 - ᾱ) / s
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
+
+from .base import Sampler, check_steps, real_tensors
 
 if TYPE_CHECKING:
     from diffusers import DDIMScheduler
 
 
-def real_tensors():
-    """A block whose tensors are real even inside a fake-tensor mode (the cost model runs the sampler
-    on fake tensors; the schedule itself is arithmetic on a few real numbers)."""
-    from torch._subclasses.fake_tensor import unset_fake_temporarily
-
-    return unset_fake_temporarily()
-
-
-class DDIMSampler:
+class DDIMSampler(Sampler):
     """DDIM (eta = 0) over ``num_steps`` steps of a diffusers ``DDIMScheduler``.
 
     The scheduler passed in is copied (``from_config``) so that setting the number of steps here never
@@ -47,24 +39,22 @@ class DDIMSampler:
 
     #: what the network predicts (the flow-matching sampler's network predicts a velocity)
     prediction = "epsilon"
+    PER_STEP = ("timesteps", "alpha_bar_t", "alpha_bar_prev", "a", "b", "alpha_bar", "sigma")
 
     def __init__(self, scheduler: DDIMScheduler, num_steps: int):
         with real_tensors():  # the schedule's coefficients are Python floats, also under a fake mode
             self._init(scheduler, num_steps)
 
     def _init(self, scheduler: DDIMScheduler, num_steps: int):
-        if not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
-            raise ValueError(f"steps must be a positive integer, got {num_steps!r}")
+        num_steps = check_steps(num_steps)
         from diffusers import DDIMScheduler  # here, not at import: diffusers takes seconds to load
 
         self.scheduler = DDIMScheduler.from_config(scheduler.config)
         num_train = self.scheduler.config.num_train_timesteps
         if num_steps > num_train:
             raise ValueError(f"steps must be <= num_train_timesteps = {num_train}, got {num_steps}")
-        self.scheduler.set_timesteps(int(num_steps))
-        self.num_steps = int(num_steps)
-        self.total_steps = int(num_steps)  # N of the full sampler (also after tail())
-        self.start_step = 0
+        self.scheduler.set_timesteps(num_steps)
+        self._start(num_steps)
         self.timesteps: list[int] = [int(t) for t in self.scheduler.timesteps]
         ac = self.scheduler.alphas_cumprod.double()
         self._train_alpha_bar = ac
@@ -86,20 +76,6 @@ class DDIMSampler:
         self.alpha_bar: list[float] = self.alpha_bar_t + [self.alpha_bar_prev[-1]]
         self.sigma: list[float] = [math.sqrt((1.0 - ab) / ab) for ab in self.alpha_bar]
 
-    def tail(self, start: int) -> DDIMSampler:
-        """The same sampler from step ``start`` on, re-indexed from 0 (the authors' regime: steps
-        ``0..start-1`` run once, the variable is ``x_start``). ``total_steps`` keeps N."""
-        if not 0 <= start < self.num_steps:
-            raise ValueError(
-                f"start_step must be in 0..{self.num_steps - 1} for N={self.num_steps}, got {start}"
-            )
-        t = copy.copy(self)
-        t.num_steps = self.num_steps - start
-        t.start_step = self.start_step + start
-        for name in ("timesteps", "alpha_bar_t", "alpha_bar_prev", "a", "b", "alpha_bar", "sigma"):
-            setattr(t, name, getattr(self, name)[start:])
-        return t
-
     def with_steps(self, num_steps: int) -> DDIMSampler:
         """The same schedule over ``num_steps`` steps (the cost model swaps N on a built task)."""
         return DDIMSampler(self.scheduler, num_steps)
@@ -120,10 +96,6 @@ class DDIMSampler:
         """``x0`` taken to the noise level step ``k`` starts from: ``sqrt(ᾱ_k) x0 + sqrt(1 - ᾱ_k) n``."""
         ab = self.alpha_bar_t[k]
         return math.sqrt(ab) * x0 + math.sqrt(1.0 - ab) * noise
-
-    @property
-    def num_train_timesteps(self) -> int:
-        return int(self.scheduler.config.num_train_timesteps)
 
     def training_pair(self, x0: torch.Tensor, noise: torch.Tensor, t: int) -> tuple[torch.Tensor, ...]:
         """The model's training input at timestep ``t`` and what it learns to predict there: ``x_t =

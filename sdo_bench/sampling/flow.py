@@ -16,12 +16,10 @@ family's business (FLUX divides t by 1000).
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import torch
 
-from .ddim import real_tensors
+from .base import Sampler, check_steps, real_tensors
 
 
 def flow_scheduler(config: dict):
@@ -41,20 +39,20 @@ def flux_mu(image_seq_len: int, config) -> float:
     return image_seq_len * m + (lo - m * base)
 
 
-class FlowMatchSampler:
+class FlowMatchSampler(Sampler):
     """Euler over ``num_steps`` steps of a diffusers ``FlowMatchEulerDiscreteScheduler`` (copied with
     ``from_config``). ``mu``: the dynamic shift (where the scheduler uses one); ``flux_sigmas``: the
     FLUX pipeline's σ grid ``linspace(1, 1/N, N)`` before the shift."""
 
     prediction = "velocity"
+    PER_STEP = ("timesteps", "a", "b", "sigma")
 
     def __init__(self, scheduler, num_steps: int, *, mu: float | None = None, flux_sigmas: bool = False):
         with real_tensors():  # the schedule is a few Python floats, also under the cost model's fake mode
             self._init(scheduler, num_steps, mu, flux_sigmas)
 
     def _init(self, scheduler, num_steps, mu, flux_sigmas):
-        if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
-            raise ValueError(f"steps must be a positive integer, got {num_steps!r}")
+        num_steps = check_steps(num_steps)
         from diffusers import FlowMatchEulerDiscreteScheduler
 
         self.scheduler = FlowMatchEulerDiscreteScheduler.from_config(scheduler.config)
@@ -66,9 +64,8 @@ class FlowMatchSampler:
             if mu is None:
                 raise ValueError("this flow-matching scheduler shifts by resolution: give the sampler mu")
             kw["mu"] = mu
-        self.scheduler.set_timesteps(num_inference_steps=int(num_steps), **kw)
-        self.num_steps = self.total_steps = int(num_steps)
-        self.start_step = 0
+        self.scheduler.set_timesteps(num_inference_steps=num_steps, **kw)
+        self._start(num_steps)
         #: σ_0 … σ_N (σ_N = 0) and the network's timestep at each step, t_k = σ_k · num_train_timesteps
         self.sigma: list[float] = [float(s) for s in self.scheduler.sigmas]
         self.timesteps: list[float] = [float(t) for t in self.scheduler.timesteps]
@@ -78,19 +75,6 @@ class FlowMatchSampler:
     def with_steps(self, num_steps: int) -> FlowMatchSampler:
         """The same schedule over ``num_steps`` steps (a resolution shift stays the image's)."""
         return FlowMatchSampler(self.scheduler, num_steps, mu=self.mu, flux_sigmas=self.flux_sigmas)
-
-    def tail(self, start: int) -> FlowMatchSampler:
-        """The same sampler from step ``start`` on, re-indexed from 0 (``total_steps`` keeps N)."""
-        if not 0 <= start < self.num_steps:
-            raise ValueError(
-                f"start_step must be in 0..{self.num_steps - 1} for N={self.num_steps}, got {start}"
-            )
-        t = copy.copy(self)
-        t.num_steps = self.num_steps - start
-        t.start_step = self.start_step + start
-        for name in ("timesteps", "a", "b", "sigma"):
-            setattr(t, name, getattr(self, name)[start:])
-        return t
 
     # -- one step ------------------------------------------------------------------------------------
     def step(self, k: int, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -105,10 +89,6 @@ class FlowMatchSampler:
         """``x0`` at the noise level step ``k`` starts from: ``(1 - σ_k) x0 + σ_k n``."""
         s = self.sigma[k]
         return (1.0 - s) * x0 + s * noise
-
-    @property
-    def num_train_timesteps(self) -> int:
-        return int(self.scheduler.config.num_train_timesteps)
 
     def training_pair(self, x0: torch.Tensor, noise: torch.Tensor, t: int) -> tuple[torch.Tensor, ...]:
         """The training input at timestep ``t`` (σ = t / num_train_timesteps) and its target, the

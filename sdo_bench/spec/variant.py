@@ -34,3 +34,25 @@ class Variant:
 
     def __hash__(self) -> int:
         return hash(self.label)
+
+
+def from_list(items, where: str = "--variants") -> list[Variant]:
+    """Variants from a JSON list of ``{"method", "options", "label"}`` objects (``--variants``, a job
+    spec's ``variants``); ``ValueError`` naming ``where`` and the entry that is not one."""
+    if not isinstance(items, list) or not items:
+        raise ValueError(f'{where} must be a non-empty JSON list of {{"method": ..., "options": {{...}}}}')
+    out = []
+    for i, item in enumerate(items):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("method"), str)
+            or set(item) - {"method", "options", "label"}
+        ):
+            raise ValueError(
+                f'{where}[{i}] must be an object with "method" (a name) and optionally "options" '
+                f'and "label", got {item!r}'
+            )
+        if not isinstance(item.get("options") or {}, dict):
+            raise ValueError(f"{where}[{i}].options must be an object, got {item['options']!r}")
+        out.append(Variant.from_config(item))
+    return out

@@ -34,6 +34,10 @@ def resolve_dtype(dtype) -> torch.dtype:
     return getattr(torch, settings.choice("dtype", dtype, settings.DTYPES))
 
 
+#: the Task fields every task takes from its resolved settings as they are (``tasks.make`` sets them)
+RUN_SETTINGS = ("seed", "batch", "iterations", "optimizer", "lr", "dtype", "device")
+
+
 @dataclass
 class Task:
     """One built task. Construct through :func:`build`."""
@@ -47,13 +51,15 @@ class Task:
     reward_fn: Callable[[torch.Tensor], torch.Tensor]
     params: list[torch.Tensor]
     noise: torch.Tensor  # x_T (a parameter for the latent target)
-    seed: int
-    batch: int
-    iterations: int
-    optimizer: str
-    lr: float
-    dtype: torch.dtype
-    device: torch.device
+    # the run's settings, filled in from the resolved settings by ``tasks.make`` (:data:`RUN_SETTINGS`):
+    # a family's factory need not pass them
+    seed: int = 0
+    batch: int = 1
+    iterations: int = 1
+    optimizer: str = "adam"
+    lr: float = 0.0
+    dtype: torch.dtype = torch.float32
+    device: torch.device = torch.device("cpu")
     decode: Callable[[torch.Tensor], torch.Tensor] = lambda x: x
     to_images: Callable[[torch.Tensor], torch.Tensor] = lambda x: x
     condition: Callable[[int], Any] | None = None  # batch size -> conditioning (may hold parameters)
@@ -102,7 +108,8 @@ class Task:
 
     def set_prior(self, name: str, weight: float) -> None:
         """Optimize ``J = mean reward - weight * mean R(x_T)`` with the prior ``R`` of
-        :mod:`sdo_bench.tasks.priors` (``none``, ``norm``, ``dno``). Latent target only, from x_T (start_step 0);
+        :mod:`sdo_bench.tasks.priors` (``none``, ``norm``, ``dno``). Latent target only, from x_T
+        (start_step 0);
         ``weight`` as :func:`sdo_bench.spec.settings.check` accepts it (``tasks.build`` checks it)."""
         from . import priors
 

@@ -127,7 +127,7 @@ def make(name: str, settings: dict, explicit=()) -> Task:
     settings once and builds one task per seed from them); ``explicit``: the keys the caller set."""
     import torch
 
-    from .base import resolve_dtype
+    from .base import RUN_SETTINGS, resolve_dtype
 
     settings = dict(settings)
     device = torch.device(settings["device"])
@@ -144,6 +144,8 @@ def make(name: str, settings: dict, explicit=()) -> Task:
     settings["dtype"] = resolve_dtype(settings["dtype"])
     settings["device"] = device
     task = spec(name).factory(name=name, **settings)
+    for key in RUN_SETTINGS:  # the same for every family: set here, not in each factory
+        setattr(task, key, settings[key])
     if start:
         task.start_at(start)
     weight = 1.0 if weight is None else float(weight)

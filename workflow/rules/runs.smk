@@ -2,8 +2,8 @@
 # process (one interpreter start, one set of imports, and per seed one initial evaluation and one
 # exact gradient shared by the variants: docs/design.md §6), one record per variant and seed. A run
 # that fails, runs out of memory or diverges still writes its record with that status, so the
-# workflow goes on. The job is given its exact output files (variant by variant, each seed in the
-# order of --seeds). What survives an interruption: the records are update() outputs, so a rerun keeps
+# workflow goes on. The job is given as one spec (Plan.run_spec: sdo_bench.spec.job.RunJob) that names
+# its exact output files (variant by variant, each seed in the order of its seeds). What survives an interruption: the records are update() outputs, so a rerun keeps
 # the runs finished before the job started; and each run, as it finishes, is also copied under
 # --keep-dir, outside the declared outputs, so that when a job is killed (SIGKILL, the OOM killer,
 # scancel, a time limit) and Snakemake deletes the files the failed job made, the rerun restores its
@@ -42,10 +42,8 @@ for _task in PLAN.tasks:
             **{"runtime": 120, "mem_mb": 8000, **_RUN_RESOURCES},
         params:
             sdo_bench=SDO_BENCH,
-            args=PLAN.task_job_args(_task),
-            seeds=" ".join(map(str, PLAN.seeds)),
-            kept=OUT.RUN_KEPT.format(task=_task),
+            # the whole job (task, settings, variants, seeds and the outputs above) as one JSON spec
+            spec=shlex.quote(PLAN.run_spec(_task).to_json()),
         shell:
-            "OMP_NUM_THREADS={threads} {params.sdo_bench} run {params.args} --seeds {params.seeds} "
-            "--out {output.records} --samples-out {output.samples} --keep-dir {params.kept} > {log} 2>&1; "
+            "OMP_NUM_THREADS={threads} {params.sdo_bench} run --spec {params.spec} > {log} 2>&1; "
             "{params.sdo_bench} progress runs"

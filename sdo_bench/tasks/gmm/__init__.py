@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from diffusers import DDIMScheduler
 
 from ...measure.counters import CountingNetwork
-from ...sampling.ddim import DDIMSampler, real_tensors
+from ...sampling import DDIMSampler, real_tensors
 from ...spec import settings as S
 from ..base import Task, freeze, seeded_normal
 from ..registry import register
@@ -123,13 +123,6 @@ def _build(
         reward_fn=GMMTargetReward(point),
         params=params,
         noise=noise,
-        seed=seed,
-        batch=batch,
-        iterations=iterations,
-        optimizer=optimizer,
-        lr=lr,
-        dtype=dtype,
-        device=device,
         to_images=lambda x: x[:, :, None, None],
         train_data=train_data,
     )

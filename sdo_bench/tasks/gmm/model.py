@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from ...sampling.ddim import real_tensors
+from ...sampling.base import real_tensors
 
 
 class GMMDenoiser(nn.Module):
