@@ -207,6 +207,44 @@ CASES = [
     (["compare", "record.json", "record.json", "--tolerance", "nan"], "--tolerance"),
     (["compare", "record.json", "record.json", "--tolerance", "0"], "--tolerance"),
     (["compare", "record.json"], "B"),
+    # no two outputs share a path; labels that become folder names follow the schema's pattern
+    ([*RUN, "--seed", "0", "1", "--out", "a.json", "a.json"], "--out a.json and --out a.json"),
+    ([*RUN, "--samples-out", "r.json"], "--samples-out r.json"),
+    ([*RUN, "--samples-out", "./r.json"], "--out r.json and --samples-out ./r.json"),
+    ([*RUN, "--keep-dir", "r.json"], "--keep-dir r.json"),
+    ([*RUN, "--log-dir", "tb", "--keep-dir", "tb"], "--keep-dir tb and --log-dir tb"),
+    ([*SWEEP, "--steps", "5", "10", "--out", "b.json", "b.json"], "--out b.json and --out b.json"),
+    ([*SWEEP, "--steps", "5", "5", "--out", "b.json", "c.json"], "N twice"),
+    (["cost", "--task", "gmm-latent", "--steps", "3", "--variants", '[{"method": "bptt"}, {"method": "sdo"}]',
+      "--out", "c.json", "c.json"],
+     "--out c.json and --out c.json"),
+    ([*RUN, "--task-label", "../../../esc", "--log-dir", "a/b/tb"], "task label"),
+    ([*RUN, "--task-label", "Big Task"], "task label"),
+    ([*RUN, "--label", "a/b"], "variant label"),
+    ([*RUN, "--label", "x\udcff"], "variant label"),
+    ([*RUN, "--option", "step=../x"], "variant label"),
+    ([*SWEEP, "--steps", "5", "--out", "b.json", "--label", "../x"], "variant label"),
+    (["run", "--task", "gmm-latent", "--method", "sdo", "--out", "x" * 300 + ".json"], "255"),
+    (["report", "tables", "--records", "record.json", "--out", "t" * 300], "255"),
+    ([*RUN, "--keep-dir", "loop"], "symbolic link loop"),
+    # --spec: the whole job in one JSON object, alone
+    (["run", "--spec", "{not json"], "--spec"),
+    (["run", "--spec", "@nowhere.json"], "nowhere.json"),
+    (["run", "--spec", "[1]"], "JSON object"),
+    (["run", "--spec", '{"task": "gmm-latent"}'], "variants"),
+    (["run", "--spec", '{"task": "gmm-latent", "variants": [{"method": "sdo"}], "seeds": [0], "outs": ["r.json"]}',
+      "--seed", "1"], "give the job once"),
+    (["run", "--spec", '{"task": "nope", "variants": [{"method": "sdo"}], "seeds": [0], "outs": ["r.json"]}'],
+     "nope"),
+    # record readers check field types and name file and field
+    (["report", "tables", "--records", "typed.json", "--out", "t"], "time_per_iter_s"),
+    (["report", "tables", "--records", "high.json", "--out", "t"], "reward_final"),
+    (["report", "tables", "--records", "record.json", "copy.json", "--out", "t"], "same run"),
+    (["report", "tables", "--records", "record.json", "--checks", "rows1.json", "--out", "t"], "rows1.json"),
+    (["report", "tables", "--records", "record.json", "--costs", "rows1.json", "--out", "t"], "rows1.json"),
+    (["report", "tables", "--records", "sub", "--out", "t"], "sub"),
+    (["report", "tables", "--records", "fifo.json", "--out", "t"], "fifo.json"),
+    (["compare", "record.json", "typed.json"], "time_per_iter_s"),
     # --log-dir must be a folder
     ([*RUN, "--log-dir", "file.txt"], "--log-dir"),
     ([*RUN, "--log-dir", "/proc/tb"], "--log-dir"),
@@ -218,7 +256,7 @@ def _tree(root):
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             p = os.path.join(dirpath, name)
-            out[os.path.relpath(p, root)] = None if os.path.isdir(p) else os.path.getsize(p)
+            out[os.path.relpath(p, root)] = None if os.path.isdir(p) else os.lstat(p).st_size
     return out
 
 
@@ -237,6 +275,13 @@ def folder(tmp_path, monkeypatch):
     (tmp_path / "list.json").write_text("[1, 2]")
     record = Path(__file__).parent / "data" / "record.json"
     (tmp_path / "record.json").write_text(record.read_text() if record.exists() else json.dumps({}))
+    (tmp_path / "copy.json").write_text(record.read_text())
+    rec = json.loads(record.read_text())
+    (tmp_path / "typed.json").write_text(json.dumps(dict(rec, time_per_iter_s=5)))
+    (tmp_path / "high.json").write_text(json.dumps(dict(rec, reward_final="high")))
+    (tmp_path / "rows1.json").write_text(json.dumps({"rows": [1]}))
+    os.mkfifo(tmp_path / "fifo.json")
+    os.symlink("loop", tmp_path / "loop")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SDO_BENCH_CACHE", str(tmp_path / "sub"))  # a default build would show up here
     yield tmp_path, str(DEFAULT_WEIGHTS)
@@ -295,6 +340,17 @@ CONFIG_CASES = [
     ({"cost": {"tasks": ["gmm-latent"], "dtypes": ["float64"]}}, "cost.dtypes"),
     ({"cost": {"tasks": ["gmm-latent"], "attention": "xla"}}, "cost.attention"),
     ({"report": {"reference_method": "nope"}}, "report.reference_method"),
+    # what a job would refuse is refused at the config check, before the first job runs
+    ({"cost": {"tasks": ["gmm-latent"], "steps": [5000]}}, "cost.steps"),
+    ({"cost_check": {"steps": [5000]}}, "cost_check.steps"),
+    ({"methods": [{"method": "bptt"}, {"method": "truncated", "options": {"k": 6}}],
+      "cost": {"tasks": ["gmm-latent"], "steps": [10]}, "cost_check": {"enabled": True, "steps": [2]}},
+     "cost_check (gmm-latent, N=2)"),
+    ({"report": {"reward_margin": float("nan")}}, "report.reward_margin"),
+    ({"tasks": [{"task": "gmm-latent", "options": {"lr": float("inf")}}]}, "tasks[0].options.lr"),
+    ({"tasks": [{"task": "sdxl-latent-hpsv2"}]}, "tasks[0].task"),
+    ({"tasks": [{"task": "flux-dev-latent-hpsv2"}]}, "cost-model-only"),
+    ({"sweeps": {"tasks": ["sd35-medium-latent-hpsv2"], "steps": [4]}}, "sweeps.tasks"),
 ]  # fmt: skip
 
 
@@ -316,3 +372,72 @@ def test_a_bad_config_stops_before_any_job_naming_the_key(tmp_path, monkeypatch,
         Plan(config)
     assert key in str(e.value) and "config key" in str(e.value), str(e.value)
     assert len(str(e.value).splitlines()) == 1 and not any(tmp_path.iterdir())
+
+
+def _numeric_fields(node=None, path=()):
+    """Every number the config schema holds: (path, its schema), a list item as ``[]``."""
+    import yaml
+    from test_structure import ROOT
+
+    if node is None:
+        node = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    types = node.get("type")
+    types = [types] if isinstance(types, str) else types or []
+    if {"number", "integer"} & set(types):
+        yield path, node
+    for key, sub in (node.get("properties") or {}).items():
+        yield from _numeric_fields(sub, (*path, key))
+    if isinstance(node.get("items"), dict):
+        yield from _numeric_fields(node["items"], (*path, "[]"))
+
+
+def _bad_values(schema):
+    yield float("nan")
+    yield float("inf")
+    yield float("-inf")
+    low = schema.get("minimum", schema.get("exclusiveMinimum"))
+    if low is not None:
+        yield low - 1 if "minimum" in schema else low
+    if schema.get("maximum") is not None:
+        yield schema["maximum"] + 1
+
+
+def _put(node, path: list, value) -> None:
+    """``value`` at ``path`` ("[]": a list's first item, a list of one where it ends there)."""
+    key, rest = path[0], path[1:]
+    if rest == ["[]"]:
+        node[key] = [value]
+    elif not rest:
+        node[key] = value
+    elif rest[0] == "[]":
+        _put(node[key][0], rest[1:], value)
+    else:
+        _put(node.setdefault(key, {}), rest, value)
+
+
+NUMERIC = [(p, v) for p, schema in _numeric_fields() for v in _bad_values(schema)]
+
+
+@pytest.mark.parametrize("path,value", NUMERIC, ids=[f"{'.'.join(p)}={v}" for p, v in NUMERIC])
+def test_every_numeric_config_field_refuses_nan_inf_and_out_of_range(tmp_path, monkeypatch, path, value):
+    """Walks every number of the schema: NaN, infinities and a value out of range each stop the config
+    check (the schema, then the plan: what `snakemake -n` runs) with one line naming the key."""
+    import copy
+    from pathlib import Path
+
+    from snakemake.exceptions import WorkflowError
+
+    from sdo_bench.pipeline.plan import Plan, validate
+
+    monkeypatch.chdir(tmp_path)
+    config = copy.deepcopy(BASE)
+    _put(config, list(path), value)
+    schema = str(Path(__file__).parent.parent / "workflow" / "schemas" / "config.schema.yaml")
+    key = ".".join(p for p in path if p != "[]")
+    with pytest.raises((ValueError, WorkflowError)) as e:
+        validate(config, schema)
+        Plan(config)
+    text = str(e.value)
+    assert len(text.splitlines()) == 1, text
+    named = [p for p in path if p != "[]"]
+    assert key in text or ".".join(named[-1:]) in text, text

@@ -90,3 +90,13 @@ def test_every_figure_kind_has_its_caption_and_title():
     for kind in kinds:
         caption = ROOT / "workflow" / "report" / "figures" / f"{kind}.rst"
         assert caption.is_file() and len(caption.read_text().split()) > 20, kind
+
+
+def test_the_schemas_label_patterns_are_the_librarys():
+    """A label becomes a folder name; the workflow's schema and the command line hold one rule."""
+    from sdo_bench.spec.settings import TASK_LABEL, VARIANT_LABEL
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    items = lambda key: schema["properties"][key]["items"]["properties"]  # noqa: E731
+    assert items("tasks")["label"]["pattern"] == TASK_LABEL.pattern
+    assert items("methods")["label"]["pattern"] == VARIANT_LABEL.pattern

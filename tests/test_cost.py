@@ -304,7 +304,7 @@ def test_a_first_prediction_leaves_no_fake_tensor_behind():
     stay fake for the process's later real runs)."""
     code = (
         "import json, torchdiffeq._impl.dopri5 as d, torch._subclasses.fake_tensor as f\n"
-        "from sdo_bench import cost\nfrom sdo_bench.spec.variant import Variant\n"
+        "from sdo_bench.cost import predict as cost\nfrom sdo_bench.spec.variant import Variant\n"
         "rows = [cost.predict('gmm-latent', Variant('adjoint'), 3, dtype='float32') for _ in range(2)]\n"
         "fake = isinstance(d._DORMAND_PRINCE_SHAMPINE_TABLEAU.alpha, f.FakeTensor)\n"
         "print(json.dumps([[r['peak_tensor_bytes'] for r in rows], fake]))"

@@ -184,7 +184,7 @@ def test_diverged_run_is_recorded(tmp_path):
     task.reward_fn = lambda x: x.sum(-1) * float("nan")
     rec = experiment.run(task, Variant("bptt"), out=tmp_path / "r.json")
     assert rec["status"] == "diverged"
-    records.validate(records.read(tmp_path / "r.json"))
+    records.validate(records.read_json(tmp_path / "r.json"))
 
 
 def _readonly_dir(tmp_path):

@@ -102,7 +102,10 @@ def test_what_a_profile_sets_for_run_reaches_every_run_rule_evaluated(tmp_path):
          "options: {k: 50}}\nsweeps: {tasks: [], steps: [5], iterations: 1, seed: 0, methods: []}\n",
          "truncated-k=50) on tasks[0] (gmm-weights, N=10): option k=50"),
         ("tasks:\n  - {task: gmm-latent, lr: -1}\n", "config error at key tasks[0].lr"),
-        ("tasks:\n  - {task: gmm-latent, options: {lr: .nan}}\n", "tasks[0] (gmm-latent): lr must be"),
+        ("tasks:\n  - {task: gmm-latent, options: {lr: .nan}}\n", "tasks[0].options.lr: must be a finite"),
+        ("report: {reward_margin: .nan}\n", "config key report.reward_margin: must be a finite number"),
+        ("tasks:\n  - {task: sdxl-latent-hpsv2}\n", "tasks[0].task: 'sdxl-latent-hpsv2' is a cost-model"),
+        ("cost: {tasks: [gmm-latent], steps: [5000]}\n", "config key cost.steps: steps must be <= 1000"),
         ("sedes: [0]\n", "config error: Additional properties are not allowed ('sedes' was unexpected)"),
         ("tasks:\n  - {task: gmm-latent, stepz: 3}\n", "config error at key tasks[0]: Additional"),
     ],
@@ -260,12 +263,13 @@ def test_other_configs_dry_run(tmp_path, configfile):
     assert "rule run_" in out and "rule sweep_" in out and "rule figures:" in out
     if "paper" in configfile:
         # one job per task (every variant and seed), and one sweep job (every variant and N)
-        assert out.count(f"--set sd15_path={tmp_path}/stable-diffusion-v1-5") >= 3 + 1
-        assert "--seeds 0 1 2" in out
-        assert "--set steps=50" in out and "--set guidance_scale=7.5" in out and "--set device=cuda" in out
+        # (a run job gets its whole job as one --spec, a sweep job flags)
+        assert out.count(f"{tmp_path}/stable-diffusion-v1-5") >= 3 + 1 and "run --spec" in out
+        assert '"seeds":[0,1,2]' in out and f"--set sd15_path={tmp_path}/stable-diffusion-v1-5" in out
+        assert '"steps":50' in out and '"guidance_scale":7.5' in out and '"device":"cuda"' in out
     elif "full" in configfile:  # 5 seeds, the authors' regime, 256 judge samples, sweeps to N = 200
-        assert "--seeds 0 1 2 3 4" in out and "--task-label digits-latent-s45" in out
-        assert "--set judge_samples=256" in out and "--steps 10 20 50 100 200" in out
+        assert '"seeds":[0,1,2,3,4]' in out and '"task_label":"digits-latent-s45"' in out
+        assert '"judge_samples":256' in out and "--steps 10 20 50 100 200" in out
     else:
         assert "-m sdo_bench build-tiny" in out and "--set weights_dir=results/models/tiny-sd" in out
 

@@ -110,6 +110,8 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("b", dict(metavar="B", help="the one judged against A: a results folder or a records file")),
         ("--tolerance", dict(type=float, default=0.5, help="largest growth of the time per iteration "
                                                            "(0.5 = 50%%: two runs on a shared machine)")),
+        ("--allow-incomplete", dict(action="store_true", help="report damaged records and (task, variant, "
+                                    "seed) on one side only as warnings instead of failing")),
         JSON]),
     "report": ("tables or figures from run records", [
         ("what", dict(choices=["tables", "figures", "benchmarks", "docs"], help="what to write")),

@@ -258,7 +258,7 @@ def _regress(a):
 def _compare(a):
     from ..compare.folders import command
 
-    return command(a.a, a.b, a.tolerance, as_json=a.json)
+    return command(a.a, a.b, a.tolerance, as_json=a.json, allow_incomplete=a.allow_incomplete)
 
 
 def _report(a):
@@ -327,11 +327,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:  # a bare `sdo-bench`: what it can do
         p.print_help()
         return 0
-    try:
-        out = HANDLERS[args.command](args)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"sdo-bench: error: {str(e).splitlines()[0]}", file=sys.stderr)
-        return 2
+    import warnings
+
+    # a library's warnings (deprecations, a loader's notes) are shown after a command that worked and
+    # dropped before an error, whose one line is then all that stderr holds
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            out = HANDLERS[args.command](args)
+        except (ValueError, FileNotFoundError) as e:
+            print(f"sdo-bench: error: {str(e).splitlines()[0]}", file=sys.stderr)
+            return 2
+        except OSError as e:  # the last line of defence: the path and what was done to it
+            where = f" {e.filename}" if e.filename else ""
+            print(
+                f"sdo-bench: error: {e.strerror or e}:{where} (while running `{args.command}`)",
+                file=sys.stderr,
+            )
+            return 2
+        except UnicodeError as e:
+            print(f"sdo-bench: error: text that is not UTF-8 ({e.reason}) while running `{args.command}`",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+    for w in caught:
+        sys.stderr.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno))
     code, text = out if isinstance(out, tuple) else (0, out)
     print(text)
     return code

@@ -16,63 +16,98 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 #: deterministic per seed; a difference is a change
 EXACT = ("status", "peak_tensor_bytes", "graph_bytes", "nfe_forward", "nfe_backward")
 RATIOS = ("time_per_iter_s",)
 SHIFTS = ("reward_final", "objective_final")
-NEEDED = {"task", "variant", "seed", "status"}
 
 
-def load(path) -> list[dict]:
-    """The run records of a results folder or a records file (``ValueError`` naming the path if none)."""
+def load(path, problems: list[str] | None = None) -> list[dict]:
+    """The run records of a results folder or a records file. Every record is read through the one
+    reader (:func:`sdo_bench.records.io.read_record`: regular files only, size-limited, checked against
+    the record type); a damaged one is a line in ``problems`` (or, without that list, a ``ValueError``
+    naming the file and field). ``ValueError`` naming the path where there is nothing to read."""
+    from ..records.io import check_record, read_json, read_record, record_files
+
     path = Path(path)
-    if not path.exists():
+    if not os.path.lexists(path):
         raise ValueError(f"{path}: no such file or folder; give a results folder or a records file")
+    records = []
     if path.is_dir():
-        root = path / "raw" if (path / "raw").is_dir() else path
-        files = sorted(p for p in root.rglob("*.json") if "kept" not in p.relative_to(root).parts)
-        records = [r for f in files for r in _read(f, strict=False)]
-    else:
-        records = _read(path, strict=True)
-    if not records:
-        raise ValueError(f"{path}: no run records found (a results folder holds them under raw/)")
-    return records
-
-
-def _read(path: Path, strict: bool) -> list[dict]:
-    text = path.read_text()
+        for f in record_files(path):
+            try:
+                records.append(read_record(f))
+            except ValueError as e:
+                if problems is None:
+                    raise
+                problems.append(f"damaged: {str(e).splitlines()[0]}")
+        if not records and not problems:
+            raise ValueError(f"{path}: no run records found (a results folder holds them under raw/)")
+        return records
     try:
-        items = json.loads(text)
-    except ValueError:
-        try:
-            items = [json.loads(line) for line in text.splitlines() if line.strip()]
-        except ValueError:
-            if strict:
-                raise ValueError(f"{path}: not JSON nor JSON lines; give run records") from None
-            return []
+        items = read_json(path)
+    except ValueError as e:
+        if "not valid JSON" not in str(e):
+            raise
+        items = _json_lines(path)
     items = items if isinstance(items, list) else [items]
-    records = [r for r in items if isinstance(r, dict) and NEEDED <= set(r)]
-    if strict and not records:
-        raise ValueError(f"{path}: holds no run record (a record has task, variant, seed and status)")
-    return records
+    if not items:
+        raise ValueError(f"{path}: holds no run record")
+    return [check_record(r, f"{path}[{i}]" if len(items) > 1 else path) for i, r in enumerate(items)]
+
+
+def _json_lines(path: Path) -> list:
+    try:
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    except ValueError:
+        raise ValueError(f"{path}: not JSON nor JSON lines; give run records") from None
+
+
+def _key(r: dict) -> str:
+    return f"{r.get('task_label') or r['task']}/{r['variant']}"
+
+
+def completeness(ra: list[dict], rb: list[dict]) -> tuple[list[str], set]:
+    """Lines for every (task, variant, seed) one side has and the other lacks, a record given twice on
+    one side, and the (case, seed) pairs both sides have."""
+    problems = []
+    sides = []
+    for name, recs in (("A", ra), ("B", rb)):
+        seen: dict = {}
+        for r in recs:
+            k = (_key(r), int(r["seed"]))
+            if k in seen:
+                problems.append(f"duplicate: {name} holds {k[0]} seed {k[1]} twice")
+            seen[k] = r
+        sides.append(set(seen))
+    a, b = sides
+    for k in sorted(a - b):
+        problems.append(f"missing: {k[0]} seed {k[1]} is in A but not in B")
+    for k in sorted(b - a):
+        problems.append(f"missing: {k[0]} seed {k[1]} is in B but not in A")
+    return problems, a & b
 
 
 def _num(v):
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
 
 
-def cases(records: list[dict]) -> dict[str, dict]:
+def cases(records: list[dict], common: set | None = None) -> dict[str, dict]:
     """Per ``task/variant``: each figure seed by seed (exact and shift figures) or as the mean over the
-    finished seeds (ratios)."""
+    finished seeds (ratios); ``common``: only these (case, seed) pairs, those both sides ran."""
     out: dict[str, dict] = {}
     for r in records:
-        key = f"{r.get('task_label') or r['task']}/{r['variant']}"
+        key = _key(r)
+        if common is not None and (key, int(r["seed"])) not in common:
+            continue
         c = out.setdefault(key, {"_seeds": {}})
         c["_seeds"][int(r["seed"])] = r
     for c in out.values():
         seeds = c.pop("_seeds")
+        c["seeds"] = len(seeds)
         for fig in EXACT:
             c[fig] = {s: r.get(fig) for s, r in sorted(seeds.items())}
         for fig in SHIFTS:
@@ -100,17 +135,6 @@ def provenance(records: list[dict]) -> dict:
             "versions": versions}  # fmt: skip
 
 
-def _common(a: dict, b: dict) -> tuple[dict, dict]:
-    """The exact figures on the seeds both sides ran (another seed list is not a change of a method)."""
-    a, b = {k: dict(v) for k, v in a.items()}, {k: dict(v) for k, v in b.items()}
-    for key in set(a) & set(b):
-        for fig in EXACT:
-            seeds = set(a[key][fig]) & set(b[key][fig])
-            a[key][fig] = {s: a[key][fig][s] for s in sorted(seeds)}
-            b[key][fig] = {s: b[key][fig][s] for s in sorted(seeds)}
-    return a, b
-
-
 def _ratio(a, b):
     return b / a if math.isfinite(a) and math.isfinite(b) and a else math.nan
 
@@ -120,19 +144,26 @@ def _mean(d: dict) -> float:
     return sum(vals) / len(vals) if vals else math.nan
 
 
-def compare(a_path, b_path, tolerance: float = 0.5) -> dict:
-    """The side-by-side rows, the rows of what moved, both provenances and the verdict."""
+def compare(a_path, b_path, tolerance: float = 0.5, allow_incomplete: bool = False) -> dict:
+    """The side-by-side rows, the rows of what moved, both provenances and the verdict. Fails closed: a
+    damaged record on either side, a record given twice, or a (task, variant, seed) one side has and the
+    other lacks fails the comparison (``allow_incomplete``: they are reported as warnings, and the
+    figures compared on what both sides have). Every figure is taken over the seeds both sides ran."""
     from .rule import check_tolerance
     from .rule import compare as _compare
 
     check_tolerance(tolerance)
-    ra, rb = load(a_path), load(b_path)
-    ca, cb = _common(cases(ra), cases(rb))
+    problems: list[str] = []
+    ra, rb = load(a_path, problems), load(b_path, problems)
+    incomplete, common = completeness(ra, rb)
+    problems += incomplete
+    ca, cb = cases(ra, common), cases(rb, common)
     ok, moved = _compare(ca, cb, exact=EXACT, ratios=RATIOS, shifts=SHIFTS, tolerance=tolerance)
+    ok = ok and (allow_incomplete or not problems)
     side = []
     for key in sorted(set(ca) | set(cb)):
         x, y = ca.get(key), cb.get(key)
-        row = {"case": key}
+        row = {"case": key, "seeds": (x or y)["seeds"]}
         for fig in ("time_per_iter_s", "peak_tensor_MiB"):
             va = x[fig] if x else math.nan
             vb = y[fig] if y else math.nan
@@ -148,6 +179,8 @@ def compare(a_path, b_path, tolerance: float = 0.5) -> dict:
         "tolerance": tolerance,
         "cases": side,
         "moved": moved,
+        "problems": problems,
+        "allow_incomplete": allow_incomplete,
         "ok": ok,
     }
 
@@ -165,11 +198,11 @@ def text(result: dict) -> str:
                 f"device {', '.join(p['device']) or '?'}; {versions})")  # fmt: skip
 
     cols = [("time_per_iter_s", "time/iter s"), ("peak_tensor_MiB", "peak MiB")]
-    head = ["case"] + [f"{n} {s}" for _, n in cols for s in ("A", "B", "B/A")]
+    head = ["case", "seeds"] + [f"{n} {s}" for _, n in cols for s in ("A", "B", "B/A")]
     head += [f"{f.split('_')[0]} {s}" for f in SHIFTS for s in ("A", "B", "B-A")]
     lines = []
     for r in result["cases"]:
-        cells = [r["case"]]
+        cells = [r["case"], str(r["seeds"])]
         for fig, _ in cols:
             cells += [_fmt(r[f"{fig} A"]), _fmt(r[f"{fig} B"]), _fmt(r[f"{fig} B/A"], "{:.3f}x")]
         for fig in SHIFTS:
@@ -182,12 +215,17 @@ def text(result: dict) -> str:
         *("  ".join(c.ljust(w) for c, w in zip(cells, widths)) for cells in lines),
     ]
     verdict = "PASS" if result["ok"] else "FAIL"
+    tag = "warning" if result["allow_incomplete"] else "FAIL"
+    problems = [f"{tag}: {p}" for p in result["problems"]]
     return "\n".join([
+        *problems, *([""] if problems else []),
         prov("A", result["a"]), prov("B", result["b"]), "", *table, "",
         "what moved beyond noise (B against A):",
         format_rows(result["moved"], ("A", "B")), "",
-        f"compare: {verdict} (it passes when the deterministic figures are equal, the time per iteration "
-        f"grew by at most {result['tolerance']:.0%} and no reward or objective fell beyond its 95% interval)",
+        f"compare: {verdict} (it passes when every record is readable and on both sides, the deterministic "
+        f"figures are equal, the time per iteration grew by at most {result['tolerance']:.0%} and no "
+        f"reward or objective fell beyond its 95% interval"
+        + (f"; {len(result['problems'])} damaged or missing records" if result["problems"] else "") + ")",
     ])  # fmt: skip
 
 
@@ -195,8 +233,10 @@ def _fmt(v, spec="{:.4g}") -> str:
     return spec.format(v) if isinstance(v, float) and math.isfinite(v) else "-"
 
 
-def command(a_path, b_path, tolerance: float = 0.5, as_json: bool = False) -> tuple[int, str]:
-    result = compare(a_path, b_path, tolerance)
+def command(
+    a_path, b_path, tolerance: float = 0.5, as_json: bool = False, allow_incomplete: bool = False
+) -> tuple[int, str]:
+    result = compare(a_path, b_path, tolerance, allow_incomplete)
     if as_json:
         from ..records.io import _clean
 

@@ -253,7 +253,7 @@ def run(
     list of one path per variant. ``check_device``: a device (cuda, cuda:N, cpu) on which each row is
     also measured with random weights (:mod:`.check`); a device this machine lacks is refused before
     any work."""
-    from ..records.io import check_writable, write_atomic
+    from ..records.io import check_outputs, write_atomic
 
     check(task, steps, dtype, attention, batch)
     for key in ("steps", "dtype", "device"):  # the prediction's own axes, never a task setting
@@ -269,8 +269,7 @@ def run(
         raise ValueError(f"give one --out per variant: {len(variants)} variants, {len(outs)} --out")
     for v in variants:
         build_method(v)
-    for o in outs:
-        check_writable(o)
+    check_outputs([("--out", o) for o in outs])
     if check_device is not None:
         from . import check as cost_check
 

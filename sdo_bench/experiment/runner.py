@@ -43,7 +43,7 @@ from ..measure.clock import Clock
 from ..measure.counters import PeakMemory, is_oom
 from ..methods import Variant, check_variants
 from ..methods import build as build_method
-from ..records.io import check_dir, check_writable, summary, write_atomic, write_npz_atomic
+from ..records.io import check_outputs, check_writable, summary, write_atomic, write_npz_atomic
 from ..records.provenance import provenance
 from ..records.record import Record
 from ..spec.job import RunJob
@@ -176,10 +176,11 @@ def run_job(job: RunJob, *, progress: bool | None = None, flat_keep: bool = Fals
 
     resolved = _tasks.settings_for(job.task, **dict(job.settings, seed=job.seeds[0]))
     check_variants(list(job.variants))
-    for path in [*job.outs, *(job.samples_outs or ())]:
-        check_writable(path)
-    if job.keep_dir is not None:
-        check_dir(job.keep_dir, "--keep-dir")
+    check_outputs(
+        [("--out", o) for o in job.outs]
+        + [("--samples-out", o) for o in job.samples_outs or ()]
+        + [("--keep-dir", job.keep_dir), ("--log-dir", job.log_dir)]
+    )
     _live.check(job.log_dir)
     spec = job.to_dict()
     records = []

@@ -12,7 +12,8 @@ from tqdm.auto import tqdm
 from .. import tasks as _tasks
 from ..methods import build as build_method
 from ..methods import check_variants
-from ..records.io import check_writable
+from ..records.io import check_outputs
+from ..spec.settings import TASK_LABEL, VARIANT_LABEL, label
 from ..spec.variant import Variant
 from .live import quiet
 from .runner import run
@@ -28,6 +29,12 @@ def _resolved(name: str, settings: dict, variant: Variant, steps: list[int], whe
         except ValueError as e:
             raise ValueError(f"{where}--steps {n}: {e}") from None
     return resolved
+
+
+def _labels(variant: Variant, task_label: str | None) -> None:
+    label("variant label", variant.label, VARIANT_LABEL)
+    if task_label is not None:
+        label("task label", task_label, TASK_LABEL)
 
 
 def sweep(
@@ -48,9 +55,11 @@ def sweep(
     if len(outs) != len(steps):
         raise ValueError(f"give one --out per N: {len(steps)} values of --steps, {len(outs)} --out")
     settings = {k: v for k, v in settings.items() if k != "steps"}
+    _labels(variant, task_label)
+    if len(set(steps)) != len(steps):
+        raise ValueError(f"--steps {steps} lists an N twice; give each N once")
     resolved = _resolved(name, settings, variant, steps)
-    for path in outs:
-        check_writable(path)
+    check_outputs([("--out", o) for o in outs])
     # one unrecorded gradient at the smallest N first, so that one-time allocations (lazy module
     # init, allocator arenas) do not land in the first N's peak-memory figure
     try:
@@ -87,9 +96,9 @@ def sweep_variants(
     check_variants(variants)
     plain = {k: v for k, v in settings.items() if k != "steps"}
     for v in variants:  # every bad method, option or N against every variant before the first run
+        _labels(v, kw.get("task_label"))
         _resolved(name, plain, v, steps, where=f"{v.label}: ")
-    for path in outs:
-        check_writable(path)
+    check_outputs([("--out", o) for o in outs])
     records = []
     for i, v in enumerate(variants):
         records += sweep(name, settings, v, steps, outs[i * n : (i + 1) * n], **kw)

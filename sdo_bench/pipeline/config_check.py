@@ -72,6 +72,30 @@ def unchecked(config: dict) -> dict:
     }
 
 
+def _finite(node, key: str) -> None:
+    """Every number in the config finite (the schema's minimum and maximum let NaN through)."""
+    import math
+
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ValueError(f"config key {key}: must be a finite number, got {node}")
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _finite(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _finite(v, f"{key}[{i}]")
+
+
+def _runs(key: str, name: str, catalog: dict) -> None:
+    """A task that only the cost model can build (a paper-scale family without a weights loader) has no
+    place where runs are planned."""
+    if catalog.get(name, {}).get("cost_only"):
+        raise ValueError(
+            f"config key {key}: {name!r} is a cost-model-only task (paper scale, built from configs with "
+            "no weights); list it under cost.tasks, or run a task `sdo-bench list` does not mark so"
+        )
+
+
 def check(plan) -> dict[str, Variant]:
     """Every name and value of ``plan.config`` (the plan's catalog filled first); returns the variants
     by label, in config order."""
@@ -81,6 +105,7 @@ def check(plan) -> dict[str, Variant]:
 
     c, plan.catalog = plan.config, catalog()["tasks"]
     known = list(plan.catalog)
+    _finite(c, "")
     try:
         _settings.device(c["device"])
     except ValueError as e:
@@ -92,6 +117,7 @@ def check(plan) -> dict[str, Variant]:
     for i, entry in enumerate(c["tasks"]):
         name = entry["task"]
         _known(f"tasks[{i}].task", [name], known, "task")
+        _runs(f"tasks[{i}].task", name, plan.catalog)
         label = entry.get("label") or name
         if label in seen:
             raise ValueError(f"config key tasks[{i}]: {label!r} listed twice; give one entry its own `label`")
@@ -139,6 +165,8 @@ def check(plan) -> dict[str, Variant]:
                 _check_variant(v, n, f"tasks[{i}] ({label}, N={n})")
     _known("sweeps.methods", c["sweeps"]["methods"], list(variants), "method label")
     _known("sweeps.tasks", c["sweeps"]["tasks"], list(dict.fromkeys(known + labels)), "task or label")
+    for name in c["sweeps"]["tasks"]:
+        _runs("sweeps.tasks", plan.name_of(name), plan.catalog)
     for name in c["sweeps"]["tasks"]:  # every N as its job will build it
         settings = {k: v for k, v in plan.task_settings(name).items() if k not in ("device", "steps")}
         for n in c["sweeps"]["steps"]:
@@ -153,10 +181,18 @@ def check(plan) -> dict[str, Variant]:
                 _check_variant(variants[vlabel], steps, f"sweeps ({name}, N={n})")
     _known("cost.tasks", c["cost"]["tasks"], known, "task")
     _known("cost.methods", c["cost"]["methods"], list(variants), "method label")
-    for name in c["cost"]["tasks"]:
-        for vlabel in c["cost"]["methods"] or variants:
-            for n in c["cost"]["steps"]:
-                _check_variant(variants[vlabel], n, f"cost ({name}, N={n})")
+    for key in ("cost", "cost_check"):  # N as the cost jobs (and their checks) take it
+        for n in c[key]["steps"]:
+            try:
+                _settings.integer("steps", n, least=1, most=_settings.MAX_STEPS)
+            except ValueError as e:
+                raise ValueError(f"config key {key}.steps: {e}") from None
+        if key == "cost_check" and not c[key]["enabled"]:
+            continue
+        for name in c["cost"]["tasks"]:
+            for vlabel in c["cost"]["methods"] or variants:
+                for n in c[key]["steps"]:
+                    _check_variant(variants[vlabel], n, f"{key} ({name}, N={n})")
     ref = c["report"]["reference_method"]
     if ref not in variants:
         raise ValueError(

@@ -9,6 +9,8 @@ every run, sweep and cost job) counts the files that exist. Imports nothing heav
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -16,16 +18,46 @@ PLAN_FILE = Path(".snakemake") / "sdo-bench-progress.json"
 
 
 def write_plan(families: dict[str, list[str]], path: Path = PLAN_FILE) -> None:
+    """The plan, written atomically (a job reading it never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"start": time.time(), "families": families}))
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"start": time.time(), "families": families}))
+    os.replace(tmp, path)
+
+
+def _plan(path: Path) -> dict | None:
+    """The saved plan; None where there is none. A damaged or mistyped one is started again, with one
+    line of warning: progress is a courtesy and never fails the job that asks for it."""
+    if not path.is_file():
+        return None
+    try:
+        plan = json.loads(path.read_text())
+        ok = (
+            isinstance(plan, dict)
+            and isinstance(plan.get("start"), (int, float))
+            and isinstance(plan.get("families"), dict)
+            and all(
+                isinstance(v, list) and all(isinstance(f, str) for f in v) for v in plan["families"].values()
+            )
+        )
+    except (OSError, ValueError):
+        ok = False
+    if ok:
+        return plan
+    print(f"sdo-bench progress: warning: {path} was damaged; started a new one", file=sys.stderr)
+    try:
+        write_plan({}, path)
+    except OSError:
+        return None
+    return _plan(path)
 
 
 def state(family: str, path: Path = PLAN_FILE) -> dict:
     """``sdo-bench progress FAMILY --json``: records done and planned, seconds so far and left (None
     where unknown)."""
-    if not path.is_file():
+    plan = _plan(path)
+    if plan is None:
         return {"family": family, "plan": str(path), "done": None, "planned": None}
-    plan = json.loads(path.read_text())
     files = plan["families"].get(family, [])
     done = sum(Path(f).is_file() for f in files)
     elapsed = time.time() - plan["start"]
@@ -36,9 +68,9 @@ def state(family: str, path: Path = PLAN_FILE) -> dict:
 
 def line(family: str, path: Path = PLAN_FILE) -> str:
     """``runs: 120/355 records (34%), 6 min 10 s so far, about 12 min left for runs``."""
-    if not path.is_file():
+    plan = _plan(path)
+    if plan is None:
         return f"{family}: (no progress plan at {path})"
-    plan = json.loads(path.read_text())
     files = plan["families"].get(family, [])
     done = sum(Path(f).is_file() for f in files)
     elapsed = time.time() - plan["start"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
+import stat
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +44,7 @@ def check_writable(path: str | os.PathLike) -> Path:
     path = Path(path)
     if str(path) in ("", "."):
         raise ValueError("output path is empty; give a file path (e.g. record.json)")
+    name_too_long(path, "output")
     if path.is_dir():
         raise ValueError(f"output {path} is a directory; give a file path (e.g. {path / 'record.json'})")
     parent = path.parent if str(path.parent) else Path(".")
@@ -68,12 +72,62 @@ def _publish(tmp: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def check_outputs(outputs: list[tuple[str, object]]) -> None:
+    """Every output of one command, checked before any work: files writable (:func:`check_writable`),
+    folders usable (:func:`check_dir`; a flag whose name ends in ``-dir``), and no two naming the same
+    path, nor a file inside a folder another flag writes. ``outputs``: ``(flag, path)`` pairs, ``None``
+    paths skipped. ``ValueError`` in one line naming both flags."""
+    seen: dict[Path, str] = {}
+    dirs: list[tuple[Path, str]] = []
+    for flag, path in outputs:
+        if path is None:
+            continue
+        where = f"{flag} {path}"
+        name_too_long(path, flag)
+        if flag.endswith("-dir"):
+            check_dir(path, flag)
+        else:
+            check_writable(path)
+        try:
+            real = Path(os.path.realpath(path))
+        except (OSError, RuntimeError) as e:
+            raise ValueError(f"{where}: cannot resolve the path ({e})") from None
+        if real in seen:
+            raise ValueError(
+                f"{seen[real]} and {where} name the same file ({real}); give each output its own path"
+            )
+        seen[real] = where
+        if flag.endswith("-dir"):
+            dirs.append((real, where))
+    for real, where in seen.items():
+        for d, dwhere in dirs:
+            if real != d and d in real.parents:
+                raise ValueError(f"{where} lies inside {dwhere}, which the command also writes; move one")
+
+
+def name_too_long(path, flag: str) -> None:
+    """``ValueError`` where a part of ``path`` is longer than a file name may be here (most file
+    systems: 255 bytes), instead of an ``OSError`` later."""
+    for part in Path(path).parts:
+        if len(os.fsencode(part)) > 255:
+            raise ValueError(
+                f"{flag} {str(path)[:60]}...: a name in it is {len(os.fsencode(part))} bytes long, "
+                "over the 255 a file name may be; give a shorter path"
+            )
+
+
 def check_dir(path: str | os.PathLike, what: str = "output directory") -> Path:
     """Fail early, naming the path, when ``path`` cannot be (or become) a directory to write into:
     it is a file, or its nearest existing parent is not a writable directory. Creates nothing."""
     path = Path(path)
     if str(path) == "":
         raise ValueError(f"{what} is empty; give a directory path")
+    name_too_long(path, what)
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ValueError(f"{what} {path}: a symbolic link loop; give a real directory") from None
     if path.exists() and not path.is_dir():
         raise ValueError(f"{what} {path} is a file; give a directory")
     parent = path
@@ -90,18 +144,105 @@ def check_dir(path: str | os.PathLike, what: str = "output directory") -> Path:
     return path
 
 
-def read_record(path: str | os.PathLike) -> dict:
-    """One record file, or a ``ValueError`` naming it (missing, not JSON, not a record)."""
+#: the most one JSON file the library reads may hold (a run record is well under 1 MiB; a cost rows
+#: file a few MiB): a larger file is refused, not read into memory
+MAX_JSON_BYTES = 64 * 2**20
+
+_JSON_TYPES = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "null": lambda v: v is None,
+}
+
+
+def read_json(path: str | os.PathLike, what: str = "record"):
+    """A JSON file's content, or one ``ValueError`` naming the file and what is wrong: missing, not a
+    regular file (a folder, FIFO, device or symlink loop is never opened), over :data:`MAX_JSON_BYTES`,
+    not UTF-8, not JSON."""
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"record {path} does not exist")
     try:
-        rec = json.loads(path.read_text())
+        st = os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            raise ValueError(f"{what} {path} does not exist") from None
+        raise ValueError(f"{what} {path}: cannot read it ({e.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO, socket or device)"
+        raise ValueError(f"{what} {path} is {kind}; give a JSON file")
+    if st.st_size > MAX_JSON_BYTES:
+        raise ValueError(f"{what} {path} holds {st.st_size} bytes, over the {MAX_JSON_BYTES} a JSON file may")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as e:
+        raise ValueError(f"{what} {path}: cannot read it ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{what} {path} is not UTF-8 text (damaged?)") from None
+    try:
+        return json.loads(text)
     except ValueError as e:
-        raise ValueError(f"record {path} is not valid JSON ({e})") from None
+        raise ValueError(f"{what} {path} is not valid JSON ({e}); truncated or damaged?") from None
+
+
+def _type_error(value, schema: dict, where: str) -> str | None:
+    """Why ``value`` does not follow ``schema`` (type, oneOf, required, properties), or None."""
+    if "oneOf" in schema:
+        if not any(_type_error(value, s, where) is None for s in schema["oneOf"]):
+            return f"{where}: {value!r:.60} has the wrong type or fields"
+        return None
+    types = schema.get("type")
+    if types is not None:
+        types = [types] if isinstance(types, str) else types
+        if not any(_JSON_TYPES[t](value) for t in types):
+            return f"{where}: {value!r:.60} is not {' or '.join(types)}"
+    if isinstance(value, dict):
+        for key in schema.get("required", ()):
+            if key not in value:
+                return f"{where}: field {key!r} is missing"
+        for key, sub in schema.get("properties", {}).items():
+            if key in value:
+                problem = _type_error(value[key], sub, f"{where}.{key}" if where else key)
+                if problem:
+                    return problem
+    return None
+
+
+def check_record(rec, path) -> dict:
+    """``rec`` if it is a run record whose fields have the record type's types (:mod:`.record`, as the
+    committed schema writes them), else one ``ValueError`` naming the file and the field."""
     if not isinstance(rec, dict):
         raise ValueError(f"record {path} is a JSON {type(rec).__name__}, not a record (an object)")
+    problem = _type_error(rec, committed_schema(), "")
+    if problem:
+        problem = problem.removeprefix(": ")
+        raise ValueError(f"record {path}: {problem}")
     return rec
+
+
+def read_record(path: str | os.PathLike) -> dict:
+    """One run record, checked against the record type, or a ``ValueError`` naming the file and field
+    (missing, not a regular file, too large, not JSON, a field missing or of the wrong type)."""
+    return check_record(read_json(path), path)
+
+
+def record_files(folder: str | os.PathLike) -> list[Path]:
+    """Every ``*.json`` entry below ``folder`` (its ``raw/`` where it has one; copies under ``kept/``
+    left out), sorted, symlinked folders not followed. Entries that are not regular files are listed
+    too, so that reading them reports them."""
+    folder = Path(folder)
+    root = folder / "raw" if (folder / "raw").is_dir() else folder
+    out = []
+    for here, dirs, files in os.walk(root, followlinks=False):
+        rel = Path(here).relative_to(root).parts
+        if "kept" in rel:
+            continue
+        for name in [*files, *dirs]:
+            if name.endswith(".json"):
+                out.append(Path(here) / name)
+    return sorted(out)
 
 
 def write_atomic(path: str | os.PathLike, record: dict) -> None:
@@ -123,6 +264,27 @@ def write_atomic(path: str | os.PathLike, record: dict) -> None:
         raise
 
 
+@contextlib.contextmanager
+def staged(out: str | os.PathLike):
+    """A set of files written atomically as a set: the caller writes into a temporary folder inside
+    ``out`` (yielded); when it returns, each file is moved into place (``os.replace``, atomic per file);
+    when it raises, nothing in ``out`` has changed and the temporary folder is gone."""
+    import shutil
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    try:
+        yield tmp
+        for f in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            dest = out / f.relative_to(tmp)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(f, 0o666 & ~_umask())
+            os.replace(f, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_npz_atomic(path: str | os.PathLike, **arrays) -> None:
     """``numpy.savez_compressed`` through a temporary file and ``os.replace``."""
     import numpy as np
@@ -137,10 +299,6 @@ def write_npz_atomic(path: str | os.PathLike, **arrays) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-
-
-def read(path: str | os.PathLike) -> dict:
-    return json.loads(Path(path).read_text())
 
 
 #: the statuses of a run that did not finish (``sdo-bench run --strict`` exits 1 on any)

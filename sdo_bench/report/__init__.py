@@ -36,19 +36,37 @@ def write(
         from .docs import refresh
 
         return refresh(out, records)
-    from ..records.io import read_record
+    from ..records.io import read_json, read_record
     from . import cost
     from .load import load_records
 
-    for p in [*records, *sweeps]:  # every file there and readable, before anything is written
-        missing = [k for k in ("task", "method", "seed", "steps", "status") if k not in read_record(p)]
-        if missing:
-            raise ValueError(f"record {p} is not a run record (no {', '.join(missing)})")
+    for group in (records, sweeps):  # every record there, of the record type and once, before any writing
+        seen = {}
+        for p in group:
+            r = read_record(p)
+            key = (r.get("task_label") or r["task"], r["variant"], r["seed"], r["steps"])
+            if key in seen:
+                raise ValueError(
+                    f"records {seen[key]} and {p} are the same run ({key[0]} {key[1]} seed {key[2]} "
+                    f"N={key[3]}); give each run once"
+                )
+            seen[key] = p
     for p in costs:
-        if "rows" not in read_record(p):
+        rows = read_json(p, "cost file")
+        if (
+            not isinstance(rows, dict)
+            or not isinstance(rows.get("rows"), list)
+            or not all(isinstance(r, dict) for r in rows["rows"])
+        ):
             raise ValueError(f"cost file {p} has no rows (write it with `sdo-bench cost --out`)")
     for p in checks:
-        if any("checked_on" not in r for r in read_record(p).get("rows", [None])):
+        rows = read_json(p, "cost check file")
+        if (
+            not isinstance(rows, dict)
+            or not isinstance(rows.get("rows"), list)
+            or not rows["rows"]
+            or any(not isinstance(r, dict) or "checked_on" not in r for r in rows["rows"])
+        ):
             raise ValueError(
                 f"cost check file {p} has no checked rows (write it with `sdo-bench cost --check --out`)"
             )
@@ -58,24 +76,28 @@ def write(
     if what == "tables" and reference not in set(df.variant):
         raise ValueError(f"--reference {reference!r} is not a variant of the records; valid choices: "
                          + ", ".join(dict.fromkeys(df.variant)))  # fmt: skip
+    from ..records.io import staged
+
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     if what == "tables":
         from .tables import write_tables
 
-        table = write_tables(df, out, reference, cost_rows, reward_margin)
-        if not cost_rows.empty:
-            cost.write(cost_rows, out, check_rows)
-        if checks:
-            from .cost_check import write as write_checks
+        with staged(out) as tmp:  # the tables as a set: all of them, or none changed
+            table = write_tables(df, tmp, reference, cost_rows, reward_margin)
+            if not cost_rows.empty:
+                cost.write(cost_rows, tmp, check_rows)
+            if checks:
+                from .cost_check import write as write_checks
 
-            write_checks(check_rows, out)
+                write_checks(check_rows, tmp)
         return (f"wrote the tables ({len(table)} rows, {len(cost_rows)} predicted cost rows, "
                 f"{len(check_rows)} checked) to {out}")  # fmt: skip
     from ..spec.outputs import PER_COST_TASK, figure_name
     from .figures import write_all
 
-    write_all(df, load_records(sweeps), out, cost_rows)
-    for task in dict.fromkeys(cost_rows.task) if not cost_rows.empty else []:
-        cost.figure(cost_rows, task, out / figure_name(PER_COST_TASK[0], task))
+    sweep_df = load_records(sweeps)
+    with staged(out) as tmp:
+        write_all(df, sweep_df, tmp, cost_rows)
+        for task in dict.fromkeys(cost_rows.task) if not cost_rows.empty else []:
+            cost.figure(cost_rows, task, tmp / figure_name(PER_COST_TASK[0], task))
     return f"wrote figures to {out}"

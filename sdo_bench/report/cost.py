@@ -4,7 +4,6 @@ rows of the claims table."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +17,11 @@ CARD_LINES_GB = (24, 40, 80)
 
 def load_rows(paths) -> pd.DataFrame:
     """One row per (task, variant, N, dtype) from ``sdo-bench cost --out`` files."""
+    from ..records.io import read_json
+
     rows = []
     for p in map(Path, paths):
-        for r in json.loads(p.read_text())["rows"]:
+        for r in read_json(p, "cost file")["rows"]:
             flat = {k: v for k, v in r.items() if k != "gpus"}
             for gpu, g in (r.get("gpus") or {}).items():
                 flat[f"fits {gpu}"] = g["fits"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +12,11 @@ TENSOR_SPLIT = ("weights_bytes", "activation_bytes", "optimizer_state_bytes", "c
 
 def load_records(paths) -> pd.DataFrame:
     """One row per record; nested fields flattened to the columns the report uses."""
+    from ..records.io import read_record
+
     rows = []
     for p in map(Path, paths):
-        rec = json.loads(p.read_text())
+        rec = read_record(p)
         tpi = rec.get("time_per_iter_s") or {}
         judge = rec.get("judge") or {}
         rows.append(

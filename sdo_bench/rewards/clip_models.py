@@ -12,6 +12,7 @@ ViT-H-14 (HPSv2) and ViT-L-14 (aesthetic) in offline tests and in the ``tiny-sd`
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import torch
@@ -48,8 +49,10 @@ def _state_dict(path: Path) -> dict:
         return load_state_dict(str(path), weights_only=True)
     except Exception:  # noqa: BLE001 - fall through to the other formats
         pass
-    try:  # OpenAI's TorchScript archive
-        sd = torch.jit.load(str(path), map_location="cpu").state_dict()
+    try:  # OpenAI's TorchScript archive (torch's deprecation of jit.load is no news to a user here)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sd = torch.jit.load(str(path), map_location="cpu").state_dict()
         for key in ("input_resolution", "context_length", "vocab_size"):
             sd.pop(key, None)
         return sd

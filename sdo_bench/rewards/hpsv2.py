@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .clip_image import preprocess, reference_transform
-from .clip_models import input_size, load_clip
+from .clip_models import TINY, input_size, load_clip
 
 VERSIONS = {"v2.0": "HPS_v2_compressed.pt", "v2.1": "HPS_v2.1_compressed.pt"}
 WHERE = (
@@ -77,6 +77,9 @@ def load_hpsv2(
 
     if version not in VERSIONS:
         raise ValueError(f"hps_version must be one of {', '.join(VERSIONS)}, got {version!r}")
-    where = f"expected {VERSIONS[version]} for HPS{version}; {WHERE}"
+    if model == TINY:  # the tiny random tower sdo-bench builds itself: no file to download
+        where = "the tiny reward is built by sdo-bench: delete the file (or reward_dir) to build it again"
+    else:
+        where = f"expected {VERSIONS[version]} for HPS{version}; {WHERE}"
     clip = load_clip(model, checkpoint, key=key, where=where, dtype=dtype, device=device)
     return HPSv2Reward(clip, open_clip.get_tokenizer(model), prompts)

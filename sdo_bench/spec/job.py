@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from .settings import MAX_SEED, integer
+from .settings import MAX_SEED, TASK_LABEL, VARIANT_LABEL, integer, label
 from .variant import Variant, from_list
 
 #: the keys of a job's JSON form, each with what it must hold
@@ -55,6 +55,10 @@ class RunJob:
         if not self.variants or not all(isinstance(v, Variant) for v in self.variants):
             raise ValueError(f"job field variants: {FIELDS['variants']}")
         labels = [v.label for v in self.variants]
+        for v in labels:
+            label("variant label", v, VARIANT_LABEL)
+        if self.task_label is not None:
+            label("task label", self.task_label, TASK_LABEL)
         if len(set(labels)) != len(labels):
             raise ValueError(f"variants {labels} name a variant twice; give each its own label")
         if not self.seeds:
@@ -72,7 +76,7 @@ class RunJob:
             paths = getattr(self, key)
             if paths is None and key == "samples_outs":
                 continue
-            if not isinstance(paths, tuple) or not all(isinstance(p, str) and p for p in paths):
+            if not isinstance(paths, tuple) or not all(isinstance(p, str) for p in paths):
                 raise ValueError(f"job field {key}: {FIELDS[key]}")
             if len(paths) != n:
                 flag = "--out" if key == "outs" else "--samples-out"

@@ -92,6 +92,26 @@ def resolution(value, *, multiple: int, top: int, model: str, least: int = 64) -
     return value
 
 
+#: names that become folder names (a record lives under <task label>/<variant label>/): the
+#: workflow's schema holds the same patterns (a test keeps them equal)
+TASK_LABEL = re.compile(r"^[a-z0-9]+(-[a-z0-9.]+)*$")
+VARIANT_LABEL = re.compile(r"^[A-Za-z0-9_.=-]+$")
+
+
+def label(key: str, value, pattern: re.Pattern) -> str:
+    """A label that is safe as one path component (no ``/``, ``..`` alone, spaces or other bytes)."""
+    if not isinstance(value, str) or not pattern.match(value) or value in (".", ".."):
+        raise ValueError(
+            f"{key} {value!r} cannot name a folder: use letters, digits and {_allowed(pattern)} only "
+            f"(pattern {pattern.pattern})"
+        )
+    return value
+
+
+def _allowed(pattern: re.Pattern) -> str:
+    return "'-' and '.'" if pattern is TASK_LABEL else "'_', '.', '=' and '-'"
+
+
 def device(value) -> str:
     if not DEVICE.fullmatch(str(value)):
         raise ValueError(f"unknown device {value!r}; valid choices: cpu, cuda, cuda:N")

@@ -41,6 +41,9 @@ class TaskSpec:
     check: Callable[[dict, tuple], None] | None = None
     #: what the task optimizes: latent | condition | lora | weights (from its name)
     target: str = ""
+    #: only the cost model builds it (a paper-scale model from its configs, no weights loader): runs and
+    #: sweeps of it are refused at the config check
+    cost_only: bool = False
 
     def option_names(self) -> set[str]:
         """Every setting this task accepts: its own defaults and the common ones."""
@@ -56,11 +59,12 @@ def register(
     description: str,
     workflow: WorkflowFiles | None = None,
     check: Callable | None = None,
+    cost_only: bool = False,
     **defaults,
 ):
     def deco(factory):
         target = _settings.target_of(name)
-        _REGISTRY[name] = TaskSpec(name, factory, defaults, description, workflow, check, target)
+        _REGISTRY[name] = TaskSpec(name, factory, defaults, description, workflow, check, target, cost_only)
         return factory
 
     return deco

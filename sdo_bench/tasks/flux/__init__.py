@@ -120,6 +120,7 @@ def _register_paper(model, target):
     @register(
         f"{model}-{target}-hpsv2",
         f"FLUX.1-{spec['variant']} (cost model: configs, no weights), optimize {target} for HPSv2",
+        cost_only=True,
         check=lambda s, built=(): _check(s, built, model=model),
         steps=spec["steps"], batch=1, prompts=PAPER_PROMPTS[:1], guidance_scale=spec["guidance_scale"],
         resolution=1024, text_encoders="resident", **PAPER_TARGETS[target],

@@ -130,6 +130,7 @@ def _register_paper(model, target):
     @register(
         f"{model}-{target}-hpsv2",
         f"{spec['label']} (cost model: configs, no weights), optimize {target} for HPSv2",
+        cost_only=True,
         check=lambda s, built=(): _check(s, built, model=model),
         steps=spec["steps"],
         batch=1,

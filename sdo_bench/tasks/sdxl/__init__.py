@@ -95,6 +95,7 @@ def _register(target):
     @register(
         f"sdxl-{target}-hpsv2",
         f"SDXL base 1.0 (cost model: configs, no weights), optimize {target} for HPSv2",
+        cost_only=True,
         check=_check,
         steps=50, batch=1, prompts=PAPER_PROMPTS[:1], guidance_scale=5.0, resolution=1024,
         text_encoders="resident", **PAPER_TARGETS[target],
