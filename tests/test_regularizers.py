@@ -218,7 +218,8 @@ def test_t_interval_for_few_seeds_and_bca_for_many():
     # mean 2, s = 1, t_{0.975, 2} = 4.303: half-width 4.303 / sqrt(3)
     assert m == 2.0 and hi - m == pytest.approx(4.302652729911275 / math.sqrt(3))
     assert interval([5.0])[1] != interval([5.0])[1]  # nan: one seed has no interval
-    assert interval([2.0, 2.0]) == (2.0, 2.0, 2.0)
+    assert interval([1.0, 3.0])[1] != interval([1.0, 3.0])[1]  # nor two
+    assert interval([2.0, 2.0, 2.0]) == (2.0, 2.0, 2.0)
     x = np.random.default_rng(0).normal(1.0, 0.5, size=30)
     m, lo, hi = interval(x)
     assert lo < m < hi and lo > 0.5 and hi < 1.5

@@ -119,6 +119,7 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("--sweeps", dict(nargs="*", default=[], help="sweep record files (figures)")),
         ("--costs", dict(nargs="*", default=[], help="sdo-bench cost --out files (predicted)")),
         ("--checks", dict(nargs="*", default=[], help="sdo-bench cost --check --out files (measured)")),
+        ("--verdict", dict(help="tables: also write the verdict (the answer in a paragraph) to this file")),
         ("--benchmarks", dict(nargs="*", default=[], help="Snakemake benchmark files (benchmarks)")),
         ("--out", dict(REQ, help="output directory")),
         ("--reference", dict(default="bptt", help="variant label ratios are taken against")),

@@ -264,8 +264,19 @@ def _compare(a):
 def _report(a):
     from ..report import write
 
+    if a.verdict is not None and a.what != "tables":
+        raise ValueError(f"--verdict is written with the tables (report tables), not with {a.what}")
     return write(
-        a.what, a.records, a.sweeps, a.out, a.reference, a.costs, a.benchmarks, a.reward_margin, a.checks
+        a.what,
+        a.records,
+        a.sweeps,
+        a.out,
+        a.reference,
+        a.costs,
+        a.benchmarks,
+        a.reward_margin,
+        a.checks,
+        verdict=a.verdict,
     )
 
 

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from .. import tasks as _tasks
 from ..cost.predict import over_budget
-from ..measure.clock import Clock
+from ..measure.clock import Clock, busy_note
 from ..measure.counters import PeakMemory, is_oom
 from ..methods import Variant, check_variants
 from ..methods import build as build_method
@@ -270,6 +270,14 @@ def run_variants(
     return run_job(job, progress=progress, flat_keep=_flat_keep)
 
 
+def _spread(times: list[float]) -> dict:
+    return {
+        "median": float(np.median(times)),
+        "p10": float(np.percentile(times, 10)),
+        "p90": float(np.percentile(times, 90)),
+    }
+
+
 def _run_into(rec, task, method, budget, fidelity, progress, snapshots, board):
     clock = Clock(task.device)
     first_sample_s = evaluate_initial(rec, task, clock, snapshots)
@@ -297,11 +305,13 @@ def _run_into(rec, task, method, budget, fidelity, progress, snapshots, board):
     optimizer = task.make_optimizer()
     params = task.parameters()
     curve, elapsed, it_s, fwd_s, bwd_s, reg_s = rec.reward_curve, rec.elapsed_s, [], [], [], []
+    cpu_s = []  # each iteration's compute time (the process's CPU time, or CUDA events)
     total = 0.0
     bar = tqdm(range(task.iterations), desc=f"{rec.task} {rec.variant}", disable=quiet(progress), leave=False)
     try:
         for _ in bar:
             res, dt_method = clock(method.gradient, task, False)
+            compute = clock.last_compute
             if res.status != "ok":
                 raise _Stop(res.status, res.reason or res.status)
             if not _finite(res):
@@ -314,12 +324,14 @@ def _run_into(rec, task, method, budget, fidelity, progress, snapshots, board):
                 p.grad = -(g + g_pen)  # the optimizer minimizes; the gradient is of the objective
             board.iteration(len(curve), res.reward, task.last_penalty, [p.grad for p in params], dt_method)
             _, dt_step = clock(optimizer.step)
+            compute += clock.last_compute
             optimizer.zero_grad(set_to_none=True)
             dt = dt_method + dt_step
             elapsed.append(total)
             total += dt
             curve.append(res.reward)
             it_s.append(dt)
+            cpu_s.append(compute)
             fwd_s.append(res.forward_s)
             bwd_s.append(res.backward_s)
             reg_s.append(dt_penalty)
@@ -330,11 +342,12 @@ def _run_into(rec, task, method, budget, fidelity, progress, snapshots, board):
     finally:
         bar.close()
         if it_s:
-            rec.time_per_iter_s = {
-                "median": float(np.median(it_s)),
-                "p10": float(np.percentile(it_s, 10)),
-                "p90": float(np.percentile(it_s, 90)),
-            }
+            rec.time_per_iter_s = _spread(it_s)
+            rec.compute_time_per_iter_s = _spread(cpu_s)
+            rec.time_clock = clock.source
+            rec.time_note = busy_note(
+                rec.time_per_iter_s["median"], rec.compute_time_per_iter_s["median"], clock.source
+            )
             rec.forward_s = float(np.median(fwd_s))
             rec.backward_s = float(np.median(bwd_s))
             rec.time_penalty_s = float(np.median(reg_s))

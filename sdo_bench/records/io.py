@@ -193,6 +193,8 @@ def _type_error(value, schema: dict, where: str) -> str | None:
         if not any(_type_error(value, s, where) is None for s in schema["oneOf"]):
             return f"{where}: {value!r:.60} has the wrong type or fields"
         return None
+    if "enum" in schema and value not in schema["enum"]:
+        return f"{where}: {value!r:.60} is not one of {', '.join(map(str, schema['enum']))}"
     types = schema.get("type")
     if types is not None:
         types = [types] if isinstance(types, str) else types
@@ -283,6 +285,20 @@ def staged(out: str | os.PathLike):
             os.replace(f, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Text through a temporary file beside ``path`` and ``os.replace``: never a partial file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        _publish(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def write_npz_atomic(path: str | os.PathLike, **arrays) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import platform
 from functools import lru_cache
 from importlib import metadata
@@ -75,4 +76,19 @@ def provenance(config: dict, device) -> dict:
         "config_hash": config_hash(config),
         "start_time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "host": platform.node(),
+        "cpu_model": cpu_model(),
+        # the machine's load when the run started: a busy machine slows wall-clock times (not CPU time)
+        "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
+
+
+@lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo, else the platform's word for it)."""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

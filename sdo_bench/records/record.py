@@ -21,6 +21,14 @@ def _about(description: str = "", always: bool = True, schema: dict | None = Non
     return {"description": description, "always": always, "schema": schema, "extra": extra}
 
 
+#: a time's median and 10th and 90th percentiles over the iterations (seconds)
+_SPREAD = {
+    "type": "object",
+    "required": ["median", "p10", "p90"],
+    "properties": {"median": {"type": "number"}, "p10": {"type": "number"}, "p90": {"type": "number"}},
+}
+
+
 @dataclass(kw_only=True)
 class Record:
     """What one run measured: identity first, then time, memory, reward, judge, fidelity, provenance."""
@@ -91,21 +99,27 @@ class Record:
         default=None,
         metadata=_about(
             "",
-            schema={
-                "oneOf": [
-                    {"type": "null"},
-                    {
-                        "type": "object",
-                        "required": ["median", "p10", "p90"],
-                        "properties": {
-                            "median": {"type": "number"},
-                            "p10": {"type": "number"},
-                            "p90": {"type": "number"},
-                        },
-                    },
-                ]
-            },
+            schema={"oneOf": [{"type": "null"}, _SPREAD]},
         ),
+    )
+    compute_time_per_iter_s: dict | None = field(
+        default=None,
+        metadata=_about(
+            "the same iterations on a clock that holds on a shared machine (time_clock: the process's CPU "
+            "time on the CPU, CUDA events on a GPU); tables, claims and figures compare this one",
+            always=False,
+            schema={"oneOf": [{"type": "null"}, _SPREAD]},
+        ),
+    )
+    time_clock: str | None = field(
+        default=None,
+        metadata=_about(
+            "what compute_time_per_iter_s measured", always=False, enum=["process_cpu", "cuda_events", None]
+        ),
+    )
+    time_note: str | None = field(
+        default=None,
+        metadata=_about("set where wall-clock and CPU time disagree (a busy machine)", always=False),
     )
     forward_s: float | None = field(default=None, metadata=_about(""))
     backward_s: float | None = field(default=None, metadata=_about(""))

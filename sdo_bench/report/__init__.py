@@ -15,14 +15,27 @@ def write(
     benchmarks=(),
     reward_margin: float = 0.1,
     checks: list = (),
+    verdict=None,
 ) -> str:
     """Write the tables (``what="tables"``: main, claims and, with ``costs``, the cost model's tables;
     with ``checks``, ``sdo-bench cost --check`` rows, the cost check's table),
     the figures, the time per rule family (``"benchmarks"``: Snakemake's ``benchmarks`` files) or the
-    README's figures (``"docs"``) into ``out``; returns a line saying what."""
+    README's figures (``"docs"``) into ``out``; returns a line saying what. ``verdict`` (tables): also
+    write the verdict (:mod:`.verdict`) to this file."""
     from ..records.io import check_dir
 
     check_dir(out, "--out")
+    if verdict is not None:
+        from ..records.io import check_outputs
+
+        if Path(verdict).suffix != ".md":
+            raise ValueError(f"--verdict {verdict}: give a Markdown file (.md); its HTML copy goes beside it")
+        check_outputs([("--verdict", verdict), ("--verdict", Path(verdict).with_suffix(".html"))])
+        from ..spec.outputs import CHECK_TABLES, COST_TABLES, TABLES
+
+        names = {*TABLES.values(), *COST_TABLES.values(), *CHECK_TABLES.values()}
+        if Path(verdict).resolve().parent == Path(out).resolve() and Path(verdict).name in names:
+            raise ValueError(f"--verdict {verdict} is a table's own file in --out {out}; give another name")
     if not (isinstance(reward_margin, (int, float)) and 0 <= reward_margin < float("inf")):
         raise ValueError(f"--reward-margin must be a finite number >= 0, got {reward_margin!r}")
     for p in benchmarks:
@@ -90,6 +103,17 @@ def write(
                 from .cost_check import write as write_checks
 
                 write_checks(check_rows, tmp)
+        if verdict is not None:
+            from ..records.io import write_text_atomic
+            from .tables import distinct_commits
+            from .verdict import verdict as verdict_text
+
+            text = verdict_text(df, cost_rows, reference, margin=reward_margin, commit=distinct_commits(df))
+            write_text_atomic(verdict, text)
+            from .html import markdown_to_html
+
+            page = Path(verdict).with_suffix(".html")
+            write_text_atomic(page, markdown_to_html(text, "sdo-bench verdict"))
         return (f"wrote the tables ({len(table)} rows, {len(cost_rows)} predicted cost rows, "
                 f"{len(check_rows)} checked) to {out}")  # fmt: skip
     from ..spec.outputs import PER_COST_TASK, figure_name

@@ -7,6 +7,7 @@ time of one no-grad sample measured in the same process: the machine-independent
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 
 from ..spec.outputs import TABLES
 from .html import markdown_to_html
-from .stats import CI_LEVEL, interval, method_name
+from .stats import CI_LEVEL, MIN_SEEDS, interval, paired_difference, paired_ratio, seeds_needed
 
 MiB = 2**20
 
@@ -28,6 +29,13 @@ def _mean_std(s: pd.Series) -> str:
 
 def _distinct(values) -> str:
     return ", ".join(dict.fromkeys(str(v) for v in values if isinstance(v, str) and v))
+
+
+def distinct_commits(df: pd.DataFrame) -> str:
+    """The commits (12 characters) and devices the records came from, for a generated file's footnote."""
+    commits = ", ".join(c[:12] for c in dict.fromkeys(df.get("git_commit", [])) if isinstance(c, str))
+    devices = ", ".join(d for d in dict.fromkeys(df.get("device_name", [])) if isinstance(d, str))
+    return f"{commits or 'unknown'} on {devices or 'an unknown device'}"
 
 
 def provenance_line(table: pd.DataFrame) -> str:
@@ -123,16 +131,24 @@ def bootstrap_ci(values, seed: int = 0) -> tuple[float, float, float]:
     return interval(values, seed)
 
 
-def _paired(ok, a: tuple, b: tuple, col: str, fn) -> np.ndarray:
-    """``fn(method values, reference values)`` over the seeds both (task label, variant) pairs ran."""
+def _pair(ok, a: tuple, b: tuple, col: str) -> tuple[np.ndarray, np.ndarray]:
+    """The values of ``col`` of two (task label, variant) pairs over the seeds both ran, seed by seed."""
     x = ok[(ok.task == a[0]) & (ok.variant == a[1])].set_index("seed")[col]
     y = ok[(ok.task == b[0]) & (ok.variant == b[1])].set_index("seed")[col]
     seeds = x.index.intersection(y.index)
-    return fn(x[seeds].to_numpy(dtype=float), y[seeds].to_numpy(dtype=float))
+    return x[seeds].to_numpy(dtype=float), y[seeds].to_numpy(dtype=float)
 
 
-def _fmt_ci(m, lo, hi, pct: bool = False) -> str:
-    f = (lambda v: f"{100 * v:.1f}%") if pct else (lambda v: f"{v:+.3f}")
+def _paired(ok, a: tuple, b: tuple, col: str, fn) -> np.ndarray:
+    """``fn(method values, reference values)`` over the seeds both (task label, variant) pairs ran."""
+    return fn(*_pair(ok, a, b, col))
+
+
+def _fmt_ci(m, lo, hi, pct: bool = False, ratio: bool = False) -> str:
+    if ratio:
+        f = lambda v: f"{v:.3f}x"  # noqa: E731
+    else:
+        f = (lambda v: f"{100 * v:.1f}%") if pct else (lambda v: f"{v:+.3f}")
     if m != m:
         return "–"
     return f(m) if lo != lo else f"{f(m)} [{f(lo)}, {f(hi)}]"
@@ -151,6 +167,45 @@ def _full_chain(table: pd.DataFrame, row) -> str | None:
 REWARD_MARGIN = 0.1
 
 
+def claim(ok: pd.DataFrame, a: tuple, b: tuple, margin_fraction: float = REWARD_MARGIN) -> dict:
+    """One method (``a`` = (task label, variant)) against the reference (``b``), paired by seed: the
+    time ratio and reduction (log scale), the final objective's and reward's differences, the margin,
+    the memory ratios, and each verdict; how many seeds would decide a reward claim that is not yet
+    decided. The one computation the claims table and the verdict share."""
+    t = _pair(ok, a, b, "time_per_iter_s")
+    ratio = paired_ratio(*t)
+    obj = _pair(ok, a, b, "objective_final")
+    dobj = paired_difference(*obj)
+    drew = paired_difference(*_pair(ok, a, b, "reward_final"))
+    ref = ok[(ok.task == b[0]) & (ok.variant == b[1])]
+    gain = math.nan
+    if len(ref) and "objective_init" in ref:  # the reference's own gain over the run
+        gain = float((ref.objective_final - ref.objective_init).mean())
+    margin = margin_fraction * abs(gain) if gain == gain else math.nan
+    act = _pair(ok, a, b, "activation_bytes")
+    graph = _pair(ok, a, b, "graph_bytes")
+    peak = _pair(ok, a, b, "peak_tensor_bytes")
+    n = ratio[3]
+    reward_verdict = _reward_verdict(*dobj[:3], margin, n=dobj[3])
+    needed = None
+    if reward_verdict.startswith(("not shown", "n/a")):
+        needed = seeds_needed(*obj, 0.0 if margin != margin else margin)
+    return {
+        "seeds": n,
+        "time_ratio": ratio[:3],
+        "time_reduction": tuple(1 - v for v in (ratio[0], ratio[2], ratio[1])),
+        "objective_difference": dobj[:3],
+        "reward_difference": drew[:3],
+        "margin": margin,
+        "activation_ratio": float(np.nanmean(act[0] / act[1])) if len(act[0]) else math.nan,
+        "graph_ratio": float(np.nanmean(graph[0] / graph[1])) if len(graph[0]) else math.nan,
+        "peak_ratio": float(np.nanmean(peak[0] / peak[1])) if len(peak[0]) else math.nan,
+        "cost_verdict": _cost_verdict(*ratio),
+        "reward_verdict": reward_verdict,
+        "seeds_needed": needed,
+    }
+
+
 def claims(
     df: pd.DataFrame,
     table: pd.DataFrame,
@@ -158,9 +213,9 @@ def claims(
     method: str = "sdo",
     margin: float = REWARD_MARGIN,
 ) -> str:
-    """Each claim of the paper beside what this run measured, per task, with 95% bootstrap confidence
-    intervals over paired seeds; for an authors'-regime entry (start_step s > 0) the "~90%" claim is
-    read twice: against ``reference`` in the same regime, and against ``reference`` over all N steps."""
+    """Each claim of the paper beside what this run measured, per task, paired by seed; for an
+    authors'-regime entry (start_step s > 0) the "~90%" claim is read twice: against ``reference`` in
+    the same regime, and against ``reference`` over all N steps."""
     ok = df[df.status == "ok"]
     lines = [
         "# The paper's claims against this run",
@@ -172,20 +227,19 @@ def claims(
         "2. **reward**: equal or better final reward than full backpropagation;",
         "3. **memory**: the autograd graph of one step instead of N.",
         "",
-        f"Every `{method}` variant against `{reference}` on the same task and machine, paired by seed: "
-        f"each figure is the mean over the seeds both ran, with its {100 * CI_LEVEL:.0f}% interval over "
-        "the seeds (a t-interval below 10 seeds, the BCa bootstrap of `scipy.stats.bootstrap` from 10; "
-        "none for one seed). "
-        "**Cost**: time reduction 1 - t(method)/t(reference) per seed (medians within a run); "
-        "supported when the interval's lower end is >= 85%, partly when >= 50%. "
-        '**Reward**: "equal or better" is a non-inferiority claim, judged against a margin stated '
-        f"in the config (`report.reward_margin` = {margin:g}: the method may lose at most that fraction "
-        f"of the objective `{reference}` gains over the run, `margin` below in the objective's units). "
-        "On the paired difference of the final objective (the reward minus the prior's or the "
-        "regularizer's penalty where the task has one): *supported (better)* when the interval lies "
-        "above 0, *supported (non-inferior)* when its lower end is above -margin, *not shown* when the "
-        "interval straddles -margin (too few seeds or too much spread to tell), *not supported (worse)* "
-        "when it lies below -margin. "
+        f"Every `{method}` variant against `{reference}` on the same task and machine, paired by seed, with "
+        f"{100 * CI_LEVEL:.0f}% intervals over the seeds both ran; no interval and no verdict from fewer "
+        f"than {MIN_SEEDS} seeds. **Cost**: the time per iteration (compute time: the process's CPU time "
+        "on the CPU, CUDA events on a GPU) as a ratio to the reference's, its interval from the per-seed "
+        "log ratios (so a reduction 1 - ratio never exceeds 100%); supported when the reduction's lower "
+        "end is >= 85%, partly when >= 50%. "
+        '**Reward**: "equal or better" is a non-inferiority claim against a margin stated in the config '
+        f"(`report.reward_margin` = {margin:g}: the method may lose at most that fraction of the objective "
+        f"`{reference}` gains over the run, `margin` below in the objective's units), on the paired "
+        "difference of the final objective (paired t-interval): *supported (better)* when the interval "
+        "lies above 0, *supported (non-inferior)* when its lower end is above -margin, *not shown* when "
+        "it straddles -margin (with the seeds that would decide it at the spread seen), *not supported "
+        "(worse)* when it lies below -margin. "
         "**Memory**: supported when the activation bytes (the rise of live tensor bytes during one "
         "gradient, counted at the dispatcher: what a GPU allocator would add) are at most 2/N of the "
         "reference's (deterministic: no interval).",
@@ -194,8 +248,8 @@ def claims(
         "claim is read twice: against the reference in the same regime (`against` = the same task), "
         "and against the reference over all N steps from x_T (`against` = the full-chain entry).",
         "",
-        "| task | method | N | s | against | seeds | interval | time reduction | final objective difference "
-        "| margin | graph bytes ratio | activation bytes ratio | cost | reward | memory |",
+        "| task | method | reward | cost | memory | seeds | final objective difference | margin "
+        "| time ratio | time reduction | activation bytes ratio | graph bytes ratio | N | s | against |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for task, g in table.groupby("task", sort=False):
@@ -207,24 +261,19 @@ def claims(
             if full is not None and not table[(table.task == full) & (table.method == reference)].empty:
                 against.append((full, r.N + r.start_step))
             for ref_task, n_full in against:
-                a, b = (task, r.method), (ref_task, reference)
-                red = bootstrap_ci(_paired(ok, a, b, "time_per_iter_s", lambda x, y: 1 - x / y))
-                dobj = bootstrap_ci(_paired(ok, a, b, "objective_final", lambda x, y: x - y))
-                gain = np.nan
-                if "objective_init" in ok:  # the reference's own gain over the run
-                    ref = ok[(ok.task == b[0]) & (ok.variant == b[1])]
-                    gain = float((ref.objective_final - ref.objective_init).mean()) if len(ref) else np.nan
-                delta = margin * abs(gain) if gain == gain else np.nan
-                graph = np.nanmean(_paired(ok, a, b, "graph_bytes", lambda x, y: x / y))
-                act = np.nanmean(_paired(ok, a, b, "activation_bytes", lambda x, y: x / y))
-                seeds = len(_paired(ok, a, b, "time_per_iter_s", lambda x, y: x))
+                c = claim(ok, (task, r.method), (ref_task, reference), margin)
+                act = c["activation_ratio"]
+                reward = c["reward_verdict"]
+                if c["seeds_needed"] and reward.startswith("not shown"):
+                    reward += f"; about {c['seeds_needed']} seeds would decide"
                 lines.append(
-                    f"| {task} | {r.method} | {n_full} | {r.start_step} | "
-                    f"{'same task' if ref_task == task else ref_task + ' (all N steps)'} | {seeds} | "
-                    f"{method_name(seeds)} | {_fmt_ci(*red, pct=True)} | {_fmt_ci(*dobj)} | "
-                    f"{'–' if delta != delta else f'{delta:.3f}'} | {graph:.4f} | {act:.4f} | "
-                    f"{_cost_verdict(*red)} | {_reward_verdict(*dobj, delta)} | "
-                    f"{_verdict(None if act != act else (act <= 2 / n_full, act <= 0.5))} |"
+                    f"| {task} | {r.method} | {reward} | {c['cost_verdict']} | "
+                    f"{_verdict(None if act != act else (act <= 2 / n_full, act <= 0.5))} | {c['seeds']} | "
+                    f"{_fmt_ci(*c['objective_difference'])} | "
+                    f"{'–' if c['margin'] != c['margin'] else format(c['margin'], '.3f')} | "
+                    f"{_fmt_ci(*c['time_ratio'], ratio=True)} | {_fmt_ci(*c['time_reduction'], pct=True)} | "
+                    f"{act:.4f} | {c['graph_ratio']:.4f} | {n_full} | {r.start_step} | "
+                    f"{'same task' if ref_task == task else ref_task + ' (all N steps)'} |"
                 )
     lines += [
         "",
@@ -242,21 +291,28 @@ def _verdict(v: tuple | None) -> str:
     return "supported" if ok else ("partly supported" if partly else "not supported")
 
 
-def _cost_verdict(m, lo, hi) -> str:
-    if m != m:
+def _too_few(n: int) -> str:
+    return f"n/a: {n} seed{'s' if n != 1 else ''} (a verdict needs {MIN_SEEDS})"
+
+
+def _cost_verdict(ratio, lo, hi, n: int = MIN_SEEDS) -> str:
+    """The "~90% less compute" claim on the time ratio ``ratio [lo, hi]`` (method / reference)."""
+    if ratio != ratio:
         return "not measured"
-    x = m if lo != lo else lo
-    return _verdict((x >= 0.85, x >= 0.5)) + (" (1 seed, no interval)" if lo != lo else "")
+    if n < MIN_SEEDS or lo != lo:
+        return _too_few(n)
+    worst = 1 - hi  # the reduction's lower end
+    return _verdict((worst >= 0.85, worst >= 0.5))
 
 
-def _reward_verdict(m, lo, hi, margin=0.0) -> str:
+def _reward_verdict(m, lo, hi, margin=0.0, n: int = MIN_SEEDS) -> str:
     """Non-inferiority of the paired objective difference ``m [lo, hi]`` at ``margin`` (>= 0)."""
     if m != m:
         return "not measured"
     if margin != margin:
         margin = 0.0
-    if lo != lo:
-        return ("supported" if m >= -margin else "not supported") + " (1 seed, no interval)"
+    if n < MIN_SEEDS or lo != lo:
+        return _too_few(n)
     if lo > 0:
         return "supported (better)"
     if lo > -margin:
@@ -283,42 +339,34 @@ FORMATS = {
     "judge_kid_se": "{:.4f}",
     "grad_cosine_vs_exact": "{:.4f}",
 }
-SHOWN = [
-    "task",
-    "method",
-    "N",
-    "status",
-    "time_per_iter_s",
-    "speedup_vs_ref",
-    "cost_in_samples",
-    "peak_tensor_MiB",
-    "mem_ratio_vs_ref",
-    "activation_MiB",
-    "graph_MiB",
-    "graph_ratio_vs_ref",
-    "nfe_fwd_bwd",
-    "reward_init",
-    "reward_final",
-    "objective_final",
-    "penalty_final",
-    "judge_target_prob",
-    "judge_real_prob",
-    "judge_fid",
-    "judge_kid",
-    "judge_kid_se",
-    "grad_cosine_vs_exact",
-]
+#: the main table as a person reads it: at most twelve columns, each under a header in words (every
+#: column, under its field name, stays in main.csv)
+SHOWN = {
+    "task": "task",
+    "method": "method",
+    "N": "N",
+    "status": "runs",
+    "time_per_iter_s": "time / iteration (s)",
+    "speedup_vs_ref": "speed-up vs reference",
+    "peak_tensor_MiB": "peak memory (MiB)",
+    "mem_ratio_vs_ref": "memory vs reference",
+    "reward_final": "final reward",
+    "objective_final": "final objective",
+    "judge_target_prob": "judge: P(target)",
+    "grad_cosine_vs_exact": "cosine to exact gradient",
+}
 
 
-def formatted(table: pd.DataFrame) -> pd.DataFrame:
-    t = table[SHOWN].copy()
+def formatted(table: pd.DataFrame, headers: bool = False) -> pd.DataFrame:
+    """The shown columns, formatted (``headers``: under their headers in words)."""
+    t = table[list(SHOWN)].copy()
     if "same_as" in table:  # rows that are another row's algorithm say so where the method is named
         t["method"] = [m + (f" (= {s})" if s else "") for m, s in zip(table.method, table.same_as)]
     for col, fmt in FORMATS.items():
         if col not in t:
             continue
         t[col] = t[col].map(lambda v, f=fmt: "–" if v != v else f.format(v))
-    return t
+    return t.rename(columns=SHOWN) if headers else t
 
 
 def write_tables(
@@ -332,8 +380,12 @@ def write_tables(
     out_dir.mkdir(parents=True, exist_ok=True)
     table = main_table(df, reference)
     table.to_csv(out_dir / TABLES["csv"], index=False)
-    shown = formatted(table)
-    main_md = shown.to_markdown(index=False) + "\n\n" + provenance_line(table) + "\n"
+    shown = formatted(table, headers=True)
+    note = (
+        f"Means over the finished seeds; time is compute time (CPU time on the CPU, CUDA events on a GPU); "
+        f"ratios against `{reference}` on the same seeds. Every column: main.csv."
+    )
+    main_md = shown.to_markdown(index=False) + "\n\n" + note + " " + provenance_line(table) + "\n"
     claims_md = claims(df, table, reference, margin=reward_margin)
     if cost_rows is not None and not cost_rows.empty:
         from .cost import claims_rows

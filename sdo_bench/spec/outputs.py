@@ -35,6 +35,10 @@ BENCHMARK_COST_CHECK = BENCHMARKS_DIR + "/cost_check/{task}.tsv"  # one job per 
 BENCHMARK_MODEL = BENCHMARKS_DIR + "/models/{rule}.tsv"
 BENCHMARK_REPORT = BENCHMARKS_DIR + "/{rule}.tsv"
 
+#: the answer in a paragraph (:mod:`sdo_bench.report.verdict`), written with the tables
+VERDICT = "results/verdict.md"
+#: its HTML copy, first in the workflow's report
+VERDICT_HTML = "results/verdict.html"
 #: the tables (:func:`sdo_bench.report.tables.write_tables`, :func:`sdo_bench.report.cost.write`)
 TABLES_DIR = "results/tables"
 TABLES = {

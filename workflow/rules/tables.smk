@@ -7,6 +7,8 @@ rule tables:
         costs=PLAN.cost_records(),
         checks=PLAN.cost_check_records(),
     output:
+        verdict=OUT.VERDICT,
+        verdict_html=report(OUT.VERDICT_HTML, caption="../report/verdict.rst", category="1. Verdict"),
         csv=TABLES["csv"],
         md=TABLES["md"],
         tex=TABLES["tex"],
@@ -38,7 +40,7 @@ rule tables:
         out=lambda w, output: os.path.dirname(output.csv),
     shell:
         "{params.sdo_bench} report tables --records {input.records} --costs {input.costs} --checks {input.checks} "
-        "--out {params.out} "
+        "--out {params.out} --verdict {output.verdict} "
         "--reference {params.reference} --reward-margin {params.margin} > {log} 2>&1"
 
 
