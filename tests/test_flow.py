@@ -193,10 +193,12 @@ def test_the_flow_pretrain_regularizer_is_the_rectified_flow_loss():
     """``pretrain`` on a flow task regresses the velocity n - x0 at x_σ = (1 - σ) x0 + σ n, so
     x_σ - σ · target gives back the training digits (the DDPM's pair would not)."""
     task = build("digits-flow-lora", batch=2, judge=False)
-    x_t, t, target = task._regularizer.batches[0]
+    reg = task._regularizer
+    x0, noise = reg.minibatch(0)
+    x_t, t, target = reg._batches(task, x0, noise)[0]
     sigma = (t if torch.is_tensor(t) else torch.tensor(float(t))).reshape(-1, 1, 1, 1) / 1000
     recovered = x_t - sigma * target
-    assert torch.allclose(recovered, task.train_data[: len(x_t)], atol=1e-10)
+    assert torch.allclose(recovered, x0[: len(x_t)], atol=1e-10)
 
 
 def test_train_model_with_the_flow_objective_writes_a_loadable_flow_unet(tmp_path):

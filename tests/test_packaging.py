@@ -39,7 +39,7 @@ def test_the_wheel_carries_license_version_commit_and_data(tmp_path):
     # the installed copy's --version: no git around it, the commit from the build's record
     zipfile.ZipFile(wheel).extractall(tmp_path / "unpacked")
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); from sdo_bench import buildinfo; "
+        "import sys; sys.path.insert(0, sys.argv[1]); from sdo_bench.records import buildinfo; "
         "print(buildinfo.text())"
     )
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "unpacked")], capture_output=True,

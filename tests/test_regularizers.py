@@ -46,7 +46,8 @@ def test_regularizer_gradient_matches_finite_differences(name, regularizer):
     h = 1e-5
     reg = task._regularizer
     # kl: the states are constants of R (DPOK's stop-gradient), held at the current trajectory
-    fixed = {"states": reg._states(task)} if regularizer == "kl" else {}
+    # pretrain: the minibatch the gradient was taken on (the stream's first)
+    fixed = {"states": reg._states(task)} if regularizer == "kl" else {"minibatch": 0}
 
     def J(sign):
         with torch.no_grad():
@@ -249,3 +250,21 @@ def test_methods_that_cannot_reach_x_T_say_so_and_are_not_applicable():
         for task in (latent, weights):
             res = method.gradient(task)
             assert (res.status == "ok") == method.applies_to(task.target), (name, task.target)
+
+
+def test_pretrain_takes_a_fresh_minibatch_each_gradient_and_reports_on_one_it_never_sees():
+    """Forgetting, not memorizing: each gradient's minibatch is new (the same stream for every method and
+    seed), and the reported value comes from an evaluation batch no gradient is taken on."""
+    a = _task("digits-weights", "pretrain", seed=0)._regularizer
+    b = _task("digits-weights", "pretrain", seed=3)._regularizer
+    x0, n0 = a.minibatch(0)
+    x1, _ = a.minibatch(1)
+    assert (
+        not torch.equal(x0, x1) and torch.equal(x0, b.minibatch(0)[0]) and torch.equal(n0, b.minibatch(0)[1])
+    )
+    seen = {tuple(r.flatten().tolist()) for r in a.train_x0}
+    assert not any(tuple(r.flatten().tolist()) in seen for r in a.eval_x0)
+    task = _task("digits-weights", "pretrain", seed=0)
+    task.penalty_gradient()
+    task.penalty_gradient()
+    assert task._regularizer.calls == 2 and task.regularization() == pytest.approx(0.0, abs=1e-12)

@@ -57,6 +57,15 @@ def interval(values, seed: int = 0) -> tuple[float, float, float]:
     return m, float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
+def pair_by_seed(frame, a: tuple, b: tuple, col: str) -> tuple[np.ndarray, np.ndarray]:
+    """The values of ``col`` of two (task label, variant) pairs of a records frame over the seeds both
+    ran, seed by seed (what every paired statistic here takes)."""
+    x = frame[(frame.task == a[0]) & (frame.variant == a[1])].set_index("seed")[col]
+    y = frame[(frame.task == b[0]) & (frame.variant == b[1])].set_index("seed")[col]
+    seeds = x.index.intersection(y.index)
+    return x[seeds].to_numpy(dtype=float), y[seeds].to_numpy(dtype=float)
+
+
 def _pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..spec.outputs import TABLES
 from .html import markdown_to_html
-from .stats import CI_LEVEL, MIN_SEEDS, interval, paired_difference, paired_ratio, seeds_needed
+from .stats import CI_LEVEL, MIN_SEEDS, interval, pair_by_seed, paired_difference, paired_ratio, seeds_needed
 
 MiB = 2**20
 
@@ -131,17 +131,9 @@ def bootstrap_ci(values, seed: int = 0) -> tuple[float, float, float]:
     return interval(values, seed)
 
 
-def _pair(ok, a: tuple, b: tuple, col: str) -> tuple[np.ndarray, np.ndarray]:
-    """The values of ``col`` of two (task label, variant) pairs over the seeds both ran, seed by seed."""
-    x = ok[(ok.task == a[0]) & (ok.variant == a[1])].set_index("seed")[col]
-    y = ok[(ok.task == b[0]) & (ok.variant == b[1])].set_index("seed")[col]
-    seeds = x.index.intersection(y.index)
-    return x[seeds].to_numpy(dtype=float), y[seeds].to_numpy(dtype=float)
-
-
 def _paired(ok, a: tuple, b: tuple, col: str, fn) -> np.ndarray:
     """``fn(method values, reference values)`` over the seeds both (task label, variant) pairs ran."""
-    return fn(*_pair(ok, a, b, col))
+    return fn(*pair_by_seed(ok, a, b, col))
 
 
 def _fmt_ci(m, lo, hi, pct: bool = False, ratio: bool = False) -> str:
@@ -172,19 +164,19 @@ def claim(ok: pd.DataFrame, a: tuple, b: tuple, margin_fraction: float = REWARD_
     time ratio and reduction (log scale), the final objective's and reward's differences, the margin,
     the memory ratios, and each verdict; how many seeds would decide a reward claim that is not yet
     decided. The one computation the claims table and the verdict share."""
-    t = _pair(ok, a, b, "time_per_iter_s")
+    t = pair_by_seed(ok, a, b, "time_per_iter_s")
     ratio = paired_ratio(*t)
-    obj = _pair(ok, a, b, "objective_final")
+    obj = pair_by_seed(ok, a, b, "objective_final")
     dobj = paired_difference(*obj)
-    drew = paired_difference(*_pair(ok, a, b, "reward_final"))
+    drew = paired_difference(*pair_by_seed(ok, a, b, "reward_final"))
     ref = ok[(ok.task == b[0]) & (ok.variant == b[1])]
     gain = math.nan
     if len(ref) and "objective_init" in ref:  # the reference's own gain over the run
         gain = float((ref.objective_final - ref.objective_init).mean())
     margin = margin_fraction * abs(gain) if gain == gain else math.nan
-    act = _pair(ok, a, b, "activation_bytes")
-    graph = _pair(ok, a, b, "graph_bytes")
-    peak = _pair(ok, a, b, "peak_tensor_bytes")
+    act = pair_by_seed(ok, a, b, "activation_bytes")
+    graph = pair_by_seed(ok, a, b, "graph_bytes")
+    peak = pair_by_seed(ok, a, b, "peak_tensor_bytes")
     n = ratio[3]
     reward_verdict = _reward_verdict(*dobj[:3], margin, n=dobj[3])
     needed = None

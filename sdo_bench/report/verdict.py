@@ -16,8 +16,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..spec.outputs import TABLES
-from .stats import MIN_SEEDS, paired_difference
-from .tables import _fmt_ci, _pair, claim
+from .stats import MIN_SEEDS, pair_by_seed, paired_difference
+from .tables import _fmt_ci, claim
 
 
 def _short(verdict: str) -> str:
@@ -45,7 +45,7 @@ def _beats(ok: pd.DataFrame, task: str, method: str, reference: str) -> list[str
     for other in dict.fromkeys(ok[ok.task == task].variant):
         if other in (method,):
             continue
-        m, lo, _, n = paired_difference(*_pair(ok, (task, other), (task, method), "objective_final"))
+        m, lo, _, n = paired_difference(*pair_by_seed(ok, (task, other), (task, method), "objective_final"))
         if n >= MIN_SEEDS and lo > 0:
             out.append(f"`{other}` (+{m:.3g})")
     return out

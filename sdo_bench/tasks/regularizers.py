@@ -24,16 +24,20 @@ every method in a race optimizes the same objective. Its time is recorded apart
   conditioning's half is the same under both, ``Task.eps_reached_at``).
 * ``pretrain`` -- ReFL (Xu et al., 2023, "ImageReward: Learning and Evaluating Human Preferences for
   Text-to-Image Generation", arXiv 2304.05977, Algorithm 1: the pre-training loss beside the reward
-  loss): the denoising loss the model was trained with, on a fixed batch of its training data::
+  loss, on a fresh batch of the pre-training data at each step): the rise of the denoising loss the
+  model was trained with over the base model's, on the same batch::
 
-      R_pretrain(θ) = mean[(ε(sqrt(ᾱ_t) x_0 + sqrt(1 - ᾱ_t) n, t; θ) - n)²]
+      R_pretrain(θ) = mean[(ε(x_t, t; θ) - n)²] - mean[(ε(x_t, t; θ_0) - n)²]
+      x_t = sqrt(ᾱ_t) x_0 + sqrt(1 - ᾱ_t) n
 
-  over a fixed batch ``x_0`` (the family's ``train_data``; the same images, timesteps and noises at
-  every iteration, seed and method), with the task's conditioning (for ``condition``: the optimized
-  embedding; no guidance: the training loss is the conditional one), shifted by its value at θ_0 (as
-  the norm prior is shifted by its minimum), so that R is 0 at the start and the objective starts at
-  the reward: the rise of the pretraining loss. ``groups`` timesteps spread over the training schedule.
-  Exact; one forward and backward per group (one call for a network that takes a timestep per sample).
+  Each gradient takes a fresh, seeded minibatch ``x_0`` of the family's training data (``train_data``,
+  a pool; the same stream of minibatches for every method and seed), so that a tuned model cannot lower
+  R by fitting a fixed batch: R measures forgetting, not memorizing. The reported value (the run's
+  ``regularizer_final``) is taken on an evaluation batch of the pool that no gradient ever sees. With
+  the task's conditioning (for ``condition``: the optimized embedding; no guidance: the training loss
+  is the conditional one); ``groups`` timesteps spread over the training schedule. Exact for the
+  minibatch it is taken on; one forward at θ_0 and one forward and backward at θ per group (one call
+  for a network that takes a timestep per sample).
 """
 
 from __future__ import annotations
@@ -132,52 +136,87 @@ class KL:
 
 
 class Pretrain:
-    """ReFL's pre-training loss on a fixed batch of training data (module doc)."""
+    """ReFL's pre-training loss on fresh minibatches of the training data (module doc)."""
 
     name = "pretrain"
 
-    def __init__(self, task, groups: int = 8, seed: int = 0):
-        x0 = task.train_data
+    def __init__(self, task, batch: int = 32, groups: int = 8, seed: int = 0):
+        pool = task.train_data
+        if len(pool) < 2 * batch:
+            raise ValueError(
+                f"regularizer 'pretrain' needs at least {2 * batch} training samples, got {len(pool)}"
+            )
         g = torch.Generator().manual_seed(seed)
-        noise = torch.randn(x0.shape, generator=g, dtype=torch.float64).to(x0)
+        order = torch.randperm(len(pool), generator=g)
+        #: the evaluation batch (the reported penalty): never in a gradient's minibatch
+        self.eval_x0 = pool[order[:batch]]
+        self.eval_noise = torch.randn(self.eval_x0.shape, generator=g, dtype=torch.float64).to(pool)
+        #: the rest: the stream of minibatches the gradients are taken on, one per call
+        self.train_x0 = pool[order[batch:]]
+        self.batch, self.groups, self.seed, self.calls = batch, min(groups, batch), seed, 0
         T = task.sampler.num_train_timesteps
-        groups = min(groups, len(x0))
         #: one timestep per group, spread over the training schedule (t = 0 .. T-1)
-        self.timesteps = [round((i + 0.5) * T / groups) for i in range(groups)]
-        self.batches = []
-        for t, idx in zip(self.timesteps, torch.arange(len(x0)).chunk(groups)):
-            # the model's own training pair at t (ε-prediction: x_t = sqrt(ᾱ) x0 + sqrt(1-ᾱ) n, target n)
-            x_t, target = task.sampler.training_pair(x0[idx], noise[idx], t)
-            self.batches.append((x_t, t, target))
-        # equal groups and a network that takes one timestep per sample: one call over the stacked
-        # batch (its mean is the mean of the groups' means)
-        if task.batched_timesteps and len({len(b[0]) for b in self.batches}) == 1:
-            x = torch.cat([b[0] for b in self.batches])
-            t = torch.cat([torch.full((len(b[0]),), float(b[1]), dtype=x.dtype, device=x.device)
-                           for b in self.batches])  # fmt: skip
-            self.batches = [(x, t, torch.cat([b[2] for b in self.batches]))]
+        self.timesteps = [round((i + 0.5) * T / self.groups) for i in range(self.groups)]
         self.base = [p.detach().clone() for p in task.parameters()]
-        self.offset: float | None = None  # the loss at θ_0, taken at the first call (real tensors)
+        self.eval_offset: float | None = None  # the evaluation batch's loss at θ_0 (first call)
 
-    def value_and_gradient(self, task, grad: bool = True):
+    def _batches(self, task, x0, noise):
+        """The model's own training pairs (x_t, t, target) per timestep group; one stacked call where
+        the network takes one timestep per sample."""
+        batches = []
+        for t, idx in zip(self.timesteps, torch.arange(len(x0)).chunk(self.groups)):
+            x_t, target = task.sampler.training_pair(x0[idx], noise[idx], t)
+            batches.append((x_t, t, target))
+        if task.batched_timesteps and len({len(b[0]) for b in batches}) == 1:
+            x = torch.cat([b[0] for b in batches])
+            t = torch.cat([torch.full((len(b[0]),), float(b[1]), dtype=x.dtype, device=x.device)
+                           for b in batches])  # fmt: skip
+            batches = [(x, t, torch.cat([b[2] for b in batches]))]
+        return batches
+
+    def minibatch(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``k``-th minibatch of the stream and its noises: the same for every method and seed."""
+        g = torch.Generator().manual_seed(1_000_003 * (self.seed + 1) + k)
+        idx = torch.randperm(len(self.train_x0), generator=g)[: self.batch]
+        x0 = self.train_x0[idx]
+        return x0, torch.randn(x0.shape, generator=g, dtype=torch.float64).to(x0)
+
+    def value_and_gradient(self, task, grad: bool = True, minibatch: int | None = None):
+        """With ``grad``: the rise of the loss over θ_0's on the next fresh minibatch, and its gradient
+        (what the optimizer follows); without: the rise on the evaluation batch (what is reported).
+        ``minibatch``: on that minibatch of the stream instead, the stream not advanced (a test's
+        finite differences of one gradient)."""
         params = task.parameters()
-        if self.offset is None:
+        if minibatch is not None:
+            batches = self._batches(task, *self.minibatch(minibatch))
             with _parameters_at(params, self.base):
-                self.offset = 0.0
-                self.offset = self._loss(task, params, grad=False)[0]
-        return self._loss(task, params, grad)
+                offset = self._loss(task, params, batches, grad=False)[0]
+            value, grads = self._loss(task, params, batches, grad)
+            return value - offset, grads
+        if not grad:
+            batches = self._batches(task, self.eval_x0, self.eval_noise)
+            if self.eval_offset is None:
+                with _parameters_at(params, self.base):
+                    self.eval_offset = self._loss(task, params, batches, grad=False)[0]
+            value, _ = self._loss(task, params, batches, grad=False)
+            return value - self.eval_offset, None
+        batches = self._batches(task, *self.minibatch(self.calls))
+        self.calls += 1
+        with _parameters_at(params, self.base):
+            offset = self._loss(task, params, batches, grad=False)[0]
+        value, grads = self._loss(task, params, batches, grad=True)
+        return value - offset, grads
 
-    def _loss(self, task, params, grad: bool):
+    def _loss(self, task, params, batches, grad: bool):
         total = 0.0
         grads = [torch.zeros_like(p) for p in params] if grad else None
-        batches = self.batches
         for x_t, t, n in batches:
             with torch.set_grad_enabled(grad):
                 cond = task.condition(len(x_t)) if task.condition is not None else None
                 r = ((task.network(x_t, t, cond) - n) ** 2).mean() / len(batches)
             total += float(r.detach())
             _add_gradient(grads, r, params)
-        return total - self.offset, grads
+        return total, grads
 
 
 def build(name: str, task):

@@ -69,17 +69,12 @@ def check(s: dict, built=()) -> None:
         raise ValueError(f"weights_dir must be a directory path, got {s['weights_dir']!r}")
 
 
-#: the regularizer ``pretrain``'s fixed batch: this many training digits (sdo_bench.tasks.regularizers)
-TRAIN_BATCH = 32
-
-
-def pretrain_batch(n: int) -> torch.Tensor:
-    """``n`` training digits (model space), the same for every seed, method and iteration."""
+def pretrain_pool() -> torch.Tensor:
+    """The regularizer ``pretrain``'s data: every training digit (model space); it draws a fresh
+    minibatch from them at each gradient (:mod:`sdo_bench.tasks.regularizers`)."""
     from .data import load_split
 
-    x = load_split().train_x
-    g = torch.Generator().manual_seed(0)
-    return x[torch.randperm(len(x), generator=g)[:n]].clone()
+    return load_split().train_x.clone()
 
 
 def resolve_weights_dir(value) -> Path:
@@ -166,8 +161,8 @@ def _build(
             eval_noise = judge_noise[:n_eval]
         else:
             eval_noise = seeded_normal((n_eval, *shape[1:]), seed + 10_000, dtype, device)
-    if target != "latent":  # the regularizer `pretrain`: a fixed batch of training digits (all seeds)
-        train_data = pretrain_batch(TRAIN_BATCH).to(dtype=dtype, device=device)
+    if target != "latent":  # the regularizer `pretrain`: the training digits it draws minibatches from
+        train_data = pretrain_pool().to(dtype=dtype, device=device)
 
     task = Task(
         name=name,

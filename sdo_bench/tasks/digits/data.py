@@ -35,6 +35,15 @@ def to_model_space(images8: np.ndarray, size: int = IMAGE_SIZE) -> torch.Tensor:
 
 @lru_cache(maxsize=2)
 def load_split(size: int = IMAGE_SIZE) -> DigitsSplit:
+    """The split, on real tensors also when first asked for under the cost model's fake mode (it is
+    cached for the process: fake tensors here would outlive that mode)."""
+    from ...sampling.base import real_tensors
+
+    with real_tensors():
+        return _load_split(size)
+
+
+def _load_split(size: int) -> DigitsSplit:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 

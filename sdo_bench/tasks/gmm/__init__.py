@@ -45,8 +45,8 @@ def check(s: dict, built=()) -> None:
         S.number("target_point", x, signed=True, dtype=s["dtype"])
 
 
-#: the regularizer ``pretrain``'s fixed batch: this many draws of the initial mixture
-TRAIN_BATCH = 64
+#: the regularizer ``pretrain``'s pool: this many draws of the initial mixture (it takes minibatches of them)
+TRAIN_BATCH = 1024
 
 
 def mixture_samples(model: GMMDenoiser, n: int) -> torch.Tensor:
