@@ -358,6 +358,10 @@ def test_ci_profile_end_to_end_and_resume(tmp_path):
     rep = snakemake(w, *cmd[1:], "--report", "report.html", timeout=600)
     assert rep.returncode == 0 and (w / "report.html").stat().st_size > 50_000, rep.stderr[-2000:]
     html = (w / "report.html").read_text()
+    # the verdict: one entry per task plus the cost model's, and first in the report
+    verdict = (w / "results" / "verdict.md").read_text()
+    assert all(f"- **{t}**" in verdict for t in tasks) and "- **tiny-sd-latent** at N = 4" in verdict
+    assert "1. Verdict" in html and "cannot decide" in verdict  # the CI config has two seeds
     assert sys.executable not in html and str(Path(sys.executable).parent) not in html  # no machine paths
     for kind in ("headline", "reward_vs_iter", "samples", "scaling"):  # each kind under its own title
         assert f'"category": "{OUT.FIGURE_TITLES[kind]}"' in html or OUT.FIGURE_TITLES[kind] in html, kind

@@ -95,6 +95,17 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
                                 "tensor tracker on real tensors) (default: cuda)")),
         ("--check-iterations", dict(type=_int("--check-iterations", 0), default=3,
                                     help="timed iterations per checked row (default: 3)"))]),
+    "fit": ("will it fit? each method's largest N (with --steps: batch) on each card, predicted", [
+        ("--task", dict(REQ, help="a task name (`sdo-bench list`)")),
+        ("--method", dict(REQ, nargs="+", help="one or more gradient methods (`sdo-bench list`)")),
+        ("--dtype", dict(default="float16", choices=COST_DTYPES, help="the models' dtype")),
+        ("--batch", dict(type=_int("--batch", 1), help="images per gradient (default: the task's own)")),
+        ("--attention", dict(default="flash", choices=ATTENTION, help="the attention kernel whose memory "
+                                                                      "is counted")),
+        ("--card", dict(nargs="+", help="the cards to ask about (default: every card the cost model knows)")),
+        ("--steps", dict(type=_int("--steps", 1), help="also the largest batch at this N")),
+        ("--set", dict(PAIR, help="a task setting, any of `sdo-bench list` (e.g. --set resolution=768)")),
+        JSON]),
     "gradcheck": ("every method's gradient against bptt on one task", [
         ("--task", dict(REQ, help="a task name (`sdo-bench list`)")),
         ("--steps", dict(type=_int("--steps", 1), help="sampling steps N (default: the task's own)")), SEED,
@@ -119,7 +130,8 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("--sweeps", dict(nargs="*", default=[], help="sweep record files (figures)")),
         ("--costs", dict(nargs="*", default=[], help="sdo-bench cost --out files (predicted)")),
         ("--checks", dict(nargs="*", default=[], help="sdo-bench cost --check --out files (measured)")),
-        ("--verdict", dict(help="tables: also write the verdict (the answer in a paragraph) to this file")),
+        ("--verdict", dict(help="tables: also write the verdict (the answer in a paragraph) to this file; "
+                                "docs: the verdict to copy into docs/ and README.md")),
         ("--benchmarks", dict(nargs="*", default=[], help="Snakemake benchmark files (benchmarks)")),
         ("--out", dict(REQ, help="output directory")),
         ("--reference", dict(default="bptt", help="variant label ratios are taken against")),

@@ -242,6 +242,37 @@ def _cost(a):
     return format_rows(rows, checked=a.check)
 
 
+def _fit(a):
+    from .listing import check_names
+
+    check_names(a.task, a.method)
+    from ..cost.fit import fit
+    from ..spec.variant import Variant
+
+    rows = fit(a.task, [Variant(m) for m in a.method], dtype=a.dtype, batch=a.batch, attention=a.attention,
+               settings=pairs(a.set, "--set"), cards=a.card, steps=a.steps)  # fmt: skip
+    if a.json:
+        import json
+
+        return json.dumps(rows, indent=1)
+    cols = ["variant", "card", "max_steps"] + (["max_batch"] if a.steps else []) + ["reserve"]
+    head = {"max_steps": "largest N", "max_batch": f"largest batch at N = {a.steps}"}
+    lines = [
+        f"{a.task}, {a.dtype}, batch {a.batch or 'the task default'}, {a.attention} attention "
+        "(PREDICTED on fake tensors; the reserve is what the card needs beyond the tensors)"
+    ]
+    table = [[head.get(c, c) for c in cols]] + [
+        [
+            str(r.get(c) if r.get("status") == "ok" or c in ("variant", "card") else r.get("error"))
+            for c in cols
+        ]
+        for r in rows
+    ]
+    widths = [max(len(x[i]) for x in table) for i in range(len(cols))]
+    lines += ["  ".join(x[i].ljust(widths[i]) for i in range(len(cols))) for x in table]
+    return "\n".join(lines)
+
+
 def _gradcheck(a):
     _names(a)
     from ..experiment.gradcheck import text
@@ -264,8 +295,8 @@ def _compare(a):
 def _report(a):
     from ..report import write
 
-    if a.verdict is not None and a.what != "tables":
-        raise ValueError(f"--verdict is written with the tables (report tables), not with {a.what}")
+    if a.verdict is not None and a.what not in ("tables", "docs"):
+        raise ValueError(f"--verdict goes with report tables (written) or docs (copied), not with {a.what}")
     return write(
         a.what,
         a.records,
@@ -325,7 +356,7 @@ def _progress(a):
 
 
 HANDLERS = {
-    "list": _list, "run": _run, "sweep": _sweep, "cost": _cost, "gradcheck": _gradcheck,
+    "list": _list, "run": _run, "sweep": _sweep, "cost": _cost, "fit": _fit, "gradcheck": _gradcheck,
     "regress": _regress, "compare": _compare, "report": _report, "train-model": _train_model,
     "train-classifier": _train_classifier, "evaluate-model": _evaluate_model, "progress": _progress,
     "build-tiny": _build_tiny,

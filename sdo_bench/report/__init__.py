@@ -20,11 +20,18 @@ def write(
     """Write the tables (``what="tables"``: main, claims and, with ``costs``, the cost model's tables;
     with ``checks``, ``sdo-bench cost --check`` rows, the cost check's table),
     the figures, the time per rule family (``"benchmarks"``: Snakemake's ``benchmarks`` files) or the
-    README's figures (``"docs"``) into ``out``; returns a line saying what. ``verdict`` (tables): also
-    write the verdict (:mod:`.verdict`) to this file."""
+    README's figures (``"docs"``) into ``out``; returns a line saying what. ``verdict``: with the tables,
+    also write the verdict (:mod:`.verdict`) to this file; with ``docs``, the verdict to copy into docs/
+    and README.md's verdict block."""
     from ..records.io import check_dir
 
     check_dir(out, "--out")
+    if what == "docs":  # verdict: the default run's, copied into docs/ and the README
+        from .docs import refresh
+
+        if verdict is not None and not Path(verdict).is_file():
+            raise ValueError(f"--verdict {verdict} does not exist; run the default workflow first")
+        return refresh(out, records, verdict, "README.md" if verdict is not None else None)
     if verdict is not None:
         from ..records.io import check_outputs
 
@@ -45,10 +52,6 @@ def write(
         from .benchmarks import write as write_benchmarks
 
         return write_benchmarks(benchmarks, out)
-    if what == "docs":
-        from .docs import refresh
-
-        return refresh(out, records)
     from ..records.io import read_json, read_record
     from . import cost
     from .load import load_records

@@ -123,7 +123,7 @@ def figures(tasks, swept_tasks, cost_tasks=(), out=FIGURES_DIR, kinds: bool = Fa
 
 #: each figure kind's title in the report (its caption: workflow/report/figures/<kind>.rst)
 FIGURE_TITLES = {
-    "headline": "Headline: objective against cost",
+    "headline": "Headline: reward and time against bptt",
     "reward_vs_iter": "Reward against iterations",
     "reward_vs_time": "Reward against time",
     "samples": "Samples before and after",

@@ -37,6 +37,7 @@ rule docs_figures:
     input:
         figures=lambda w: list(DOCS_FIGURES.values()),
         records=PLAN.run_records()[:1],
+        verdict=OUT.VERDICT,
     output:
         "docs/figures/SOURCE.md",
     log:
@@ -46,4 +47,5 @@ rule docs_figures:
     params:
         sdo_bench=SDO_BENCH,
     shell:
-        "{params.sdo_bench} report docs --records {input.records} --out docs/figures > {log} 2>&1"
+        "{params.sdo_bench} report docs --records {input.records} --verdict {input.verdict} "
+        "--out docs/figures > {log} 2>&1"

@@ -8,13 +8,25 @@ rule tables:
         checks=PLAN.cost_check_records(),
     output:
         verdict=OUT.VERDICT,
-        verdict_html=report(OUT.VERDICT_HTML, caption="../report/verdict.rst", category="1. Verdict"),
+        verdict_html=report(
+            OUT.VERDICT_HTML,
+            caption="../report/verdict.rst",
+            category="1. Verdict",
+            labels={"table": "verdict"},
+        ),
         csv=TABLES["csv"],
         md=TABLES["md"],
         tex=TABLES["tex"],
         claims=TABLES["claims"],
-        html=report(TABLES["html"], caption="../report/main_table.rst", category="Tables"),
-        claims_html=report(TABLES["claims_html"], caption="../report/claims.rst", category="Tables"),
+        html=report(
+            TABLES["html"], caption="../report/main_table.rst", category="Tables", labels={"table": "main"}
+        ),
+        claims_html=report(
+            TABLES["claims_html"],
+            caption="../report/claims.rst",
+            category="Tables",
+            labels={"table": "claims"},
+        ),
         cost=[TABLES[k] for k in ("cost_csv", "cost_md", "oom_md") if k in TABLES],
         cost_html=[
             report(TABLES[k], caption="../report/cost.rst", category="Cost model (predicted)")
