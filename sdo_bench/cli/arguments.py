@@ -106,6 +106,13 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         ("--steps", dict(type=_int("--steps", 1), help="also the largest batch at this N")),
         ("--set", dict(PAIR, help="a task setting, any of `sdo-bench list` (e.g. --set resolution=768)")),
         JSON]),
+    "gpu-check": ("every cost-model family checked on this machine's GPU in one command", [
+        ("--device", dict(default="cuda", help="cuda, cuda:N, or cpu (the tiny tasks only: a substitution)")),
+        ("--out", dict(default="results/tables", help="the folder of gpu_check.{csv,md} and the overheads")),
+        ("--time-limit", dict(type=float, default=480.0, help="seconds; rows past it are listed as not run")),
+        ("--iterations", dict(type=_int("--iterations", 0), default=2, help="timed iterations per row")),
+        ("--tasks", dict(nargs="+", help="only these tasks of the plan (default: all, cheapest first)")),
+        JSON]),
     "gradcheck": ("every method's gradient against bptt on one task", [
         ("--task", dict(REQ, help="a task name (`sdo-bench list`)")),
         ("--steps", dict(type=_int("--steps", 1), help="sampling steps N (default: the task's own)")), SEED,

@@ -273,6 +273,25 @@ def _fit(a):
     return "\n".join(lines)
 
 
+def _gpu_check(a):
+    from ..cost import gpu_check
+
+    known = {t for t, _ in (*gpu_check.TINY, *gpu_check.PAPER)}
+    for t in a.tasks or []:
+        if t not in known:
+            raise ValueError(
+                f"--tasks: {t!r} is not in the GPU check's plan; valid choices: {', '.join(sorted(known))}"
+            )
+    result = gpu_check.run(a.device, a.out, a.time_limit, a.iterations, tasks=a.tasks)
+    if a.json:
+        import json
+
+        from ..records.io import _clean
+
+        return json.dumps(_clean(result), indent=1, default=str)
+    return gpu_check.text(result)
+
+
 def _gradcheck(a):
     _names(a)
     from ..experiment.gradcheck import text
@@ -356,8 +375,9 @@ def _progress(a):
 
 
 HANDLERS = {
-    "list": _list, "run": _run, "sweep": _sweep, "cost": _cost, "fit": _fit, "gradcheck": _gradcheck,
-    "regress": _regress, "compare": _compare, "report": _report, "train-model": _train_model,
+    "list": _list, "run": _run, "sweep": _sweep, "cost": _cost, "fit": _fit, "gpu-check": _gpu_check,
+    "gradcheck": _gradcheck, "regress": _regress, "compare": _compare, "report": _report,
+    "train-model": _train_model,
     "train-classifier": _train_classifier, "evaluate-model": _evaluate_model, "progress": _progress,
     "build-tiny": _build_tiny,
 }  # fmt: skip

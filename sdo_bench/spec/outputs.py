@@ -63,6 +63,8 @@ CHECK_TABLES = {
     "cost_check_md": "cost_check.md",
     "cost_check_html": "cost_check.html",
 }
+#: ``sdo-bench gpu-check``'s tables (:mod:`sdo_bench.cost.gpu_check`), in the folder it is given
+GPU_CHECK_TABLES = {"csv": "gpu_check.csv", "md": "gpu_check.md", "overheads": "gpu_check_overheads.json"}
 #: where the time goes (:func:`sdo_bench.report.benchmarks.write`)
 TIME_PER_RULE = {"md": "time_per_rule.md", "csv": "time_per_rule.csv", "html": "time_per_rule.html"}
 
