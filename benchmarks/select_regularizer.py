@@ -111,7 +111,11 @@ def summary(paths: list[str]) -> None:
         {(r.get("commit") or "?")[:12] + (" (uncommitted changes)" if r.get("dirty") else "") for r in rows}
     )
     machines = sorted({r.get("cpu") or "?" for r in rows})
-    lines += ["", f"Runs of commit {', '.join(commits)} on {', '.join(machines)}."]
+    lines += [
+        "",
+        f"Runs (`benchmarks/regularizer_selection.jsonl`, one JSON line each) of commit "
+        f"{', '.join(commits)} on {', '.join(machines)}.",
+    ]
     print("\n".join(lines))
 
 

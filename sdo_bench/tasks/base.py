@@ -78,7 +78,9 @@ class Task:
     regularizer: str = "none"
     regularizer_weight: float = 0.0
     _regularizer: Any = None
-    train_data: torch.Tensor | None = None  # a fixed batch of the model's training data (``pretrain``)
+    #: the model's training data, made on demand (the ``pretrain`` regularizer's pool: nothing is resident
+    #: in a task that does not use it)
+    train_data: Callable[[], torch.Tensor] | None = None
     #: the network takes one timestep per sample (a (B,) tensor): the regularizer batches its steps
     batched_timesteps: bool = False
     #: what stays in memory beside the optimized tensors, in the cost model's words ("UNet, VAE, …")

@@ -141,7 +141,7 @@ class Pretrain:
     name = "pretrain"
 
     def __init__(self, task, batch: int = 32, groups: int = 8, seed: int = 0):
-        pool = task.train_data
+        pool = task.train_data()
         if len(pool) < 2 * batch:
             raise ValueError(
                 f"regularizer 'pretrain' needs at least {2 * batch} training samples, got {len(pool)}"

@@ -14,8 +14,8 @@ Tasks (docs/design.md §4), all rewarding ``log p(target_digit | image)`` under 
 
 The parameter targets are regularized by default (:mod:`sdo_bench.tasks.regularizers`), each with the kind
 and weight measured to keep ``bptt``'s final samples digits at the least cost in reward (N = 10, 10
-iterations, seeds 0-2, the judge's p(a digit) >= 0.8 on every seed): ``kl`` at 3000 for the condition,
-``pretrain`` at 3000 for LoRA and at 1000 for all weights.
+iterations, seeds 0-2, the judge's p(a digit) >= 0.8 on every seed; docs/regularizer-selection.md):
+``kl`` at 3000 for the condition and for LoRA, ``pretrain`` at 3000 for all weights.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def _build(
         else:
             eval_noise = seeded_normal((n_eval, *shape[1:]), seed + 10_000, dtype, device)
     if target != "latent":  # the regularizer `pretrain`: the training digits it draws minibatches from
-        train_data = pretrain_pool().to(dtype=dtype, device=device)
+        train_data = lambda: pretrain_pool().to(dtype=dtype, device=device)  # noqa: E731
 
     task = Task(
         name=name,
@@ -234,8 +234,8 @@ def digits_condition(name, **kw):
     lr=5e-3,
     lora_rank=4,
     eval_batch=32,
-    # measured: ReFL's pretraining loss at 3000 (p(a digit) 0.90, 0.92, 0.88; unregularized 0.03, 0.00, 0.15)
-    regularizer="pretrain",
+    # chosen by benchmarks/select_regularizer.py (docs/regularizer-selection.md): DPOK's KL at 3000
+    regularizer="kl",
     regularizer_weight=3000.0,
     **COMMON,
     **JUDGED,
@@ -252,9 +252,9 @@ def digits_lora(name, **kw):
     iterations=60,
     lr=3e-4,
     eval_batch=32,
-    # measured: ReFL's pretraining loss at 1000 (p(a digit) 0.95, 0.98, 0.98; unregularized 0.00, 0.00, 0.99)
+    # chosen by benchmarks/select_regularizer.py (docs/regularizer-selection.md): ReFL pretraining, 3000
     regularizer="pretrain",
-    regularizer_weight=1000.0,
+    regularizer_weight=3000.0,
     **COMMON,
     **JUDGED,
 )
