@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..spec.outputs import TABLES_DIR
 from ..spec.settings import ATTENTION, COST_DTYPES, DTYPES
 
 PAIR = dict(action="append", default=[], metavar="KEY=VALUE")
@@ -108,7 +109,7 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         JSON]),
     "gpu-check": ("every cost-model family checked on this machine's GPU in one command", [
         ("--device", dict(default="cuda", help="cuda, cuda:N, or cpu (the tiny tasks only: a substitution)")),
-        ("--out", dict(default="results/tables", help="the folder of gpu_check.{csv,md} and the overheads")),
+        ("--out", dict(default=TABLES_DIR, help="the folder of gpu_check.{csv,md} and the overheads")),
         ("--time-limit", dict(type=float, default=480.0, help="seconds; rows past it are listed as not run")),
         ("--iterations", dict(type=_int("--iterations", 0), default=2, help="timed iterations per row")),
         ("--tasks", dict(nargs="+", help="only these tasks of the plan (default: all, cheapest first)")),

@@ -20,6 +20,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..spec.outputs import TABLES_DIR
+
 #: (task, N), cheapest first; the tiny tasks are the CPU substitution's whole plan
 TINY = (("tiny-sd-latent", 2), ("tiny-sd3-latent", 2), ("tiny-flux-latent", 2))
 PAPER = (
@@ -48,7 +50,7 @@ def plan(device_type: str, methods=METHODS) -> list[tuple[str, int, str]]:
 
 def run(
     device: str = "cuda",
-    out_dir="results/tables",
+    out_dir=TABLES_DIR,
     time_limit_s: float = 480.0,
     iterations: int = 2,
     methods=METHODS,

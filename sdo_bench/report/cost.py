@@ -197,6 +197,16 @@ def figure(df: pd.DataFrame, task: str, path: Path) -> None:
     plt.close(fig)
 
 
+def at_closest_n(ok: pd.DataFrame, method: str, at: int):
+    """Per cost task and dtype: ``(task, dtype, N, rows by variant, method's row)`` at N = ``at`` or the
+    closest N predicted, where ``method`` has a row there."""
+    for (task, dtype), g in ok.groupby(["task", "dtype"], sort=True):
+        n = min(set(g.steps), key=lambda s: (abs(s - at), s))
+        g = g[g.steps == n].set_index("variant")
+        if method in g.index:
+            yield task, dtype, n, g, g.loc[method]
+
+
 def claims_rows(df: pd.DataFrame, method: str = "sdo", at: int = 50) -> list[str]:
     """Paper-scale rows of the claims table: ``method`` against ``bptt`` and ``checkpoint`` at N = ``at``
     (or the closest N predicted), in activation memory and FLOPs, with the verdict on "~90% less"."""
@@ -217,12 +227,7 @@ def claims_rows(df: pd.DataFrame, method: str = "sdo", at: int = 50) -> list[str
         "| backward FLOP reduction | verdict |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for (task, dtype), g in ok.groupby(["task", "dtype"], sort=True):
-        n = min(set(g.steps), key=lambda s: (abs(s - at), s))
-        g = g[g.steps == n].set_index("variant")
-        if method not in g.index:
-            continue
-        m = g.loc[method]
+    for task, dtype, n, g, m in at_closest_n(ok, method, at):
         for ref in ("bptt", "checkpoint"):
             if ref not in g.index:
                 continue

@@ -88,14 +88,10 @@ def paper_entries(cost_rows: pd.DataFrame, method: str = "sdo", at: int = 50) ->
     as ratios to bptt's and checkpoint's, and the cards each of the three fits."""
     if cost_rows is None or cost_rows.empty:
         return []
-    ok = cost_rows[cost_rows.status == "ok"]
+    from .cost import at_closest_n
+
     lines = []
-    for (task, dtype), g in ok.groupby(["task", "dtype"], sort=True):
-        n = min(set(g.steps), key=lambda s: (abs(s - at), s))
-        g = g[g.steps == n].set_index("variant")
-        if method not in g.index:
-            continue
-        m = g.loc[method]
+    for task, dtype, n, g, m in at_closest_n(cost_rows[cost_rows.status == "ok"], method, at):
         batch = int(m.batch) if "batch" in g and m.batch == m.batch else 1
         parts = []
         for ref in ("bptt", "checkpoint"):
