@@ -192,7 +192,7 @@ def test_bptt_matches_finite_differences_on_the_digits_flow():
 def test_the_flow_pretrain_regularizer_is_the_rectified_flow_loss():
     """``pretrain`` on a flow task regresses the velocity n - x0 at x_σ = (1 - σ) x0 + σ n, so
     x_σ - σ · target gives back the training digits (the DDPM's pair would not)."""
-    task = build("digits-flow-lora", batch=2, judge=False)
+    task = build("digits-flow-lora", batch=2, judge=False, regularizer="pretrain")
     reg = task._regularizer
     x0, noise = reg.minibatch(0)
     x_t, t, target = reg._batches(task, x0, noise)[0]
