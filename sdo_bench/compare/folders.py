@@ -19,6 +19,8 @@ import math
 import os
 from pathlib import Path
 
+from ..records.io import compared_time
+
 #: deterministic per seed; a difference is a change
 EXACT = ("status", "peak_tensor_bytes", "graph_bytes", "nfe_forward", "nfe_backward")
 RATIOS = ("time_per_iter_s",)
@@ -95,12 +97,6 @@ def _num(v):
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
 
 
-def _time(r: dict) -> dict:
-    """A record's time per iteration: its compute time where it has one (CPU time, CUDA events), else
-    its wall-clock time."""
-    return r.get("compute_time_per_iter_s") or r.get("time_per_iter_s") or {}
-
-
 def cases(records: list[dict], common: set | None = None) -> dict[str, dict]:
     """Per ``task/variant``: each figure seed by seed (exact and shift figures) or as the mean over the
     finished seeds (ratios); ``common``: only these (case, seed) pairs, those both sides ran."""
@@ -118,7 +114,7 @@ def cases(records: list[dict], common: set | None = None) -> dict[str, dict]:
             c[fig] = {s: r.get(fig) for s, r in sorted(seeds.items())}
         for fig in SHIFTS:
             c[fig] = {s: _num(r.get(fig)) for s, r in seeds.items() if r.get("status") == "ok"}
-        times = [_num(_time(r).get("median")) for r in seeds.values()]
+        times = [_num(compared_time(r).get("median")) for r in seeds.values()]
         times = [t for t in times if math.isfinite(t)]
         c["time_per_iter_s"] = sum(times) / len(times) if times else math.nan
         peaks = [_num(r.get("peak_tensor_bytes")) for r in seeds.values()]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from . import bptt, checkpoint, truncated, adjoint, sdo, drtune, draft_lv, refl  # noqa: F401  # isort: skip
 from ..spec.variant import Variant
 from .base import GradientMethod, GradientResult, Option
-from .registry import REGISTRY, build, check_variants, describe, get, names, register
+from .registry import REGISTRY, build, check_variants, get, names, register
 
 __all__ = [
     "GradientMethod",
@@ -22,7 +22,6 @@ __all__ = [
     "Variant",
     "build",
     "check_variants",
-    "describe",
     "get",
     "names",
     "register",

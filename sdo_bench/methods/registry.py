@@ -52,12 +52,3 @@ def check_variants(variants: list[Variant]) -> None:
         raise ValueError(f"variants {labels} name a variant twice; give each its own label")
     for v in variants:
         build(v)
-
-
-def describe() -> str:
-    """Every method with its options and their defaults (``sdo-bench list``)."""
-    lines = ["methods:"]
-    for name, cls in REGISTRY.items():
-        lines.append(f"  {name:24s} {cls.summary()}")
-        lines += [f"      {k} (default {o.default!r}): {o.help}" for k, o in cls.options.items()]
-    return "\n".join(lines)

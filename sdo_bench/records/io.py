@@ -317,6 +317,12 @@ def write_npz_atomic(path: str | os.PathLike, **arrays) -> None:
         raise
 
 
+def compared_time(rec: dict) -> dict:
+    """The time per iteration every comparison takes from a record (median, p10, p90): its compute time
+    where it has one (CPU time, CUDA events: it holds on a busy machine), else its wall-clock time."""
+    return rec.get("compute_time_per_iter_s") or rec.get("time_per_iter_s") or {}
+
+
 #: the statuses of a run that did not finish (``sdo-bench run --strict`` exits 1 on any)
 FAILED = ("error", "oom", "diverged")
 

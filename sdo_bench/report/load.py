@@ -12,14 +12,13 @@ TENSOR_SPLIT = ("weights_bytes", "activation_bytes", "optimizer_state_bytes", "c
 
 def load_records(paths) -> pd.DataFrame:
     """One row per record; nested fields flattened to the columns the report uses."""
-    from ..records.io import read_record
+    from ..records.io import compared_time, read_record
 
     rows = []
     for p in map(Path, paths):
         rec = read_record(p)
         wall = rec.get("time_per_iter_s") or {}
-        # the compute time where the record has it (CPU time, CUDA events): what holds on a busy machine
-        tpi = rec.get("compute_time_per_iter_s") or wall
+        tpi = compared_time(rec)
         judge = rec.get("judge") or {}
         rows.append(
             {

@@ -134,13 +134,6 @@ def seeds_needed(x, y, margin: float = 0.0, most: int = 1000) -> int | None:
     return None
 
 
-def method_name(n: int) -> str:
-    """How :func:`interval` takes the interval of ``n`` seeds (for captions and tables)."""
-    if n < MIN_SEEDS:
-        return f"none ({n} seed{'s' if n != 1 else ''}: an interval needs {MIN_SEEDS})"
-    return "t-interval" if n < BCA_FROM else f"BCa bootstrap ({BOOTSTRAP} resamples)"
-
-
 def band(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and 95% t-interval over the rows of ``Y`` (seeds × points), point by point (a figure's
     band; it collapses to the mean below :data:`MIN_SEEDS` seeds)."""

@@ -131,11 +131,6 @@ def bootstrap_ci(values, seed: int = 0) -> tuple[float, float, float]:
     return interval(values, seed)
 
 
-def _paired(ok, a: tuple, b: tuple, col: str, fn) -> np.ndarray:
-    """``fn(method values, reference values)`` over the seeds both (task label, variant) pairs ran."""
-    return fn(*pair_by_seed(ok, a, b, col))
-
-
 def _fmt_ci(m, lo, hi, pct: bool = False, ratio: bool = False) -> str:
     if ratio:
         f = lambda v: f"{v:.3f}x"  # noqa: E731

@@ -164,20 +164,3 @@ def make(name: str, settings: dict, explicit=()) -> Task:
         k: (str(v) if isinstance(v, (torch.dtype, torch.device)) else v) for k, v in config.items()
     }
     return task
-
-
-def _short(v) -> str:
-    if isinstance(v, list):
-        return f"[{len(v)} items]"
-    return repr(v) if isinstance(v, str) else str(v)
-
-
-def describe() -> str:
-    """Every task with its settings and their defaults (``sdo-bench list``)."""
-    lines = ["tasks:"]
-    for name in names():
-        s = spec(name)
-        shown = ", ".join(f"{k}={_short(v)}" for k, v in s.defaults.items())
-        rest = ", ".join(k for k in COMMON_OVERRIDES if k not in s.defaults)
-        lines += [f"  {name:24s} {s.description}", f"      options (--set KEY=VALUE): {shown}; also {rest}"]
-    return "\n".join(lines)
