@@ -348,9 +348,9 @@ CONFIG_CASES = [
      "cost_check (gmm-latent, N=2)"),
     ({"report": {"reward_margin": float("nan")}}, "report.reward_margin"),
     ({"tasks": [{"task": "gmm-latent", "options": {"lr": float("inf")}}]}, "tasks[0].options.lr"),
-    ({"tasks": [{"task": "sdxl-latent-hpsv2"}]}, "tasks[0].task"),
-    ({"tasks": [{"task": "flux-dev-latent-hpsv2"}]}, "cost-model-only"),
-    ({"sweeps": {"tasks": ["sd35-medium-latent-hpsv2"], "steps": [4]}}, "sweeps.tasks"),
+    ({"tasks": [{"task": "sdxl-latent-hpsv2"}]}, "sdxl_path is not set"),
+    ({"tasks": [{"task": "flux-dev-latent-hpsv2"}]}, "flux_path is not set"),
+    ({"sweeps": {"tasks": ["sd35-medium-latent-hpsv2"], "steps": [4]}}, "sd35_path is not set"),
 ]  # fmt: skip
 
 

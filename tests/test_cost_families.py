@@ -116,16 +116,21 @@ def test_bad_input_on_the_new_families_is_one_line_and_exit_2(capsys, args, need
     assert code == 2 and len(err.splitlines()) == 1 and needle in err, err
 
 
-def test_paper_scale_tasks_are_cost_model_only_in_one_line(capsys, tmp_path):
+@pytest.mark.parametrize("task,key", [("flux-dev-latent-hpsv2", "flux_path"), ("sdxl-lora-hpsv2", "sdxl_path"),
+                                      ("sd35-large-condition-hpsv2", "sd35_path")])  # fmt: skip
+def test_a_paper_scale_run_without_its_weights_is_one_line_naming_the_option(capsys, tmp_path, task, key):
+    """Exit 2, one line naming the option and where to get the weights, nothing written."""
     from sdo_bench.cli.commands import main
 
-    args = ["run", "--task", "flux-dev-latent-hpsv2", "--method", "sdo", "--steps", "2"]
+    args = ["run", "--task", task, "--method", "sdo", "--steps", "2"]
     try:
         code = main([*args, "--out", str(tmp_path / "r.json")])
     except SystemExit as e:
         code = e.code
     err = capsys.readouterr().err.strip()
-    assert code == 2 and len(err.splitlines()) == 1 and "cost model only" in err, err
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert f"option {key} is not set" in err and "huggingface-cli download" in err, err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow

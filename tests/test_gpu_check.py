@@ -11,13 +11,14 @@ import torch
 from sdo_bench.cli.commands import main
 
 
-def test_the_cpu_substitution_checks_a_tiny_task(tmp_path):
+def test_the_cpu_substitution_checks_every_tiny_family(tmp_path):
     from sdo_bench.cost import gpu_check
 
-    result = gpu_check.run("cpu", tmp_path, methods=("sdo", "bptt"), tasks=["tiny-sd-latent"], iterations=1)
-    assert result["checked"] == result["planned"] == 2
+    result = gpu_check.run("cpu", tmp_path, methods=("sdo", "bptt"), iterations=1)
+    assert result["checked"] == result["planned"] == 2 * len(gpu_check.TINY) == 8
     table = pd.read_csv(tmp_path / "gpu_check.csv")
-    assert list(table.variant) == ["sdo", "bptt"] and (table.check_status == "ok").all()
+    assert list(table.task) == [t for t, _ in gpu_check.TINY for _ in range(2)]
+    assert list(table.variant) == ["sdo", "bptt"] * 4 and (table.check_status == "ok").all()
     assert (table.ratio_peak_tensor_bytes == 1.0).all()  # the tracker on real tensors: to the byte
     assert "GPU check on the CPU (substituted)" in (tmp_path / "gpu_check.md").read_text()
     assert json.loads((tmp_path / "gpu_check_overheads.json").read_text())["card"] == "cpu"

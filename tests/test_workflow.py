@@ -104,7 +104,7 @@ def test_what_a_profile_sets_for_run_reaches_every_run_rule_evaluated(tmp_path):
         ("tasks:\n  - {task: gmm-latent, lr: -1}\n", "config error at key tasks[0].lr"),
         ("tasks:\n  - {task: gmm-latent, options: {lr: .nan}}\n", "tasks[0].options.lr: must be a finite"),
         ("report: {reward_margin: .nan}\n", "config key report.reward_margin: must be a finite number"),
-        ("tasks:\n  - {task: sdxl-latent-hpsv2}\n", "tasks[0].task: 'sdxl-latent-hpsv2' is a cost-model"),
+        ("tasks:\n  - {task: sdxl-latent-hpsv2}\n", "tasks[0] (sdxl-latent-hpsv2): option sdxl_path is not set"),
         ("cost: {tasks: [gmm-latent], steps: [5000]}\n", "config key cost.steps: steps must be <= 1000"),
         ("sedes: [0]\n", "config error: Additional properties are not allowed ('sedes' was unexpected)"),
         ("tasks:\n  - {task: gmm-latent, stepz: 3}\n", "config error at key tasks[0]: Additional"),
@@ -492,3 +492,39 @@ def test_a_job_killed_after_its_first_seed_keeps_it(tmp_path):
     log = (w / "logs/runs/gmm-latent.log").read_text()
     assert "seed=0: ok" in log and "kept: made earlier from the same settings" in log
     assert json.loads((w / target).read_text())["status"] == "ok"
+
+
+#: what a placeholder pipeline directory gets (every family's subfolders: the config check looks for them)
+PIPELINE_DIRS = ("unet", "transformer", "vae", "text_encoder", "text_encoder_2", "text_encoder_3",
+                 "tokenizer", "tokenizer_2", "tokenizer_3", "scheduler")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "configfile,key,runs",
+    [("config/sdxl.yaml", "sdxl_path", 3), ("config/sd35.yaml", "sd35_path", 6),
+     ("config/flux.yaml", "flux_path", 6)],
+)  # fmt: skip
+def test_the_family_configs_plan_every_run_once_their_paths_exist(tmp_path, configfile, key, runs):
+    """As shipped (placeholder paths) the dry run stops on the first, in one line naming the key and the
+    files; with the placeholders standing for real directories (empty, as the check opens nothing) it
+    plans one job per task (every method and seed) on CUDA."""
+    w = workdir(tmp_path)
+    p = snakemake(w, "-n", "--configfile", configfile)
+    lines = [ln for ln in (p.stdout + p.stderr).splitlines() if f"{key}: directory" in ln]
+    assert p.returncode != 0 and len(lines) == 1 and "model_index.json" in lines[0], p.stderr[-2000:]
+    text = (ROOT / configfile).read_text()
+    for placeholder in sorted(set(re.findall(r"/path/to/[^\s}#,]+", text))):
+        fake = tmp_path / placeholder.removeprefix("/path/to/")
+        if placeholder.endswith(".pt"):
+            fake.write_text("x")
+        else:
+            for name in PIPELINE_DIRS:
+                (fake / name).mkdir(parents=True)
+            (fake / "model_index.json").write_text("{}")
+        text = text.replace(placeholder, str(fake))
+    (w / "real.yaml").write_text(text)
+    p = snakemake(w, "-n", "-p", "--configfile", "real.yaml")
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-3000:]
+    assert out.count("run --spec") == runs and '"seeds":[0,1,2]' in out and '"device":"cuda"' in out
+    assert f"--set {key}={tmp_path}" in out or f'"{key}":"{tmp_path}' in out

@@ -163,8 +163,10 @@ COMMANDS = {  # name: (help, [(flag, argparse keywords)])
         JSON]),
     "progress": ("runs done and time left per rule family of a running workflow", [
         ("family", dict(choices=["runs", "sweeps", "cost"], help="the rule family")), JSON]),
-    "build-tiny": ("build tiny-sd and tiny open_clip checkpoints (random weights, offline)", [
-        ("--sd-out", dict(REQ, help="the tiny-sd pipeline directory")),
+    "build-tiny": ("save a tiny pipeline and the tiny open_clip checkpoints (random weights, offline)", [
+        ("--family", dict(choices=["sd", "sdxl", "sd3", "flux"], default="sd",
+                          help="the pipeline: tiny-sd (default), tiny-sdxl, tiny-sd3 or tiny-flux")),
+        ("--sd-out", dict(REQ, help="the tiny pipeline directory (the tiny tasks' weights_dir)")),
         ("--clip-out", dict(REQ, help="the tiny open_clip checkpoints' directory")), SEED]),
 }
 # fmt: on

@@ -349,9 +349,9 @@ def _evaluate_model(a):
 
 
 def _build_tiny(a):
-    from ..tasks.stable_diffusion.tiny import build_all
+    from ..tasks.pipelines import build_tiny
 
-    return build_all(Path(a.sd_out), Path(a.clip_out), seed=a.seed)
+    return build_tiny(a.family, Path(a.sd_out), Path(a.clip_out), seed=a.seed)
 
 
 def _list(a):

@@ -23,7 +23,7 @@ from pathlib import Path
 from ..spec.outputs import TABLES_DIR
 
 #: (task, N), cheapest first; the tiny tasks are the CPU substitution's whole plan
-TINY = (("tiny-sd-latent", 2), ("tiny-sd3-latent", 2), ("tiny-flux-latent", 2))
+TINY = (("tiny-sd-latent", 2), ("tiny-sdxl-latent", 2), ("tiny-sd3-latent", 2), ("tiny-flux-latent", 2))
 PAPER = (
     ("sd15-latent-hpsv2", 2),
     ("sdxl-latent-hpsv2", 2),

@@ -86,16 +86,6 @@ def _finite(node, key: str) -> None:
             _finite(v, f"{key}[{i}]")
 
 
-def _runs(key: str, name: str, catalog: dict) -> None:
-    """A task that only the cost model can build (a paper-scale family without a weights loader) has no
-    place where runs are planned."""
-    if catalog.get(name, {}).get("cost_only"):
-        raise ValueError(
-            f"config key {key}: {name!r} is a cost-model-only task (paper scale, built from configs with "
-            "no weights); list it under cost.tasks, or run a task `sdo-bench list` does not mark so"
-        )
-
-
 def check(plan) -> dict[str, Variant]:
     """Every name and value of ``plan.config`` (the plan's catalog filled first); returns the variants
     by label, in config order."""
@@ -117,7 +107,6 @@ def check(plan) -> dict[str, Variant]:
     for i, entry in enumerate(c["tasks"]):
         name = entry["task"]
         _known(f"tasks[{i}].task", [name], known, "task")
-        _runs(f"tasks[{i}].task", name, plan.catalog)
         label = entry.get("label") or name
         if label in seen:
             raise ValueError(f"config key tasks[{i}]: {label!r} listed twice; give one entry its own `label`")
@@ -165,8 +154,6 @@ def check(plan) -> dict[str, Variant]:
                 _check_variant(v, n, f"tasks[{i}] ({label}, N={n})")
     _known("sweeps.methods", c["sweeps"]["methods"], list(variants), "method label")
     _known("sweeps.tasks", c["sweeps"]["tasks"], list(dict.fromkeys(known + labels)), "task or label")
-    for name in c["sweeps"]["tasks"]:
-        _runs("sweeps.tasks", plan.name_of(name), plan.catalog)
     for name in c["sweeps"]["tasks"]:  # every N as its job will build it
         settings = {k: v for k, v in plan.task_settings(name).items() if k not in ("device", "steps")}
         for n in c["sweeps"]["steps"]:

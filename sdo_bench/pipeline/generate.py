@@ -37,7 +37,6 @@ def catalog() -> dict:
             "defaults": _plain(s.defaults),
             "options": sorted(s.option_names()),
             "workflow": asdict(s.workflow) if s.workflow else None,
-            "cost_only": s.cost_only,
         }
     methods = {
         name: {

@@ -74,6 +74,8 @@ def provenance(config: dict, device) -> dict:
         "device_name": device_name(device),
         "threads": torch.get_num_threads(),
         "config_hash": config_hash(config),
+        # every setting the task was built with, defaults included (weights paths, dtype, text encoders)
+        "task_settings": config.get("task_config"),
         "start_time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "host": platform.node(),
         "cpu_model": cpu_model(),
@@ -86,9 +88,10 @@ def provenance(config: dict, device) -> dict:
 def cpu_model() -> str:
     """The CPU's model name (Linux's /proc/cpuinfo, else the platform's word for it)."""
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor() or platform.machine()

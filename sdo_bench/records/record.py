@@ -246,6 +246,7 @@ class Record:
                 "device_name": {"type": "string"},
                 "config_hash": {"type": "string"},
                 "start_time": {"type": "string"},
+                "task_settings": {"type": ["object", "null"]},
                 "job": {
                     "type": "object",
                     "description": "the job spec this run belonged to (sdo_bench.spec.job.RunJob: task, "

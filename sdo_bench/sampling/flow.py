@@ -22,13 +22,14 @@ import torch
 from .base import Sampler, check_steps, real_tensors
 
 
-def flow_scheduler(config: dict):
-    """diffusers' ``FlowMatchEulerDiscreteScheduler`` from a config, on real tensors (its constructor
-    reads its own σ table, also under the cost model's fake mode)."""
+def flow_scheduler(config, **overrides):
+    """diffusers' ``FlowMatchEulerDiscreteScheduler`` from a config (a dict, or a scheduler's own
+    ``config``) with ``overrides``, on real tensors (its constructor reads its own σ table, also under
+    the cost model's fake mode)."""
     from diffusers import FlowMatchEulerDiscreteScheduler
 
     with real_tensors():
-        return FlowMatchEulerDiscreteScheduler(**config)
+        return FlowMatchEulerDiscreteScheduler.from_config(dict(config), **overrides)
 
 
 def flux_mu(image_seq_len: int, config) -> float:

@@ -9,8 +9,10 @@ every family (the targets as the Stable Diffusion 1.5 family builds them):
 * ``lora``: a peft LoRA adapter on the denoiser's attention projections (B = 0: the model starts
   unchanged), trained on a fixed set of noises and evaluated on ``eval_batch`` held-out ones.
 
-The paper-scale tasks of these families are built for the cost model only (models from their shipped
-configs on fake tensors, :func:`sdo_bench.weights.configs_only`); each row of the cost model says what is
+A family's parts come from its diffusers pipeline — the user's local directory at paper scale, or the
+family's tiny random pipeline saved to disk — loaded by :func:`open_pipeline`, with the conditioning its
+own ``encode_prompt`` makes (:func:`encoded`). Under the cost model (:func:`sdo_bench.weights.configs_only`)
+the paper-scale models are built from their shipped configs on fake tensors; each cost row says what is
 resident (:attr:`World.resident`).
 """
 
@@ -57,17 +59,24 @@ def check_tiny_reward(s: dict, built=(), *more) -> None:
             require(s[key], key=key, expected=files, kind="dir", where=where)
 
 
-def vae_decoder(vae):
+def vae_decoder(vae, *, upcast: bool = False):
     """latents -> images in [0, 1] (B, 3, H, W), differentiable: the pipelines' decode and postprocess,
-    ``vae.decode(x / scaling_factor + shift_factor) / 2 + 1/2`` clamped (SD1.5 and SDXL: no shift)."""
+    ``vae.decode(x / scaling_factor + shift_factor) / 2 + 1/2`` clamped (SD1.5 and SDXL: no shift).
+    ``upcast``: the VAE runs in float32 on float32 latents and the image comes back in the latents'
+    dtype (SDXL's pipeline in float16: its VAE overflows in half precision, ``force_upcast``)."""
     scale, shift = float(vae.config.scaling_factor), float(getattr(vae.config, "shift_factor", None) or 0.0)
+    if upcast:
+        vae.to(torch.float32)
 
     def decode(latents: torch.Tensor) -> torch.Tensor:
+        dtype = latents.dtype
         latents = latents / scale
         if shift:
             latents = latents + shift
+        if upcast:
+            latents = latents.to(torch.float32)
         image = vae.decode(latents, return_dict=False)[0]
-        return (image / 2 + 0.5).clamp(0, 1)
+        return (image / 2 + 0.5).clamp(0, 1).to(dtype)
 
     return decode
 
@@ -75,12 +84,6 @@ def vae_decoder(vae):
 #: the text encoders: kept on the device beside the denoiser (their weights count), or dropped after
 #: the prompts are encoded once (the embeddings are precomputed; many users drop T5 from the GPU)
 TEXT_ENCODERS = ("resident", "precomputed")
-
-COST_ONLY = (
-    "{model} tasks are built for the cost model only (models from their published configs, no weights): "
-    "predict them with `sdo-bench cost`; runs with real weights are not supported for this family yet"
-)
-
 
 #: the targets' settings: the tiny worlds (CPU-sized) and the paper-scale models (batch 1)
 TINY_TARGETS = {
@@ -95,25 +98,23 @@ PAPER_TARGETS = {
 }
 
 
-def check_options(s: dict, built=(), *, resolution: dict | None = None) -> None:
-    """The options every task of these families takes, each by its rule; a tiny world's reward
-    checkpoint (``resolution`` None), or a paper-scale model's ``text_encoders`` and ``resolution``
-    (``resolution``: :func:`sdo_bench.spec.settings.resolution`'s ``multiple``, ``top`` and ``model``)."""
+def check_options(s: dict, built=(), *, resolution: dict | None = None, paths: dict | None = None) -> None:
+    """The options every task of these families takes, each by its rule, then its local files: a tiny
+    world's (``resolution`` None: the saved tiny pipeline ``weights_dir`` holding ``paths["files"]``, and
+    the reward checkpoint, where set), or a paper-scale model's ``resolution``
+    (:func:`sdo_bench.spec.settings.resolution`'s ``multiple``, ``top`` and ``model``) and its weights
+    (``paths``: :func:`check_paper_weights`'s ``key``, ``files`` and ``where``)."""
     S.strings("prompts", s["prompts"])
     S.number("guidance_scale", s["guidance_scale"], signed=True, dtype=s["dtype"])
     S.integer("lora_rank", s.get("lora_rank", 1), least=1)
     S.optional(S.integer, "eval_batch", s.get("eval_batch"), least=1)
-    if resolution is None:
-        check_tiny_reward(s, built)
-        return
     S.choice("text_encoders", s["text_encoders"], TEXT_ENCODERS)
+    if resolution is None:
+        check_tiny_reward(s, built, *([("weights_dir", paths["files"])] if paths else []))
+        return
     S.resolution(s["resolution"], **resolution)
-
-
-def cost_model_only(model: str) -> None:
-    """A paper-scale task of a 2023–2025 family outside the cost model: one ``ValueError``."""
-    if not skipped():
-        raise ValueError(COST_ONLY.format(model=model))
+    if paths:
+        check_paper_weights(s, **paths)
 
 
 @dataclass
@@ -202,15 +203,86 @@ def seeded_embeddings(shapes: dict[str, tuple], prompts: list[str], seed: int, d
     return out
 
 
-def hps_reward(model: str, prompts, reward_dir, *, dtype, device):
-    """HPSv2's code path: the tiny random open_clip (tiny worlds, no meaning) or ViT-H-14 (paper scale:
-    built from open_clip's config in the cost model)."""
+def hps_reward(model: str, prompts, s: dict, *, dtype, device):
+    """HPSv2: the tiny random open_clip on a tiny world (HPS's code path, no meaning); at paper scale
+    the user's checkpoint (``hps_checkpoint``, ``hps_version``, ``hps_model``), or under the cost model
+    ViT-H-14 built from open_clip's config."""
     from ..rewards import clip_models, tiny_clip
     from ..rewards.hpsv2 import load_hpsv2
 
     if model.startswith("tiny"):
-        hps = None if skipped() else tiny_clip.ensure(reward_dir) / "hps.pt"
+        hps = None if skipped() else tiny_clip.ensure(s.get("reward_dir")) / "hps.pt"
         return load_hpsv2(
             hps, list(prompts), key="reward_dir", model=clip_models.TINY, dtype=dtype, device=device
         )
-    return load_hpsv2(None, list(prompts), version="v2.1", model="ViT-H-14", dtype=dtype, device=device)
+    return load_hpsv2(
+        s.get("hps_checkpoint"), list(prompts), version=s.get("hps_version", "v2.1"),
+        model=s.get("hps_model", "ViT-H-14"), dtype=dtype, device=device,
+    )  # fmt: skip
+
+
+def check_paper_weights(s: dict, *, key: str, files, where: str) -> None:
+    """A paper-scale task's local files, before anything large is loaded: the pipeline directory
+    ``key`` and the HPSv2 checkpoint (one line each, naming the option, the files and where to get
+    them)."""
+    from ..rewards.hpsv2 import VERSIONS, WHERE
+
+    S.choice("hps_version", s["hps_version"], VERSIONS)
+    require(s[key], key=key, expected=files, kind="dir", where=where)
+    require(s["hps_checkpoint"], key="hps_checkpoint", where=WHERE)
+
+
+#: the HPSv2 options of every paper-scale task (the open_clip architecture is an option only so that
+#: tests can run these tasks on tiny checkpoints)
+HPS = dict(hps_checkpoint=None, hps_version="v2.1", hps_model="ViT-H-14")
+
+
+def open_pipeline(cls_name: str, tiny, s: dict, *, key: str, files, where: str, scheduler=None):
+    """The family's pipeline for the task settings ``s``: ``tiny`` (the family's tiny module, or None at
+    paper scale) built in code under the cost model, else the saved tiny pipeline (``weights_dir``, made
+    in the cache when unset); at paper scale the user's directory ``s[key]``, loaded by
+    :func:`sdo_bench.tasks.pipelines.load` (``scheduler``: its class in place of the saved one)."""
+    from . import pipelines
+
+    dtype, device = s["dtype"], s["device"]
+    if tiny is not None and skipped():
+        return pipelines.freeze(tiny.pipeline(), dtype, device)
+    if tiny is not None:
+        key, where = "weights_dir", WHERE_TINY.format(family=tiny.__name__.split(".")[-2])
+        path = tiny.ensure(s.get("weights_dir"))
+    else:
+        path = s.get(key)
+    return pipelines.load(cls_name, path, key=key, files=files, where=where, dtype=dtype, device=device,
+                          scheduler=scheduler)  # fmt: skip
+
+
+#: how a user makes a tiny pipeline directory for ``weights_dir``
+WHERE_TINY = (
+    "save one with `sdo-bench build-tiny --family {family} --sd-out DIR --clip-out DIR` (or leave weights_dir "
+    "unset: it is built in the cache)"
+)
+
+
+def encoded(pipe, encode, prompts, mode: str, labels: str):
+    """The per-prompt and null conditioning the pipeline's own ``encode_prompt`` makes (``encode(pipe,
+    prompts) -> (cond, uncond)``, under no_grad), the text encoders kept (``resident``) or dropped
+    (``precomputed``), and the words a cost row uses for them."""
+    from . import pipelines
+    from .text_encoders import resident_words
+
+    import diffusers.utils.logging as dlog
+
+    level = dlog.get_verbosity()
+    dlog.set_verbosity_error()  # no per-prompt notice that T5's tokens are truncated (as configured)
+    try:
+        with torch.no_grad():
+            cond, uncond = encode(pipe, list(prompts))
+    finally:
+        dlog.set_verbosity(level)
+    cond = {k: v.detach() for k, v in cond.items()}
+    uncond = None if uncond is None else {k: v.detach() for k, v in uncond.items()}
+    encoders = pipelines.text_encoders(pipe)
+    if mode == "precomputed":
+        pipelines.drop_text_encoders(pipe)
+        encoders = {}
+    return cond, uncond, encoders, resident_words(labels, mode)

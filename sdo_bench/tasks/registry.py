@@ -41,9 +41,6 @@ class TaskSpec:
     check: Callable[[dict, tuple], None] | None = None
     #: what the task optimizes: latent | condition | lora | weights (from its name)
     target: str = ""
-    #: only the cost model builds it (a paper-scale model from its configs, no weights loader): runs and
-    #: sweeps of it are refused at the config check
-    cost_only: bool = False
 
     def option_names(self) -> set[str]:
         """Every setting this task accepts: its own defaults and the common ones."""
@@ -59,12 +56,11 @@ def register(
     description: str,
     workflow: WorkflowFiles | None = None,
     check: Callable | None = None,
-    cost_only: bool = False,
     **defaults,
 ):
     def deco(factory):
         target = _settings.target_of(name)
-        _REGISTRY[name] = TaskSpec(name, factory, defaults, description, workflow, check, target, cost_only)
+        _REGISTRY[name] = TaskSpec(name, factory, defaults, description, workflow, check, target)
         return factory
 
     return deco

@@ -1,20 +1,23 @@
-"""FLUX.1: ``tiny-flux-*`` (CPU-sized, random weights, offline) and ``flux-dev-*`` / ``flux-schnell-*``
-(paper scale, in the cost model: built from the configs shipped in ``sdo_bench/assets/flux`` and
-``assets/text_encoders``, no weights).
+"""FLUX.1: ``tiny-flux-*`` (CPU-sized, random weights, a pipeline saved to disk and loaded back,
+offline) and ``flux-dev-*`` / ``flux-schnell-*`` (the user's local diffusers directory; under the cost
+model, built from the configs shipped in ``sdo_bench/assets/flux`` and ``assets/text_encoders``).
 
-Sampling is the pipeline's: flow-matching Euler on ``σ = linspace(1, 1/N, N)`` with FLUX.1-dev's
-resolution-dependent shift (``mu`` from the image's token count) — schnell: no shift —
-(:class:`~sdo_bench.sampling.flow.FlowMatchSampler`); FLUX.1-dev's guidance is distilled into the model
-(an input, no doubled batch) and schnell takes none; the VAE decode is in the graph (:mod:`.model`).
-Targets and construction are the shared ones (:mod:`sdo_bench.tasks.latent_world`).
+Sampling is the pipeline's: flow-matching Euler on ``σ = linspace(1, 1/N, N)`` with the directory's
+scheduler and FLUX.1-dev's resolution-dependent shift (``mu`` from the image's token count) — schnell:
+no shift — (:class:`~sdo_bench.sampling.flow.FlowMatchSampler`); FLUX.1-dev's guidance is distilled into
+the model (an input, no doubled batch) and schnell takes none; the VAE decode is in the graph
+(:mod:`.model`). The conditioning is the pipeline's ``encode_prompt`` (T5-XXL's tokens — dev 512,
+schnell 256, tiny 8 — and CLIP-L's pooled output). Targets and construction are the shared ones
+(:mod:`sdo_bench.tasks.latent_world`).
 """
 
 from __future__ import annotations
 
 from ...sampling.flow import FlowMatchSampler, flow_scheduler, flux_mu
-from ...weights import asset_config
+from ...weights import asset_config, skipped
 from ..base import frozen
 from ..latent_world import (
+    HPS,
     LORA_TARGETS,
     PAPER_PROMPTS,
     PAPER_TARGETS,
@@ -24,14 +27,16 @@ from ..latent_world import (
     World,
     build_task,
     check_options,
-    cost_model_only,
+    encoded,
     hps_reward,
+    open_pipeline,
     seeded_embeddings,
     vae_decoder,
 )
 from ..registry import register
 from ..text_encoders import resident_encoders
 from . import model as m
+from . import tiny
 
 #: the published models' sampling defaults (diffusers' FluxPipeline and the model cards)
 MODELS = {
@@ -42,57 +47,84 @@ MODELS = {
 MULTIPLE = 16
 #: FLUX.1 is trained up to about 2 megapixels
 MAX_RESOLUTION = 2048
+#: what a local FLUX.1 directory holds (``FluxPipeline.save_pretrained``'s layout)
+FILES = ("model_index.json", "transformer", "vae", "text_encoder", "text_encoder_2", "tokenizer",
+         "tokenizer_2", "scheduler")  # fmt: skip
+WHERE = (
+    "download {repo} in diffusers format once (FLUX.1-dev is gated: accept its license on Hugging Face "
+    "first), e.g. `huggingface-cli download {repo} --local-dir PATH` (the directory with "
+    "model_index.json), and point the option at PATH"
+)
+REPOS = {"flux-dev": "black-forest-labs/FLUX.1-dev", "flux-schnell": "black-forest-labs/FLUX.1-schnell"}
+ENCODER_LABELS = "CLIP-L, T5-XXL"
 
 
 def _check(s: dict, built=(), *, model: str) -> None:
     if model == "tiny-flux":
-        return check_options(s, built)
-    check_options(s, built, resolution=dict(multiple=MULTIPLE, top=MAX_RESOLUTION, model=model))
+        return check_options(s, built, paths=dict(files=FILES))
+    paths = dict(key="flux_path", files=FILES, where=WHERE.format(repo=REPOS[model]))
+    check_options(s, built, resolution=dict(multiple=MULTIPLE, top=MAX_RESOLUTION, model=model), paths=paths)
 
 
-def _world(model, *, steps, prompts, seed, dtype, device, guidance_scale, resolution=None,
-           text_encoders="resident", reward_dir=None, **_) -> World:  # fmt: skip
-    import torch
+def encode(tokens: int):
+    """FLUX's conditioning for the prompts, as the pipeline's ``encode_prompt`` makes it with ``tokens``
+    T5 tokens; no null conditioning (no guidance batch)."""
+
+    def run(pipe, prompts):
+        c, pooled, _ = pipe.encode_prompt(prompts, None, device=pipe.device, max_sequence_length=tokens)
+        return {"prompt_embeds": c, "pooled": pooled}, None
+
+    return run
+
+
+def _parts(model, s):
+    """(transformer, vae, scheduler, cond, encoders, words, pixel side): from the configs under the
+    cost model at paper scale, else from the pipeline (tiny: built in code under the cost model, else
+    loaded)."""
     from diffusers import AutoencoderKL, FluxTransformer2DModel
 
-    if model == "tiny-flux":
-        with torch.random.fork_rng(devices=[]):  # tiny-flux's random weights: one fixed draw
-            torch.manual_seed(0)
-            transformer = FluxTransformer2DModel(**m.TINY["transformer"])
-            vae = AutoencoderKL(**m.TINY["vae"])
-        scheduler = flow_scheduler(m.TINY["scheduler"])
-        tokens, side_px = m.TINY["tokens"], 32
-        encoders, resident = {}, "transformer, VAE, tiny HPS (conditioning: seeded per prompt)"
-    else:
-        cost_model_only(model)
+    dtype, device, prompts = s["dtype"], s["device"], s["prompts"]
+    tokens = m.TINY["tokens"] if model == "tiny-flux" else MODELS[model]["tokens"]
+    side_px = 32 if model == "tiny-flux" else s["resolution"]
+    if model != "tiny-flux" and skipped():
         variant = MODELS[model]["variant"]
-        transformer = FluxTransformer2DModel(**asset_config(f"flux/transformer-{variant}.json"))
-        vae = AutoencoderKL(**asset_config("flux/vae.json"))
+        transformer = frozen(FluxTransformer2DModel(**asset_config(f"flux/transformer-{variant}.json")), dtype, device)
+        vae = frozen(AutoencoderKL(**asset_config("flux/vae.json")), dtype, device)
         scheduler = flow_scheduler(asset_config(f"flux/scheduler-{variant}.json"))
-        tokens, side_px = MODELS[model]["tokens"], resolution
-        encoders, names = resident_encoders(("clip-l", "t5-xxl"), text_encoders, dtype, device)
-        resident = f"transformer, VAE, {names}, HPSv2 ViT-H-14"
-    transformer, vae = frozen(transformer, dtype, device), frozen(vae, dtype, device)
+        encoders, words = resident_encoders(("clip-l", "t5-xxl"), s["text_encoders"], dtype, device)
+        cfg = transformer.config
+        shapes = {"prompt_embeds": (tokens, cfg.joint_attention_dim), "pooled": (cfg.pooled_projection_dim,)}
+        cond = seeded_embeddings(shapes, prompts, s["seed"], dtype, device)
+        return transformer, vae, scheduler, cond, encoders, words, side_px
+    pipe = open_pipeline("FluxPipeline", tiny if model == "tiny-flux" else None, s, key="flux_path",
+                         files=FILES, where=WHERE.format(repo=REPOS.get(model, "")))  # fmt: skip
+    cond, _, encoders, words = encoded(pipe, encode(tokens), prompts, s["text_encoders"], ENCODER_LABELS)
+    return pipe.transformer, pipe.vae, pipe.scheduler, cond, encoders, words, side_px
+
+
+def _world(model, **s) -> World:
+    dtype, device = s["dtype"], s["device"]
+    transformer, vae, scheduler, cond, encoders, words, side_px = _parts(model, s)
     cfg = transformer.config
     side = side_px // 2 ** (len(vae.config.block_out_channels) - 1)
     channels = cfg.in_channels // 4
-    shapes = {"prompt_embeds": (tokens, cfg.joint_attention_dim), "pooled": (cfg.pooled_projection_dim,)}
-    guidance = float(guidance_scale) if cfg.guidance_embeds else None
+    guidance = float(s["guidance_scale"]) if cfg.guidance_embeds else None
     mu = flux_mu(m.image_seq_len(side), scheduler.config)
+    reward = "tiny HPS" if model == "tiny-flux" else "HPSv2 ViT-H-14"
     return World(
         model_name=model,
         denoiser=m.FluxDenoiser(transformer, guidance),
         adapted=transformer,
         lora_targets=LORA_TARGETS,
-        sampler=FlowMatchSampler(scheduler, steps, mu=mu, flux_sigmas=True),
+        sampler=FlowMatchSampler(scheduler, s["steps"], mu=mu, flux_sigmas=True),
         decode=vae_decoder(vae),
         latent_shape=lambda b: (b, channels, side, side),
-        cond=seeded_embeddings(shapes, prompts, seed, dtype, device),
+        cond=cond,
         uncond=None,  # no classifier-free guidance batch
         guidance_scale=1.0,
-        reward_fn=hps_reward(model, prompts, reward_dir, dtype=dtype, device=device),
+        reward_fn=hps_reward(model, s["prompts"], s, dtype=dtype, device=device),
         modules={"transformer": transformer, "vae": vae, **encoders},
-        resident=resident,
+        resident=f"transformer, VAE, {words}, {reward}",
     )
 
 
@@ -103,12 +135,12 @@ def _build(name, target, model, **kw):
 def _register_tiny(target):
     @register(
         f"tiny-flux-{target}",
-        f"tiny random FLUX (double/single-stream DiT, flow matching; CPU-sized), optimize {target}; "
-        "tiny-HPS reward (no meaning)",
+        f"tiny random FLUX (double/single-stream DiT, flow matching, CLIP-L and T5; CPU-sized), optimize "
+        f"{target}; tiny-HPS reward (no meaning)",
         workflow=TINY_REWARD_WORKFLOW,
         check=lambda s, built=(): _check(s, built, model="tiny-flux"),
-        steps=20, batch=2, prompts=TINY_PROMPTS, guidance_scale=3.5, reward_dir=None,
-        **TINY_TARGETS[target],
+        steps=20, batch=2, prompts=TINY_PROMPTS, guidance_scale=3.5, weights_dir=None, reward_dir=None,
+        text_encoders="resident", **TINY_TARGETS[target],
     )  # fmt: skip
     def factory(name, **kw):
         return _build(name, target, "tiny-flux", **kw)
@@ -119,11 +151,10 @@ def _register_paper(model, target):
 
     @register(
         f"{model}-{target}-hpsv2",
-        f"FLUX.1-{spec['variant']} (cost model: configs, no weights), optimize {target} for HPSv2",
-        cost_only=True,
+        f"FLUX.1-{spec['variant']} (local weights: flux_path), optimize {target} for HPSv2",
         check=lambda s, built=(): _check(s, built, model=model),
         steps=spec["steps"], batch=1, prompts=PAPER_PROMPTS[:1], guidance_scale=spec["guidance_scale"],
-        resolution=1024, text_encoders="resident", **PAPER_TARGETS[target],
+        resolution=1024, text_encoders="resident", flux_path=None, **HPS, **PAPER_TARGETS[target],
     )  # fmt: skip
     def factory(name, **kw):
         return _build(name, target, model, **kw)

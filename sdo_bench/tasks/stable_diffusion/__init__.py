@@ -33,7 +33,7 @@ from ...spec import settings as S
 from ...spec.outputs import TINY_SD_FILES
 from ...weights import require, skipped
 from ..base import Task, add_lora, seeded_normal
-from ..latent_world import PAPER_PROMPTS, TINY_PROMPTS, check_tiny_reward
+from ..latent_world import PAPER_PROMPTS, TINY_PROMPTS, WHERE_TINY, check_tiny_reward
 from ..registry import WorkflowFiles, register
 from . import pipeline as sd
 from . import tiny as tiny_sd
@@ -102,7 +102,7 @@ def _build(
         configs = tiny_sd.CONFIGS if model == "tiny-sd" else sd.sd15_configs()
         pipe = sd.pipeline_from_configs(configs, dtype=dtype, device=device)
     elif model == "tiny-sd":
-        where = "build it with `sdo-bench build-tiny --out DIR` (or leave weights_dir unset)"
+        where = WHERE_TINY.format(family="sd")
         pipe = sd.load_pipeline(tiny_sd.ensure(weights_dir), dtype=dtype, device=device, where=where)
     else:
         pipe = sd.load_pipeline(sd15_path, key="sd15_path", dtype=dtype, device=device, where=sd.WHERE_SD15)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...weights import WeightsError, asset_config, require
+from ...weights import asset_config
+from .. import pipelines
 from ..base import frozen
 from ..latent_world import LORA_TARGETS, vae_decoder  # noqa: F401  (LORA_TARGETS: the family's)
 
@@ -35,34 +36,12 @@ def load_pipeline(
     device="cpu",
     where: str = WHERE_SD15,
 ):
-    """Load a ``StableDiffusionPipeline`` from a local diffusers directory, with DDIM as its scheduler.
-
-    No safety checker, no download. Weights are frozen; the pipeline is in eval mode."""
-    from diffusers import DDIMScheduler, StableDiffusionPipeline
-
-    path = require(path, key=key, expected=PIPELINE_FILES, kind="dir", where=where)
-    quiet_progress_bars()
-    try:
-        pipe = StableDiffusionPipeline.from_pretrained(
-            path,
-            dtype=dtype,
-            local_files_only=True,
-            safety_checker=None,
-            feature_extractor=None,
-            requires_safety_checker=False,
-        )
-    except Exception as e:  # noqa: BLE001 - any failure here is an unusable directory for the user
-        raise WeightsError(
-            f"{key}: Stable Diffusion pipeline at {path} could not be loaded "
-            f"({type(e).__name__}: {str(e).splitlines()[0][:300]}). {where}"
-        ) from None
-    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
-    pipe.set_progress_bar_config(disable=True)
-    pipe.to(device)
-    for module in (pipe.unet, pipe.vae, pipe.text_encoder):
-        module.requires_grad_(False)
-        module.eval()
-    return pipe
+    """A ``StableDiffusionPipeline`` from a local diffusers directory (:func:`..pipelines.load`), with a
+    ``DDIMScheduler`` built from its own scheduler config."""
+    return pipelines.load(
+        "StableDiffusionPipeline", path, key=key, files=PIPELINE_FILES, where=where, dtype=dtype,
+        device=device, scheduler="DDIMScheduler",
+    )  # fmt: skip
 
 
 def sd15_configs() -> dict:
@@ -80,9 +59,9 @@ def pipeline_from_configs(configs: dict, *, dtype: torch.dtype = torch.float32, 
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    from .tokenizer import write_clip_tokenizer
+    from ..tokenizers import write_clip_tokenizer
 
-    quiet_progress_bars()
+    pipelines.quiet_progress_bars()
     unet = UNet2DConditionModel(**configs["unet"])  # this order: tiny-sd's seeded weights depend on it
     vae = AutoencoderKL(**configs["vae"])
     text_encoder = CLIPTextModel(CLIPTextConfig(**configs["text_encoder"]))
@@ -102,15 +81,6 @@ def pipeline_from_configs(configs: dict, *, dtype: torch.dtype = torch.float32, 
     for module in (pipe.unet, pipe.vae, pipe.text_encoder):
         frozen(module, dtype, device)
     return pipe
-
-
-def quiet_progress_bars() -> None:
-    """No per-component loading bars from diffusers/transformers in run logs."""
-    import diffusers.utils.logging as dlog
-    import transformers.utils.logging as tlog
-
-    dlog.disable_progress_bar()
-    tlog.disable_progress_bar()
 
 
 class SDDenoiser(nn.Module):

@@ -86,19 +86,3 @@ def ensure(out: str | Path | None = None, seed: int = 0) -> Path:
     return ensure_built(
         Path(out) if out else default_dir(), "model_index.json", lambda tmp: build(tmp, seed=seed)
     )
-
-
-def build_all(sd_out: Path, clip_out: Path, seed: int = 0) -> str:
-    """``sdo-bench build-tiny``: tiny-sd into ``sd_out`` and the tiny open_clip checkpoints into
-    ``clip_out``."""
-    from ...records.io import check_dir
-    from ...rewards import tiny_clip
-
-    check_dir(sd_out, "--sd-out")
-    check_dir(clip_out, "--clip-out")
-    sd_dir = ensure(sd_out, seed=seed)
-    clip_dir = tiny_clip.ensure(clip_out, seed=seed)
-    return (
-        f"tiny-sd in {sd_dir} (--set weights_dir={sd_dir}); "
-        f"tiny open_clip in {clip_dir} (--set reward_dir={clip_dir})"
-    )
