@@ -80,7 +80,8 @@ def test_precomputed_text_encoders_leave_exactly_their_weights_out():
 
 
 @pytest.mark.parametrize(
-    "name", ["tiny-sd3-latent", "tiny-sd3-lora", "tiny-flux-latent", "tiny-flux-condition"]
+    "name", ["tiny-sdxl-latent", "tiny-sdxl-lora", "tiny-sd3-latent", "tiny-sd3-lora", "tiny-flux-latent",
+             "tiny-flux-condition"]
 )
 @pytest.mark.parametrize("method", ["bptt", "checkpoint", "sdo"])
 def test_prediction_agrees_with_a_real_cpu_run_on_the_flow_worlds(name, method):

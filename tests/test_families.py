@@ -209,3 +209,40 @@ def test_the_command_line_runs_every_method_on_a_saved_tiny_pipeline(family, sav
     for r in records:
         settings = r["provenance"]["task_settings"]
         assert settings["weights_dir"] == str(saved[family]) and settings["text_encoders"] == "resident"
+
+
+def test_sdxl_in_float16_decodes_in_float32_as_the_pipeline_upcasts_its_vae(saved):
+    """SDXL's VAE overflows in half precision; its pipeline upcasts it (``force_upcast``): so does the
+    task, the image comes back in float16, and the cost row says so."""
+    from sdo_bench.cost import predict
+
+    task = build("sdxl", "latent", saved, steps=2, dtype="float16")
+    assert task.pipeline["vae"].dtype == torch.float32 and task.pipeline["unet"].dtype == torch.float16
+    image = task.decode(task.x_T().detach())
+    assert image.dtype == torch.float16 and torch.isfinite(image).all()
+    assert "VAE (float32)" in task.resident
+    row = predict.predict("sdxl-latent-hpsv2", sdo_bench.methods.Variant("sdo"), 1, dtype="float16",
+                          settings={"resolution": 256})  # fmt: skip
+    assert row["status"] == "ok" and "VAE (float32)" in row["resident"]
+    assert "VAE (float32)" not in build("sdxl", "latent", saved, steps=2, dtype="bfloat16").resident
+
+
+@pytest.mark.parametrize(
+    "task,key,family",
+    [("sdxl-latent-hpsv2", "sdxl_path", "sdxl"), ("sd35-medium-condition-hpsv2", "sd35_path", "sd3"),
+     ("flux-dev-lora-hpsv2", "flux_path", "flux"), ("flux-schnell-latent-hpsv2", "flux_path", "flux")],
+)  # fmt: skip
+def test_the_paper_scale_tasks_run_on_saved_tiny_pipelines(task, key, family, saved):
+    """The paper-scale code path — the user's directory through the loader, HPSv2 from a checkpoint
+    file, the model's own sampling settings — on the tiny pipeline and tiny HPS checkpoint at 64 px."""
+    from sdo_bench.rewards import clip_models
+
+    clip_dir = saved[family].parent / "clip"
+    t = sdo_bench.tasks.build(
+        task, steps=2, dtype="float32", resolution=64, **{key: str(saved[family])},
+        hps_checkpoint=str(clip_dir / "hps.pt"), hps_model=clip_models.TINY,
+    )  # fmt: skip
+    assert t.x_T().shape[-1] == 32 and t.sample().shape == (1, 3, 64, 64)
+    res = grad(t, "sdo")
+    assert res.status == "ok" and all(torch.isfinite(g).all() for g in res.grads)
+    assert rel_err(grad(t, "checkpoint").grads, grad(t, "bptt").grads) < 1e-12

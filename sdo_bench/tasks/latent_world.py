@@ -66,7 +66,9 @@ def vae_decoder(vae, *, upcast: bool = False):
     dtype (SDXL's pipeline in float16: its VAE overflows in half precision, ``force_upcast``)."""
     scale, shift = float(vae.config.scaling_factor), float(getattr(vae.config, "shift_factor", None) or 0.0)
     if upcast:
-        vae.to(torch.float32)
+        from .base import frozen
+
+        frozen(vae, torch.float32, next(vae.parameters()).device)
 
     def decode(latents: torch.Tensor) -> torch.Tensor:
         dtype = latents.dtype

@@ -18,6 +18,7 @@ from torch import nn
 
 from ...sampling.ddim import DDIMSampler
 from ...weights import asset_config, skipped
+from ..base import frozen
 from ..latent_world import (
     HPS,
     LORA_TARGETS,
@@ -84,8 +85,8 @@ def _parts(model, s, dtype, device):
 
     prompts = s["prompts"]
     if model == "sdxl" and skipped():
-        unet = UNet2DConditionModel(**asset_config("sdxl/unet.json"))
-        vae = AutoencoderKL(**asset_config("sdxl/vae.json"))
+        unet = frozen(UNet2DConditionModel(**asset_config("sdxl/unet.json")), dtype, device)
+        vae = frozen(AutoencoderKL(**asset_config("sdxl/vae.json")), dtype, device)
         scheduler = DDIMScheduler(**asset_config("sdxl/scheduler.json"))
         encoders, words = resident_encoders(("clip-l", "clip-bigg"), s["text_encoders"], dtype, device)
         # the pooled embedding: what the added-condition projection takes besides the 6 time ids
