@@ -52,6 +52,19 @@ class Sampler:
             setattr(t, name, getattr(self, name)[start:])
         return t
 
+    def invert(self, x0: torch.Tensor, s: int, eps) -> torch.Tensor:
+        """DDIM inversion: the data ``x0`` taken back up the schedule through the last ``s`` steps to the
+        state step ``N - s`` starts from, each step ``Φ_k`` solved for its input with the network output
+        taken at its output, ``x_k = (x_{k+1} - b_k ε(x_{k+1}, t_k)) / a_k`` (``eps(x, k)``: the task's
+        network output at step ``k``). Exact where ``ε`` varies little over one step; the error shrinks
+        as the steps get denser (tests state it)."""
+        if not 0 < s <= self.num_steps:
+            raise ValueError(f"inversion steps must be in 1..{self.num_steps} for N={self.num_steps}, got {s}")
+        x = x0
+        for k in range(self.num_steps - 1, self.num_steps - 1 - s, -1):
+            x = (x - self.b[k] * eps(x, k)) / self.a[k]
+        return x
+
     @property
     def num_train_timesteps(self) -> int:
         return int(self.scheduler.config.num_train_timesteps)

@@ -92,21 +92,28 @@ class Task:
     def steps(self) -> int:
         return self.sampler.num_steps
 
-    def start_at(self, s: int) -> None:
+    def start_at(self, s: int, x_s: torch.Tensor | None = None) -> None:
         """The authors' regime (SDO's released scripts): the first ``s`` steps run once, under
-        ``no_grad``, from the fixed x_T; the optimized variable becomes ``x_s`` and every gradient and
-        sample runs steps ``s..N-1`` (the sampler's tail, re-indexed from 0). Latent target only."""
+        ``no_grad``, from the fixed x_T (or the state ``x_s`` is given: an inverted real image); the
+        optimized variable becomes ``x_s`` and every gradient and sample runs steps ``s..N-1`` (the
+        sampler's tail, re-indexed from 0). Latent target only."""
         if self.target != "latent":
             raise ValueError(
                 f"start_step applies to latent tasks only; {self.name!r} optimizes {self.target}"
             )
         with torch.no_grad():
-            x = self.noise
-            for k in range(s):
+            x = self.noise if x_s is None else x_s
+            for k in range(s if x_s is None else 0):
                 x = self.sampler.step(k, x, self.eps(x, k))
         self.noise = x.detach().clone().requires_grad_(True)
         self.params = [self.noise]
         self.sampler = self.sampler.tail(s)
+
+    def invert(self, x0: torch.Tensor, s: int) -> torch.Tensor:
+        """``x0`` (data, model space) DDIM-inverted through the last ``s`` steps, under no_grad: the
+        state step ``N - s`` starts from (:meth:`sdo_bench.sampling.base.Sampler.invert`)."""
+        with torch.no_grad():
+            return self.sampler.invert(x0, s, self.eps)
 
     def set_prior(self, name: str, weight: float) -> None:
         """Optimize ``J = mean reward - weight * mean R(x_T)`` with the prior ``R`` of

@@ -282,3 +282,6 @@ def _register_flow(target: str) -> None:
 
 for _target in ("latent", "condition", "lora", "weights"):
     _register_flow(_target)
+
+
+from . import authors  # noqa: E402,F401  (the paper's experiments in miniature register their tasks)
