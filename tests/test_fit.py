@@ -68,3 +68,13 @@ def test_fit_on_the_command_line(capsys):
     assert main(argv + ["--card", "T4"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown card 'T4'" in err[0] and "H100 80GB" in err[0]
+
+
+@pytest.mark.parametrize("task,key", [("sd14-latent-style", "start_step 45"), ("digits-latent-improve", "invert_steps 40")])
+def test_fit_refuses_a_task_that_runs_a_fixed_tail_in_one_line(task, key):
+    from sdo_bench.cost.fit import fit
+    from sdo_bench.methods import Variant
+
+    with pytest.raises(ValueError, match=key) as e:
+        fit(task, [Variant("sdo")])
+    assert "sdo-bench cost --task" in str(e.value) and len(str(e.value).splitlines()) == 1

@@ -502,7 +502,7 @@ PIPELINE_DIRS = ("unet", "transformer", "vae", "text_encoder", "text_encoder_2",
 @pytest.mark.parametrize(
     "configfile,key,runs",
     [("config/sdxl.yaml", "sdxl_path", 3), ("config/sd35.yaml", "sd35_path", 6),
-     ("config/flux.yaml", "flux_path", 6)],
+     ("config/flux.yaml", "flux_path", 6), ("config/authors.yaml", "sd14_path", 2)],
 )  # fmt: skip
 def test_the_family_configs_plan_every_run_once_their_paths_exist(tmp_path, configfile, key, runs):
     """As shipped (placeholder paths) the dry run stops on the first, in one line naming the key and the
@@ -515,7 +515,7 @@ def test_the_family_configs_plan_every_run_once_their_paths_exist(tmp_path, conf
     text = (ROOT / configfile).read_text()
     for placeholder in sorted(set(re.findall(r"/path/to/[^\s}#,]+", text))):
         fake = tmp_path / placeholder.removeprefix("/path/to/")
-        if placeholder.endswith(".pt"):
+        if Path(placeholder).suffix in (".pt", ".pth", ".jpg", ".png"):  # a file (a checkpoint, an image)
             fake.write_text("x")
         else:
             for name in PIPELINE_DIRS:
@@ -526,5 +526,5 @@ def test_the_family_configs_plan_every_run_once_their_paths_exist(tmp_path, conf
     p = snakemake(w, "-n", "-p", "--configfile", "real.yaml")
     out = p.stdout + p.stderr
     assert p.returncode == 0, out[-3000:]
-    assert out.count("run --spec") == runs and '"seeds":[0,1,2]' in out and '"device":"cuda"' in out
+    assert out.count("run --spec") == runs and '"seeds":[0,1,2' in out and '"device":"cuda"' in out
     assert f"--set {key}={tmp_path}" in out or f'"{key}":"{tmp_path}' in out

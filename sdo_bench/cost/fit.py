@@ -75,6 +75,7 @@ def fit(
     for c in cards:
         if c not in GPUS:
             raise ValueError(f"unknown card {c!r}; valid choices: {', '.join(GPUS)}")
+    _from_x_T(task, settings or {})
     check(task, [steps or 1], dtype, attention, batch)
     for v in variants:
         build_method(v)
@@ -86,6 +87,22 @@ def fit(
     if steps is not None:
         _batches(out, task, variants, steps, dtype, attention, settings, cards)
     return out
+
+
+def _from_x_T(task: str, settings: dict) -> None:
+    """``fit`` grows N from x_T; a task that runs only the tail of its chain (the authors' regimes:
+    ``start_step``, or a real image inverted ``invert_steps``) has its N fixed: one line saying what to
+    ask instead."""
+    from ..tasks import spec
+
+    resolved = {**spec(task).defaults, **settings}
+    for key in ("start_step", "invert_steps"):
+        if resolved.get(key):
+            raise ValueError(
+                f"fit grows N from x_T, and {task} runs a fixed tail of its chain ({key} "
+                f"{resolved[key]}): predict it at its own N with `sdo-bench cost --task {task} --steps N "
+                "--batch B`, or --set start_step=0 where the task takes it"
+            )
 
 
 def _steps_rows(t, task: str, v: Variant, dtype: str, attention: str, batch, cards) -> list[dict]:

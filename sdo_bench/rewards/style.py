@@ -3,8 +3,8 @@ squared difference between Gram matrices of a feature extractor's token features
 image and a style image, as a reward (its negative, so that higher is better as for every reward).
 
 For features ``F`` of shape (B, T, C) — T tokens (positions) of C channels — the Gram matrix of sample
-``b`` is ``G_b = F_bᵀ F_b / T`` (C × C); the reward of sample ``b`` is ``-mean((G_b - G_style)²)`` over
-the C² entries. At full scale the features are CLIP ViT-B/16's tokens after transformer block 2, all but
+``b`` is ``G_b = F_bᵀ F_b`` (C × C, unnormalized, as the authors compute it); the reward of sample ``b``
+is ``-mean((G_b - G_style)²)`` over the C² entries. At full scale the features are CLIP ViT-B/16's tokens after transformer block 2, all but
 CLS; in the digits miniature, the reward classifier's first convolution stage, positions as tokens.
 """
 
@@ -17,8 +17,8 @@ from torch import nn
 
 
 def gram(features: torch.Tensor) -> torch.Tensor:
-    """(B, T, C) token features -> (B, C, C) Gram matrices ``Fᵀ F / T``."""
-    return features.transpose(1, 2) @ features / features.shape[1]
+    """(B, T, C) token features -> (B, C, C) Gram matrices ``Fᵀ F``."""
+    return features.transpose(1, 2) @ features
 
 
 def tokens(feature_map: torch.Tensor) -> torch.Tensor:
@@ -41,3 +41,39 @@ class GramStyleReward(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         g = gram(self.features(x))
         return -(g - self.style_gram.to(g.dtype)).pow(2).flatten(1).mean(1)
+
+
+class ClipBlockTokens(nn.Module):
+    """An open_clip ViT's token features at the output of transformer block ``block`` (0-based: the
+    authors take ``resblocks[2]``), CLS left out: (B, 3, H, W) images in [0, 1] -> (B, T, width).
+
+    The images go to the CLIP input as the authors' script sends them: a bicubic resize to the model's
+    input size (no antialiasing, no crop: the images are square), then CLIP's normalization."""
+
+    def __init__(self, clip, block: int):
+        super().__init__()
+        from .clip_models import input_size
+
+        blocks = clip.visual.transformer.resblocks
+        if not 0 <= block < len(blocks):
+            raise ValueError(f"style_block must be in 0..{len(blocks) - 1} for this CLIP, got {block}")
+        self.visual, self.block, self.size = clip.visual, int(block), input_size(clip)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        from .clip_image import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+
+        dtype = self.visual.conv1.weight.dtype
+        x = F.interpolate(images.float(), size=(self.size, self.size), mode="bicubic", align_corners=False)
+        mean = torch.tensor(OPENAI_CLIP_MEAN, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(OPENAI_CLIP_STD, device=x.device).view(1, 3, 1, 1)
+        x = self.visual._embeds(((x - mean) / std).to(dtype))
+        transformer = self.visual.transformer
+        if not transformer.batch_first:
+            x = x.transpose(0, 1)
+        for r in transformer.resblocks[: self.block + 1]:
+            x = r(x)
+        if not transformer.batch_first:
+            x = x.transpose(0, 1)
+        return x[:, 1:]

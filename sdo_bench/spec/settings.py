@@ -18,7 +18,8 @@ DTYPES = ("float32", "float64", "float16", "bfloat16")
 COST_DTYPES = ("float16", "bfloat16", "float32")
 #: the kernels of ``scaled_dot_product_attention`` the cost model can price
 ATTENTION = ("flash", "math")
-OPTIMIZERS = ("adam", "sgd")
+#: ``adam-beta2-0.9``: Adam with betas (0.9, 0.9), as the SDO authors' released scripts set it
+OPTIMIZERS = ("adam", "adam-beta2-0.9", "sgd")
 #: priors on x_T (:mod:`sdo_bench.tasks.priors`)
 PRIORS = ("none", "norm", "dno")
 #: regularizers of the parameter targets (:mod:`sdo_bench.tasks.regularizers`)

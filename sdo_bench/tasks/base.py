@@ -265,6 +265,8 @@ class Task:
     def make_optimizer(self) -> torch.optim.Optimizer:
         if self.optimizer == "adam":
             return torch.optim.Adam(self.params, lr=self.lr)
+        if self.optimizer == "adam-beta2-0.9":  # the SDO authors' scripts
+            return torch.optim.Adam(self.params, lr=self.lr, betas=(0.9, 0.9))
         if self.optimizer == "sgd":
             return torch.optim.SGD(self.params, lr=self.lr)
         settings.choice("optimizer", self.optimizer, settings.OPTIMIZERS)

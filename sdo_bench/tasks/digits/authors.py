@@ -10,8 +10,9 @@ on a model every machine has; full scale: SD 1.4, docs/paper-experiments.md).
   samples' class (``target_digit``: by default the style digit) and whether they are digits at all.
 * ``digits-latent-improve`` — improving real images (``aesthetic_implict.py``): ``batch`` held-out real
   images of ``source_digit`` (which ones: drawn by the seed) are DDIM-inverted through ``invert_steps``
-  steps (:meth:`sdo_bench.tasks.base.Task.invert`); that state is optimized, each iteration samples the
-  rest of the chain toward the reward ``log p(target_digit | image)``, the classifier's score standing
+  steps (:meth:`sdo_bench.tasks.base.Task.invert`; 40 of 50: the state the authors' 40 sampled steps
+  start from, start step 10); that state is optimized, each iteration samples those steps toward the
+  reward ``log p(target_digit | image)``, the classifier's score standing
   for the aesthetic predictor's (a real digit already scores near 0 for its own class: the reward asks
   for another, so that there is room to improve, as an aesthetic score of 10 leaves room). Beside the
   judge, the record says how far the result moved from the original (``fidelity_mse``,
@@ -20,20 +21,19 @@ on a model every machine has; full scale: SD 1.4, docs/paper-experiments.md).
   The hand-off: the suite samples from the noise level the inversion reached (the last
   ``invert_steps`` steps of the N-step chain). The authors' script inverts through the inverse
   scheduler's first 10 (ascending) timesteps and then samples the descending schedule from its step 10,
-  whose noise level is much higher (N = 50, SD's leading spacing: about t = 181 reached, t = 801 where
-  sampling resumes); the suite does not reproduce that mismatch (docs/paper-experiments.md).
+  whose noise level is much higher (N = 50: t = 180 reached, t = 780 where sampling resumes); the suite
+  keeps their 40 sampled steps and inverts up to where those begin (docs/paper-experiments.md).
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import nn
 
 from ...rewards.style import GramStyleReward, tokens
+from ..fidelity import FidelityJudge
 from ..registry import register
-from . import COMMON, WORKFLOW, _build, check
+from .targets import COMMON, WORKFLOW, _build, check
 from .data import load_split, to_unit
 
 
@@ -52,21 +52,6 @@ class ClassifierStage(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return tokens(self.stage(to_unit(x)))
-
-
-class FidelityJudge:
-    """The digits judge's scores and, beside them, how far the final images are from the originals
-    (images in [0, 1], the same order): mean squared error and PSNR in dB."""
-
-    def __init__(self, judge, originals01: torch.Tensor):
-        self.judge, self.originals01 = judge, originals01.detach().float().cpu()
-
-    def __call__(self, images01: torch.Tensor) -> dict:
-        out = dict(self.judge(images01)) if self.judge is not None else {}
-        mse = float((images01.detach().float().cpu() - self.originals01).pow(2).mean())
-        out["fidelity_mse"] = mse
-        out["fidelity_psnr_db"] = 10 * math.log10(1.0 / mse) if mse > 0 else math.inf
-        return out
 
 
 def _check(s: dict, built=()) -> None:
@@ -107,13 +92,13 @@ def digits_style(name, *, style_index, **kw):
 
 @register(
     "digits-latent-improve",
-    "digits UNet, the authors' real-image regime: DDIM-invert held-out 8s, optimize the inverted state "
-    "toward a 3",
+    "digits UNet, the authors' real-image regime: held-out 8s DDIM-inverted to step 10 of 50, the "
+    "inverted state optimized toward a 3",
     workflow=WORKFLOW,
     check=_check,
     iterations=30,
-    lr=0.05,
-    invert_steps=10,
+    lr=0.02,
+    invert_steps=40,
     prior="none",
     source_digit=8,
     **dict(COMMON, batch=4),

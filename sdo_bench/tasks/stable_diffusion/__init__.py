@@ -37,6 +37,7 @@ from ..latent_world import PAPER_PROMPTS, TINY_PROMPTS, WHERE_TINY, check_tiny_r
 from ..registry import WorkflowFiles, register
 from . import pipeline as sd
 from . import tiny as tiny_sd
+from . import authors  # noqa: F401  (the paper's experiments at full scale register their tasks)
 
 
 def _check(s: dict, built=(), *, model: str, reward: str) -> None:
