@@ -119,7 +119,8 @@ def tiny_authors(tmp_path_factory):
         torch.nn.init.normal_(head.weight, std=0.5)
         torch.nn.init.constant_(head.bias, 5.0)
         torch.save(head.state_dict(), root / f"head_{tower}.pth")
-    style = dict(sd14_path=str(sd_dir), style_image=str(root / "style.png"), style_clip=str(clip_dir / "clip.pt"),
+    style = dict(sd14_path=str(sd_dir), style_image=str(root / "style.png"),
+                 style_clip=str(clip_dir / "clip.pt"),
                  style_model=clip_models.TINY, style_block=1)  # fmt: skip
     aesthetic = dict(
         sd14_path=str(sd_dir), real_image=str(root / "real.jpg"), aesthetic_clip_l=str(clip_dir / "clip.pt"),
@@ -168,7 +169,10 @@ def test_the_style_features_are_clip_block_outputs_without_cls(tiny_authors):
 
     from sdo_bench.rewards.clip_image import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
-    mean, std = torch.tensor(OPENAI_CLIP_MEAN).view(1, 3, 1, 1), torch.tensor(OPENAI_CLIP_STD).view(1, 3, 1, 1)
+    mean, std = (
+        torch.tensor(OPENAI_CLIP_MEAN).view(1, 3, 1, 1),
+        torch.tensor(OPENAI_CLIP_STD).view(1, 3, 1, 1),
+    )
     clip.encode_image((F.interpolate(x, size=(224, 224), mode="bicubic", align_corners=False) - mean) / std)
     handle.remove()
     ref = outs[0] if clip.visual.transformer.batch_first else outs[0].transpose(0, 1)
@@ -203,7 +207,9 @@ def test_the_cost_model_predicts_the_full_scale_tasks(name, start):
     rows = {m: predict.predict(name, Variant(m), 50, dtype="float16") for m in ("bptt", "checkpoint", "sdo")}
     for m, row in rows.items():
         assert row["status"] == "ok", (m, row["error"])
-        assert row["steps"] == 50 - start and row["nfe_forward"] == (2 if m == "checkpoint" else 1) * (50 - start)
+        assert row["steps"] == 50 - start and row["nfe_forward"] == (2 if m == "checkpoint" else 1) * (
+            50 - start
+        )
     assert rows["sdo"]["peak_tensor_bytes"] < rows["bptt"]["peak_tensor_bytes"]
     assert rows["checkpoint"]["peak_tensor_bytes"] < rows["bptt"]["peak_tensor_bytes"]
 

@@ -80,8 +80,15 @@ def test_precomputed_text_encoders_leave_exactly_their_weights_out():
 
 
 @pytest.mark.parametrize(
-    "name", ["tiny-sdxl-latent", "tiny-sdxl-lora", "tiny-sd3-latent", "tiny-sd3-lora", "tiny-flux-latent",
-             "tiny-flux-condition"]
+    "name",
+    [
+        "tiny-sdxl-latent",
+        "tiny-sdxl-lora",
+        "tiny-sd3-latent",
+        "tiny-sd3-lora",
+        "tiny-flux-latent",
+        "tiny-flux-condition",
+    ],
 )
 @pytest.mark.parametrize("method", ["bptt", "checkpoint", "sdo"])
 def test_prediction_agrees_with_a_real_cpu_run_on_the_flow_worlds(name, method):
@@ -117,7 +124,8 @@ def test_bad_input_on_the_new_families_is_one_line_and_exit_2(capsys, args, need
     assert code == 2 and len(err.splitlines()) == 1 and needle in err, err
 
 
-@pytest.mark.parametrize("task,key", [("flux-dev-latent-hpsv2", "flux_path"), ("sdxl-lora-hpsv2", "sdxl_path"),
+@pytest.mark.parametrize("task,key", [("flux-dev-latent-hpsv2", "flux_path"),
+                                      ("sdxl-lora-hpsv2", "sdxl_path"),
                                       ("sd35-large-condition-hpsv2", "sd35_path")])  # fmt: skip
 def test_a_paper_scale_run_without_its_weights_is_one_line_naming_the_option(capsys, tmp_path, task, key):
     """Exit 2, one line naming the option and where to get the weights, nothing written."""

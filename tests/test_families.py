@@ -45,7 +45,9 @@ def _pipeline_images(family, task):
     conditioning and x_T."""
     import diffusers
 
-    pipe = getattr(diffusers, FAMILIES[family]).from_pretrained(task.config["weights_dir"], local_files_only=True)
+    pipe = getattr(diffusers, FAMILIES[family]).from_pretrained(
+        task.config["weights_dir"], local_files_only=True
+    )
     pipe.scheduler = task.sampler.scheduler  # SDXL: the DDIM the suite builds from the directory's config
     pipe.set_progress_bar_config(disable=True)
     cond, x_T = task.condition(task.batch), task.x_T().detach()
@@ -80,7 +82,9 @@ def test_the_conditioning_is_the_pipelines_encode_prompt(family, saved):
     assert not torch.equal(cond["prompt_embeds"][0], cond["prompt_embeds"][1])
     import diffusers
 
-    pipe = getattr(diffusers, FAMILIES[family]).from_pretrained(task.config["weights_dir"], local_files_only=True)
+    pipe = getattr(diffusers, FAMILIES[family]).from_pretrained(
+        task.config["weights_dir"], local_files_only=True
+    )
     kw = dict(max_sequence_length=8) if family != "sdxl" else {}
     if family == "sd3":
         ref = pipe.encode_prompt(task.prompts, None, None, do_classifier_free_guidance=False, **kw)[0]

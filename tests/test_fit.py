@@ -70,7 +70,9 @@ def test_fit_on_the_command_line(capsys):
     assert len(err) == 1 and "unknown card 'T4'" in err[0] and "H100 80GB" in err[0]
 
 
-@pytest.mark.parametrize("task,key", [("sd14-latent-style", "start_step 45"), ("digits-latent-improve", "invert_steps 40")])
+@pytest.mark.parametrize(
+    "task,key", [("sd14-latent-style", "start_step 45"), ("digits-latent-improve", "invert_steps 40")]
+)
 def test_fit_refuses_a_task_that_runs_a_fixed_tail_in_one_line(task, key):
     from sdo_bench.cost.fit import fit
     from sdo_bench.methods import Variant

@@ -104,7 +104,7 @@ def test_what_a_profile_sets_for_run_reaches_every_run_rule_evaluated(tmp_path):
         ("tasks:\n  - {task: gmm-latent, lr: -1}\n", "config error at key tasks[0].lr"),
         ("tasks:\n  - {task: gmm-latent, options: {lr: .nan}}\n", "tasks[0].options.lr: must be a finite"),
         ("report: {reward_margin: .nan}\n", "config key report.reward_margin: must be a finite number"),
-        ("tasks:\n  - {task: sdxl-latent-hpsv2}\n", "tasks[0] (sdxl-latent-hpsv2): option sdxl_path is not set"),
+        ("tasks:\n  - {task: sdxl-latent-hpsv2}\n", "(sdxl-latent-hpsv2): option sdxl_path is not set"),
         ("cost: {tasks: [gmm-latent], steps: [5000]}\n", "config key cost.steps: steps must be <= 1000"),
         ("sedes: [0]\n", "config error: Additional properties are not allowed ('sedes' was unexpected)"),
         ("tasks:\n  - {task: gmm-latent, stepz: 3}\n", "config error at key tasks[0]: Additional"),

@@ -2,7 +2,8 @@
 linear aesthetic heads on two OpenAI CLIP image towers, averaged over random cutouts.
 
 For each tower ``m`` (ViT-L/14 with ``sa_0_4_vit_l_14_linear.pth``, ViT-B/32 with
-``sa_0_4_vit_b_32_linear.pth``: one ``nn.Linear(width, 1)`` each, from github.com/LAION-AI/aesthetic-predictor)
+``sa_0_4_vit_b_32_linear.pth``: one ``nn.Linear(width, 1)`` each, from
+github.com/LAION-AI/aesthetic-predictor)
 the score of an image is ``mean over cutouts of clip(head(e / ||e||), 1, 10)``; the prediction is
 ``(w_L score_L + w_B score_B) / 2`` with weights 0.5 and 1.5, and the loss is ``|prediction - target|``
 (target 10). Here the reward is its negative, per sample.
@@ -60,7 +61,9 @@ class LaionLinearAesthetic(nn.Module):
     def crops(self, images: torch.Tensor, size: int) -> torch.Tensor:
         """(B, 3, S, S) -> (n·B, 3, size, size): the task's fixed cutouts, cutout-major as the authors'."""
         boxes = cutout_boxes(images.shape[-1], size, self.n, self.power, self.seed)
-        return torch.cat([F.adaptive_avg_pool2d(images[..., t : t + s, l : l + s], size) for t, l, s in boxes])
+        return torch.cat(
+            [F.adaptive_avg_pool2d(images[..., t : t + s, x : x + s], size) for t, x, s in boxes]
+        )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         B = images.shape[0]

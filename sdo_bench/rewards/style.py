@@ -4,8 +4,9 @@ image and a style image, as a reward (its negative, so that higher is better as 
 
 For features ``F`` of shape (B, T, C) — T tokens (positions) of C channels — the Gram matrix of sample
 ``b`` is ``G_b = F_bᵀ F_b`` (C × C, unnormalized, as the authors compute it); the reward of sample ``b``
-is ``-mean((G_b - G_style)²)`` over the C² entries. At full scale the features are CLIP ViT-B/16's tokens after transformer block 2, all but
-CLS; in the digits miniature, the reward classifier's first convolution stage, positions as tokens.
+is ``-mean((G_b - G_style)²)`` over the C² entries. At full scale the features are CLIP ViT-B/16's
+tokens after transformer block 2, all but CLS; in the digits miniature, the reward classifier's first
+convolution stage, positions as tokens.
 """
 
 from __future__ import annotations

@@ -7,8 +7,12 @@ in the lists :attr:`Sampler.PER_STEP` names."""
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 
 def real_tensors():
@@ -59,7 +63,9 @@ class Sampler:
         network output at step ``k``). Exact where ``ε`` varies little over one step; the error shrinks
         as the steps get denser (tests state it)."""
         if not 0 < s <= self.num_steps:
-            raise ValueError(f"inversion steps must be in 1..{self.num_steps} for N={self.num_steps}, got {s}")
+            raise ValueError(
+                f"inversion steps must be in 1..{self.num_steps} for N={self.num_steps}, got {s}"
+            )
         x = x0
         for k in range(self.num_steps - 1, self.num_steps - 1 - s, -1):
             x = (x - self.b[k] * eps(x, k)) / self.a[k]

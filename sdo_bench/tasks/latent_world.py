@@ -260,8 +260,8 @@ def open_pipeline(cls_name: str, tiny, s: dict, *, key: str, files, where: str, 
 
 #: how a user makes a tiny pipeline directory for ``weights_dir``
 WHERE_TINY = (
-    "save one with `sdo-bench build-tiny --family {family} --sd-out DIR --clip-out DIR` (or leave weights_dir "
-    "unset: it is built in the cache)"
+    "save one with `sdo-bench build-tiny --family {family} --sd-out DIR --clip-out DIR` (or leave "
+    "weights_dir unset: it is built in the cache)"
 )
 
 
@@ -269,10 +269,10 @@ def encoded(pipe, encode, prompts, mode: str, labels: str):
     """The per-prompt and null conditioning the pipeline's own ``encode_prompt`` makes (``encode(pipe,
     prompts) -> (cond, uncond)``, under no_grad), the text encoders kept (``resident``) or dropped
     (``precomputed``), and the words a cost row uses for them."""
+    import diffusers.utils.logging as dlog
+
     from . import pipelines
     from .text_encoders import resident_words
-
-    import diffusers.utils.logging as dlog
 
     level = dlog.get_verbosity()
     dlog.set_verbosity_error()  # no per-prompt notice that T5's tokens are truncated (as configured)

@@ -56,9 +56,7 @@ def load(
     if cls_name == "StableDiffusionPipeline":  # the one family that ships a safety checker
         extra = dict(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     try:
-        pipe = getattr(diffusers, cls_name).from_pretrained(
-            path, dtype=dtype, local_files_only=True, **extra
-        )
+        pipe = getattr(diffusers, cls_name).from_pretrained(path, dtype=dtype, local_files_only=True, **extra)
     except Exception as e:  # noqa: BLE001 - any failure here is an unusable directory for the user
         raise WeightsError(
             f"{key}: {cls_name} at {path} could not be loaded "
@@ -93,6 +91,15 @@ def save(pipe, out: str | Path) -> Path:
     """``pipe.save_pretrained(out)`` in safetensors: a directory :func:`load` reads back."""
     pipe.save_pretrained(Path(out), safe_serialization=True)
     return Path(out)
+
+
+def ensure_saved(name: str, build, out=None, seed: int = 0) -> Path:
+    """A tiny pipeline's directory ``out`` (default ``$SDO_BENCH_CACHE/<name>``), ``build(seed)`` saved
+    there first if it is not (atomically: concurrent jobs never see half a directory)."""
+    from ..weights import cache_dir, ensure_built
+
+    target = Path(out) if out else cache_dir(name)
+    return ensure_built(target, "model_index.json", lambda tmp: save(build(seed), tmp))
 
 
 def text_encoders(pipe) -> dict[str, torch.nn.Module]:

@@ -1,8 +1,8 @@
 """The paper's two released experiments in miniature, on the trained digits world (the authors' regimes
 on a model every machine has; full scale: SD 1.4, docs/paper-experiments.md).
 
-* ``digits-latent-style`` — style-guided generation (``style_guide_implict.py``): the first 45 of 50 DDIM steps
-  run once without gradient from a seeded x_T; x_45 is optimized, each iteration runs the last 5 steps.
+* ``digits-latent-style`` — style-guided generation (``style_guide_implict.py``): the first 45 of 50 DDIM
+  steps run once without gradient from a seeded x_T; x_45 is optimized, each iteration runs the last 5 steps.
   The reward is the style loss (:mod:`sdo_bench.rewards.style`): Gram matrices of the reward
   classifier's first convolution stage (its 16 × 16 positions as tokens, 32 channels), standing for
   CLIP's early block, against a style image taken from the held-out digits (``style_digit``, the
@@ -33,8 +33,8 @@ from torch import nn
 from ...rewards.style import GramStyleReward, tokens
 from ..fidelity import FidelityJudge
 from ..registry import register
-from .targets import COMMON, WORKFLOW, _build, check
 from .data import load_split, to_unit
+from .targets import COMMON, WORKFLOW, _build, check
 
 
 def held_out(digit: int) -> torch.Tensor:
@@ -62,7 +62,9 @@ def _check(s: dict, built=()) -> None:
     if "invert_steps" in s:
         S.integer("invert_steps", s["invert_steps"], least=1, most=s["steps"])
     if s.get("start_step") and "invert_steps" in s:
-        raise ValueError("start_step: digits-latent-improve starts where the inversion ends (set invert_steps)")
+        raise ValueError(
+            "start_step: digits-latent-improve starts where the inversion ends (set invert_steps)"
+        )
 
 
 @register(

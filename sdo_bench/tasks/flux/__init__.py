@@ -88,7 +88,9 @@ def _parts(model, s):
     side_px = 32 if model == "tiny-flux" else s["resolution"]
     if model != "tiny-flux" and skipped():
         variant = MODELS[model]["variant"]
-        transformer = frozen(FluxTransformer2DModel(**asset_config(f"flux/transformer-{variant}.json")), dtype, device)
+        transformer = frozen(
+            FluxTransformer2DModel(**asset_config(f"flux/transformer-{variant}.json")), dtype, device
+        )
         vae = frozen(AutoencoderKL(**asset_config("flux/vae.json")), dtype, device)
         scheduler = flow_scheduler(asset_config(f"flux/scheduler-{variant}.json"))
         encoders, words = resident_encoders(("clip-l", "t5-xxl"), s["text_encoders"], dtype, device)

@@ -99,7 +99,9 @@ def _parts(model, s):
         transformer = frozen(SD3Transformer2DModel(**config), dtype, device)
         vae = frozen(AutoencoderKL(**asset_config("sd35/vae.json")), dtype, device)
         scheduler = flow_scheduler(asset_config("sd35/scheduler.json"))
-        encoders, words = resident_encoders(("clip-l", "clip-bigg", "t5-xxl"), s["text_encoders"], dtype, device)
+        encoders, words = resident_encoders(
+            ("clip-l", "clip-bigg", "t5-xxl"), s["text_encoders"], dtype, device
+        )
         shapes = {
             "prompt_embeds": (m.CLIP_TOKENS + tokens, config["joint_attention_dim"]),
             "pooled": (config["pooled_projection_dim"],),
@@ -108,7 +110,8 @@ def _parts(model, s):
         uncond = seeded_embeddings(shapes, [""], s["seed"] + 1, dtype, device)
         return transformer, vae, scheduler, cond, uncond, encoders, words
     pipe = open_pipeline("StableDiffusion3Pipeline", tiny if model == "tiny-sd3" else None, s,
-                         key="sd35_path", files=FILES, where=WHERE.format(repo=REPOS.get(model, "")))  # fmt: skip
+                         key="sd35_path", files=FILES,
+                         where=WHERE.format(repo=REPOS.get(model, "")))  # fmt: skip
     cond, uncond, encoders, words = encoded(pipe, encode(tokens), prompts, s["text_encoders"], ENCODER_LABELS)
     return pipe.transformer, pipe.vae, pipe.scheduler, cond, uncond, encoders, words
 

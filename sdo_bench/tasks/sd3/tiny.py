@@ -13,7 +13,6 @@ from pathlib import Path
 
 import torch
 
-from ...weights import cache_dir, ensure_built
 from . import model as m
 
 VERSION = 1  # bump when the architecture or seed below changes (cached copies are rebuilt)
@@ -51,9 +50,8 @@ def pipeline(seed: int = 0):
 
 
 def ensure(out: str | Path | None = None, seed: int = 0) -> Path:
-    """The tiny-sd3 directory ``out`` (default ``$SDO_BENCH_CACHE/tiny-sd3-v<VERSION>``), saved first if
-    it is not there."""
-    from ..pipelines import save
+    """The tiny-sd3 directory ``out`` (default ``$SDO_BENCH_CACHE/tiny-sd3-v<VERSION>``), saved first
+    if it is not there."""
+    from ..pipelines import ensure_saved
 
-    target = Path(out) if out else cache_dir(f"tiny-sd3-v{VERSION}")
-    return ensure_built(target, "model_index.json", lambda tmp: save(pipeline(seed), tmp))
+    return ensure_saved(f"tiny-sd3-v{VERSION}", pipeline, out, seed)

@@ -31,8 +31,8 @@ from ..latent_world import (
     build_task,
     check_options,
     encoded,
-    open_pipeline,
     hps_reward,
+    open_pipeline,
     seeded_embeddings,
     vae_decoder,
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ...weights import asset_config, cache_dir, ensure_built
+from ...weights import asset_config
 
 VERSION = 1  # bump when the architecture or seed below changes (cached copies are rebuilt)
 
@@ -35,7 +35,8 @@ VAE = dict(
 
 
 def pipeline(seed: int = 0):
-    """tiny-sdxl built in code (random weights drawn with ``seed``), float32 on the CPU; a ``DDIMScheduler`` on SDXL's config."""
+    """tiny-sdxl built in code (random weights drawn with ``seed``), float32 on the CPU; a
+    ``DDIMScheduler`` on SDXL's config."""
     import tempfile
 
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
@@ -63,7 +64,6 @@ def pipeline(seed: int = 0):
 def ensure(out: str | Path | None = None, seed: int = 0) -> Path:
     """The tiny-sdxl directory ``out`` (default ``$SDO_BENCH_CACHE/tiny-sdxl-v<VERSION>``), saved first
     if it is not there."""
-    from ..pipelines import save
+    from ..pipelines import ensure_saved
 
-    target = Path(out) if out else cache_dir(f"tiny-sdxl-v{VERSION}")
-    return ensure_built(target, "model_index.json", lambda tmp: save(pipeline(seed), tmp))
+    return ensure_saved(f"tiny-sdxl-v{VERSION}", pipeline, out, seed)

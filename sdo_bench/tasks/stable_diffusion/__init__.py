@@ -35,9 +35,9 @@ from ...weights import require, skipped
 from ..base import Task, add_lora, seeded_normal
 from ..latent_world import PAPER_PROMPTS, TINY_PROMPTS, WHERE_TINY, check_tiny_reward
 from ..registry import WorkflowFiles, register
+from . import authors  # noqa: F401  (the paper's experiments at full scale register their tasks)
 from . import pipeline as sd
 from . import tiny as tiny_sd
-from . import authors  # noqa: F401  (the paper's experiments at full scale register their tasks)
 
 
 def _check(s: dict, built=(), *, model: str, reward: str) -> None:

@@ -72,7 +72,9 @@ def load_image(path, *, key: str, size: int, dtype, device) -> torch.Tensor:
     try:
         img = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
     except Exception as e:  # noqa: BLE001 - an unreadable file is a user error, say which
-        raise WeightsError(f"{key}: {path} is not an image PIL can read ({type(e).__name__}). {WHERE_IMAGE}") from None
+        raise WeightsError(
+            f"{key}: {path} is not an image PIL can read ({type(e).__name__}). {WHERE_IMAGE}"
+        ) from None
     w, h = img.size
     m = min(w, h)
     img = img.crop(((w - m) / 2, (h - m) / 2, (w + m) / 2, (h + m) / 2)).resize((size, size), Image.LANCZOS)
@@ -92,13 +94,17 @@ def _check(s: dict, built=()) -> None:
         S.integer("cutouts", s["cutouts"], least=1)
         S.strings("aesthetic_models", s["aesthetic_models"])
         if len(s["aesthetic_models"]) != 2:
-            raise ValueError("aesthetic_models: two open_clip architectures, the ViT-L/14 and ViT-B/32 towers")
+            raise ValueError(
+                "aesthetic_models: two open_clip architectures, the ViT-L/14 and ViT-B/32 towers"
+            )
         require(s["real_image"], key="real_image", where=WHERE_IMAGE)
         for tower in ("l", "b"):
             require(s[f"aesthetic_clip_{tower}"], key=f"aesthetic_clip_{tower}", where=WHERE_CLIPS)
             require(s[f"aesthetic_head_{tower}"], key=f"aesthetic_head_{tower}", where=WHERE_HEADS)
         if s.get("start_step"):
-            raise ValueError("start_step: sd14-latent-aesthetic starts where the inversion ends (set invert_steps)")
+            raise ValueError(
+                "start_step: sd14-latent-aesthetic starts where the inversion ends (set invert_steps)"
+            )
 
 
 def _pipeline(sd14_path, dtype, device):
@@ -135,13 +141,16 @@ def sd14_latent_style(name, *, sd14_path, style_image, style_clip, style_model, 
                       guidance_scale, steps, seed, dtype, device, batch, **_) -> Task:  # fmt: skip
     pipe = _pipeline(sd14_path, dtype, device)
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
-    clip = load_clip(style_model, style_clip, key="style_clip", where=WHERE_STYLE_CLIP, dtype=dtype, device=device)
+    clip = load_clip(
+        style_model, style_clip, key="style_clip", where=WHERE_STYLE_CLIP, dtype=dtype, device=device
+    )
     style = load_image(style_image, key="style_image", size=size, dtype=dtype, device=device)
     reward = GramStyleReward(ClipBlockTokens(clip, style_block), style)
     cond, uncond = sd.encode_prompts(pipe, S.strings("prompts", prompts)[:1])
     return _task(name, pipe, reward_fn=reward, reward_name="clip-gram-style", cond=cond, uncond=uncond[:1],
                  guidance=guidance_scale, steps=steps, seed=seed, dtype=dtype, device=device, batch=batch,
-                 resident="UNet, VAE, CLIP-L text encoder (resident), CLIP ViT-B/16 (style loss)")  # fmt: skip
+                 resident="UNet, VAE, CLIP-L text encoder (resident), CLIP ViT-B/16 (style loss)",
+                 )  # fmt: skip
 
 
 @register(
@@ -160,10 +169,14 @@ def sd14_latent_aesthetic(name, *, sd14_path, real_image, invert_steps, steps, s
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
     reward = load_laion_linear(s, dtype=dtype, device=device, seed=seed)
     _, empty = sd.encode_prompts(pipe, [""])
-    task = _task(name, pipe, reward_fn=reward, reward_name="laion-linear-aesthetic", cond=empty[:1], uncond=None,
+    task = _task(name, pipe, reward_fn=reward, reward_name="laion-linear-aesthetic", cond=empty[:1],
+                 uncond=None,
                  guidance=1.0, steps=steps, seed=seed, dtype=dtype, device=device, batch=batch,
-                 resident="UNet, VAE, CLIP-L text encoder (resident), CLIP ViT-L/14 and ViT-B/32 + LAION heads")  # fmt: skip
-    image = load_image(real_image, key="real_image", size=size, dtype=dtype, device=device).expand(batch, -1, -1, -1)
+                 resident="UNet, VAE, CLIP-L text encoder (resident), CLIP ViT-L/14 and ViT-B/32 "
+                          "+ LAION heads")  # fmt: skip
+    image = load_image(real_image, key="real_image", size=size, dtype=dtype, device=device).expand(
+        batch, -1, -1, -1
+    )
     with torch.no_grad():
         latent = pipe.vae.encode(image * 2 - 1).latent_dist.mean * pipe.vae.config.scaling_factor
     task.start_at(steps - invert_steps, task.invert(latent, invert_steps))
