@@ -229,3 +229,13 @@ def test_the_style_tasks_sampling_is_the_pipeline_with_the_authors_scheduler(tin
         latents=task.x_T().detach(), num_inference_steps=task.steps, output_type="pt",
     ).images  # fmt: skip
     assert float((images - task.sample()).abs().max()) < 1e-5
+
+
+def test_the_style_loss_does_not_overflow_in_half_precision():
+    """CLIP has channels of large magnitude: their Gram entries pass float16's 65504; the loss is taken
+    in float32 and stays finite."""
+    feats = torch.full((1, 196, 4), 30.0, dtype=torch.float16)  # one Gram entry: 196 · 900 = 176400
+    reward = GramStyleReward(lambda x: x, feats * 0.5)
+    value = reward(feats)
+    assert value.dtype == torch.float32 and torch.isfinite(value).all()
+    assert float(value) == pytest.approx(-((176400 - 44100) ** 2), rel=1e-6)

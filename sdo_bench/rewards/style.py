@@ -27,6 +27,10 @@ def tokens(feature_map: torch.Tensor) -> torch.Tensor:
     return feature_map.flatten(2).transpose(1, 2)
 
 
+def _widened(features: torch.Tensor) -> torch.Tensor:
+    return features.to(torch.promote_types(features.dtype, torch.float32))
+
+
 class GramStyleReward(nn.Module):
     """``-mean((gram(features(x)) - gram(features(style)))²)`` per sample: (B, ...) images -> (B,).
 
@@ -37,10 +41,12 @@ class GramStyleReward(nn.Module):
         super().__init__()
         self.features = features
         with torch.no_grad():
-            self.register_buffer("style_gram", gram(features(style)).mean(0, keepdim=True))
+            self.register_buffer("style_gram", gram(_widened(features(style))).mean(0, keepdim=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        g = gram(self.features(x))
+        """In float32 at least (float64 stays): a Gram matrix sums T products of features, which
+        overflows half precision (65504) for CLIP's large-magnitude channels."""
+        g = gram(_widened(self.features(x)))
         return -(g - self.style_gram.to(g.dtype)).pow(2).flatten(1).mean(1)
 
 
