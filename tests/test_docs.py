@@ -20,7 +20,7 @@ HISTORY = [
     re.compile(r"\bwas \d+(\.\d+)?\s?(s|min|ms|GiB|MiB|%)", re.I),
     re.compile(r"\b(measured|timed|took|takes|ran|run) here\b", re.I),
     re.compile(r"\b\d+(\.\d+)?\s?(s|min) here\b", re.I),
-    re.compile(r"\bon a slower (machine|draw)\b", re.I),
+    re.compile(r"\bon (a|the) slower (machine|draw)s?\b", re.I),
     re.compile(r"\bthis project's (2-core )?machine\b", re.I),
 ]
 
