@@ -205,7 +205,7 @@ def seeded_embeddings(shapes: dict[str, tuple], prompts: list[str], seed: int, d
     return out
 
 
-def hps_reward(model: str, prompts, s: dict, *, dtype, device):
+def hps_reward(model: str, s: dict, *, dtype, device):
     """HPSv2: the tiny random open_clip on a tiny world (HPS's code path, no meaning); at paper scale
     the user's checkpoint (``hps_checkpoint``, ``hps_version``, ``hps_model``), or under the cost model
     ViT-H-14 built from open_clip's config."""
@@ -215,10 +215,10 @@ def hps_reward(model: str, prompts, s: dict, *, dtype, device):
     if model.startswith("tiny"):
         hps = None if skipped() else tiny_clip.ensure(s.get("reward_dir")) / "hps.pt"
         return load_hpsv2(
-            hps, list(prompts), key="reward_dir", model=clip_models.TINY, dtype=dtype, device=device
+            hps, list(s["prompts"]), key="reward_dir", model=clip_models.TINY, dtype=dtype, device=device
         )
     return load_hpsv2(
-        s.get("hps_checkpoint"), list(prompts), version=s.get("hps_version", "v2.1"),
+        s.get("hps_checkpoint"), list(s["prompts"]), version=s.get("hps_version", "v2.1"),
         model=s.get("hps_model", "ViT-H-14"), dtype=dtype, device=device,
     )  # fmt: skip
 
@@ -281,8 +281,6 @@ def encoded(pipe, encode, prompts, mode: str, labels: str):
             cond, uncond = encode(pipe, list(prompts))
     finally:
         dlog.set_verbosity(level)
-    cond = {k: v.detach() for k, v in cond.items()}
-    uncond = None if uncond is None else {k: v.detach() for k, v in uncond.items()}
     encoders = pipelines.text_encoders(pipe)
     if mode == "precomputed":
         pipelines.drop_text_encoders(pipe)

@@ -75,17 +75,19 @@ def tiny_t5(width: int, vocab_size: int):
     return transformers.T5EncoderModel(config)
 
 
-def tokenizers(out, *, clip: int = 0, t5: bool = False) -> dict:
-    """``clip`` copies of the offline CLIP tokenizer and, with ``t5``, the tiny T5 tokenizer, written
-    under ``out`` and loaded back: ``{"clip": [tok, …], "t5": tok}``."""
+def tokenizers(*, clip: int = 0, t5: bool = False) -> dict:
+    """``clip`` copies of the offline CLIP tokenizer and, with ``t5``, the tiny T5 tokenizer, written to a
+    temporary directory and loaded back: ``{"clip": [tok, …], "t5": tok}``."""
+    import tempfile
     from pathlib import Path
 
     from transformers import CLIPTokenizer, T5TokenizerFast
 
     from .tokenizers import write_clip_tokenizer, write_t5_tokenizer
 
-    clip_tok = CLIPTokenizer.from_pretrained(write_clip_tokenizer(Path(out) / "clip")) if clip else None
-    found = {"clip": [clip_tok] * clip}
-    if t5:
-        found["t5"] = T5TokenizerFast.from_pretrained(write_t5_tokenizer(Path(out) / "t5"))
+    with tempfile.TemporaryDirectory() as tmp:
+        clip_tok = CLIPTokenizer.from_pretrained(write_clip_tokenizer(Path(tmp) / "clip")) if clip else None
+        found = {"clip": [clip_tok] * clip}
+        if t5:
+            found["t5"] = T5TokenizerFast.from_pretrained(write_t5_tokenizer(Path(tmp) / "t5"))
     return found

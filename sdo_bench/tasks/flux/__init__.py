@@ -124,7 +124,7 @@ def _world(model, **s) -> World:
         cond=cond,
         uncond=None,  # no classifier-free guidance batch
         guidance_scale=1.0,
-        reward_fn=hps_reward(model, s["prompts"], s, dtype=dtype, device=device),
+        reward_fn=hps_reward(model, s, dtype=dtype, device=device),
         modules={"transformer": transformer, "vae": vae, **encoders},
         resident=f"transformer, VAE, {words}, {reward}",
     )

@@ -20,8 +20,6 @@ VERSION = 1  # bump when the architecture or seed below changes (cached copies a
 
 def pipeline(seed: int = 0):
     """tiny-flux built in code (random weights drawn with ``seed``), float32 on the CPU."""
-    import tempfile
-
     from diffusers import AutoencoderKL, FluxPipeline, FluxTransformer2DModel
 
     from ...sampling.flow import flow_scheduler
@@ -30,20 +28,17 @@ def pipeline(seed: int = 0):
 
     quiet_progress_bars()
     config = m.TINY["transformer"]
-    with tempfile.TemporaryDirectory() as tmp:
-        toks = tokenizers(tmp, clip=1, t5=True)
+    toks = tokenizers(clip=1, t5=True)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         transformer = FluxTransformer2DModel(**config)
         vae = AutoencoderKL(**m.TINY["vae"])
         clip = tiny_clip(config["pooled_projection_dim"], projection=False)  # pooled: CLIP-L's output
         t5 = tiny_t5(config["joint_attention_dim"], len(toks["t5"]))
-    pipe = FluxPipeline(
+    return FluxPipeline(
         transformer=transformer, scheduler=flow_scheduler(m.TINY["scheduler"]), vae=vae,
         text_encoder=clip, tokenizer=toks["clip"][0], text_encoder_2=t5, tokenizer_2=toks["t5"],
     )  # fmt: skip
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
 
 
 def ensure(out: str | Path | None = None, seed: int = 0) -> Path:

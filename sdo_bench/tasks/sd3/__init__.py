@@ -135,7 +135,7 @@ def _world(model, **s) -> World:
         cond=cond,
         uncond=uncond,
         guidance_scale=s["guidance_scale"],
-        reward_fn=hps_reward(model, s["prompts"], s, dtype=dtype, device=device),
+        reward_fn=hps_reward(model, s, dtype=dtype, device=device),
         modules={"transformer": transformer, "vae": vae, **encoders},
         resident=f"transformer, VAE, {words}, {reward}",
     )

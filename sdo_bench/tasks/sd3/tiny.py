@@ -20,8 +20,6 @@ VERSION = 1  # bump when the architecture or seed below changes (cached copies a
 
 def pipeline(seed: int = 0):
     """tiny-sd3 built in code (random weights drawn with ``seed``), float32 on the CPU."""
-    import tempfile
-
     from diffusers import AutoencoderKL, SD3Transformer2DModel, StableDiffusion3Pipeline
 
     from ...sampling.flow import flow_scheduler
@@ -32,21 +30,18 @@ def pipeline(seed: int = 0):
     config = m.TINY["transformer"]
     # the two CLIP widths side by side fill T5's width (the pipeline pads to it) and the pooled input
     clip_width = config["pooled_projection_dim"] // 2
-    with tempfile.TemporaryDirectory() as tmp:
-        toks = tokenizers(tmp, clip=1, t5=True)
+    toks = tokenizers(clip=1, t5=True)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         transformer = SD3Transformer2DModel(**config)
         vae = AutoencoderKL(**m.TINY["vae"])
         encoders = [tiny_clip(clip_width, projection=True) for _ in range(2)]
         t5 = tiny_t5(config["joint_attention_dim"], len(toks["t5"]))
-    pipe = StableDiffusion3Pipeline(
+    return StableDiffusion3Pipeline(
         transformer=transformer, scheduler=flow_scheduler(m.TINY["scheduler"]), vae=vae,
         text_encoder=encoders[0], tokenizer=toks["clip"][0], text_encoder_2=encoders[1],
         tokenizer_2=toks["clip"][0], text_encoder_3=t5, tokenizer_3=toks["t5"],
     )  # fmt: skip
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
 
 
 def ensure(out: str | Path | None = None, seed: int = 0) -> Path:

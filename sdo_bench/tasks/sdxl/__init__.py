@@ -78,12 +78,12 @@ def encode(pipe, prompts):
     return {"prompt_embeds": c, "pooled": pc}, {"prompt_embeds": u[:1], "pooled": pu[:1]}
 
 
-def _parts(model, s, dtype, device):
+def _parts(model, s):
     """(unet, vae, scheduler, cond, uncond, encoders, words): from the configs under the cost model at
     paper scale, else from a pipeline (tiny: built in code under the cost model, else loaded)."""
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
 
-    prompts = s["prompts"]
+    dtype, device, prompts = s["dtype"], s["device"], s["prompts"]
     if model == "sdxl" and skipped():
         unet = frozen(UNet2DConditionModel(**asset_config("sdxl/unet.json")), dtype, device)
         vae = frozen(AutoencoderKL(**asset_config("sdxl/vae.json")), dtype, device)
@@ -105,7 +105,7 @@ def _parts(model, s, dtype, device):
 def world(model: str, **s) -> World:
     """SDXL's world: ``model`` "sdxl" (paper scale) or "tiny-sdxl"; ``s`` the task's settings."""
     dtype, device = s["dtype"], s["device"]
-    unet, vae, scheduler, cond, uncond, encoders, words = _parts(model, s, dtype, device)
+    unet, vae, scheduler, cond, uncond, encoders, words = _parts(model, s)
     upcast = dtype == torch.float16 and bool(vae.config.get("force_upcast", False))
     factor = 2 ** (len(vae.config.block_out_channels) - 1)
     resolution = s.get("resolution") or unet.config.sample_size * factor
@@ -122,7 +122,7 @@ def world(model: str, **s) -> World:
         cond=cond,
         uncond=uncond,
         guidance_scale=s["guidance_scale"],
-        reward_fn=hps_reward(model, s["prompts"], s, dtype=dtype, device=device),
+        reward_fn=hps_reward(model, s, dtype=dtype, device=device),
         modules={"unet": unet, "vae": vae, **encoders},
         resident=f"UNet, VAE{' (float32)' if upcast else ''}, {words}, {reward}",
     )

@@ -37,8 +37,6 @@ VAE = dict(
 def pipeline(seed: int = 0):
     """tiny-sdxl built in code (random weights drawn with ``seed``), float32 on the CPU; a
     ``DDIMScheduler`` on SDXL's config."""
-    import tempfile
-
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
 
     from ..pipelines import quiet_progress_bars
@@ -51,14 +49,11 @@ def pipeline(seed: int = 0):
         vae = AutoencoderKL(**VAE)
         text_encoder = tiny_clip(WIDTH, projection=False)
         text_encoder_2 = tiny_clip(WIDTH, projection=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        tok = tokenizers(tmp, clip=1)["clip"][0]
-    pipe = StableDiffusionXLPipeline(
+    tok = tokenizers(clip=1)["clip"][0]
+    return StableDiffusionXLPipeline(
         vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2, tokenizer=tok, tokenizer_2=tok,
         unet=unet, scheduler=DDIMScheduler(**asset_config("sdxl/scheduler.json")),
     )  # fmt: skip
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
 
 
 def ensure(out: str | Path | None = None, seed: int = 0) -> Path:

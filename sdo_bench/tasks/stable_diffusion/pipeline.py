@@ -17,7 +17,6 @@ from torch import nn
 
 from ...weights import asset_config
 from .. import pipelines
-from ..base import frozen
 from ..latent_world import LORA_TARGETS, vae_decoder  # noqa: F401  (LORA_TARGETS: the family's)
 
 PIPELINE_FILES = ("model_index.json", "unet", "vae", "text_encoder", "tokenizer", "scheduler")
@@ -53,20 +52,16 @@ def pipeline_from_configs(configs: dict, *, dtype: torch.dtype = torch.float32, 
     """A ``StableDiffusionPipeline`` built from component configs (``unet``, ``vae``, ``text_encoder``,
     ``scheduler``) with freshly initialised weights and SD1.5's CLIP tokenizer (written offline): the
     architecture of tiny-sd, or of SD1.5 for the cost model (``weights.configs_only``)."""
-    import tempfile
-    from pathlib import Path
-
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPTextConfig, CLIPTextModel
 
-    from ..tokenizers import write_clip_tokenizer
+    from ..text_encoders import tokenizers
 
     pipelines.quiet_progress_bars()
     unet = UNet2DConditionModel(**configs["unet"])  # this order: tiny-sd's seeded weights depend on it
     vae = AutoencoderKL(**configs["vae"])
     text_encoder = CLIPTextModel(CLIPTextConfig(**configs["text_encoder"]))
-    with tempfile.TemporaryDirectory() as tmp:
-        tokenizer = CLIPTokenizer.from_pretrained(write_clip_tokenizer(Path(tmp) / "tokenizer"))
+    tokenizer = tokenizers(clip=1)["clip"][0]
     pipe = StableDiffusionPipeline(
         vae=vae,
         text_encoder=text_encoder,
@@ -77,10 +72,7 @@ def pipeline_from_configs(configs: dict, *, dtype: torch.dtype = torch.float32, 
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    pipe.set_progress_bar_config(disable=True)
-    for module in (pipe.unet, pipe.vae, pipe.text_encoder):
-        frozen(module, dtype, device)
-    return pipe
+    return pipelines.freeze(pipe, dtype, device)
 
 
 class SDDenoiser(nn.Module):
