@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +52,42 @@ def test_a_job_checks_its_spec_once(tmp_path, monkeypatch):
     assert [r["status"] for r in recs] == ["ok"] * 4
     assert calls["settings"] == 1
     assert sorted(calls["method"]) == ["bptt", "sdo"]
+
+
+def test_a_job_runs_seed_by_seed_and_returns_the_jobs_order(tmp_path, monkeypatch):
+    """The variants of one seed run back to back (the runs a time ratio pairs share the machine's
+    state: the seeds are the time intervals' blocks); records come back variant by variant, each at
+    the output the spec gives it, and each record's compute time summary takes its fastest iteration
+    of equal work from the per-iteration times it keeps."""
+    from sdo_bench.experiment import run_job, runner
+
+    order, real = [], runner.run
+    monkeypatch.setattr(
+        runner, "run", lambda task, variant, **k: order.append(variant.label) or real(task, variant, **k)
+    )
+    job = _job(tmp_path)
+    b, s = (v.label for v in job.variants)
+    recs = run_job(job)
+    assert order == [b, s, b, s]
+    assert [(r["variant"], r["seed"]) for r in recs] == [(b, 0), (b, 1), (s, 0), (s, 1)]
+    for r, out in zip(recs, job.outs):
+        on_disk = json.loads(Path(out).read_text())
+        assert (on_disk["variant"], on_disk["seed"]) == (r["variant"], r["seed"])
+        times = on_disk["compute_s"]
+        assert len(times) == on_disk["iterations"] and on_disk["compute_time_per_iter_s"]["fastest"] == min(
+            times
+        )
+
+
+def test_the_fastest_of_equal_work_takes_each_draw_at_its_own_fastest():
+    from sdo_bench.experiment.runner import fastest_of_equal_work
+
+    assert fastest_of_equal_work([3.0, 1.0, 2.0], [(4, 1)] * 3) == 1.0  # the same work: the fastest
+    # work drawn at random: (2, 1) at its fastest 1.0, (6, 1) at 2.5 (twice), never at 1.0
+    assert (
+        fastest_of_equal_work([1.5, 1.0, 2.5, 3.0], [(2, 1), (2, 1), (6, 1), (6, 1)])
+        == (1 + 1 + 2.5 + 2.5) / 4
+    )
 
 
 def test_the_job_is_in_every_records_provenance_and_round_trips(tmp_path):

@@ -19,7 +19,7 @@ import math
 import os
 from pathlib import Path
 
-from ..records.io import compared_time
+from ..records.io import compared_seconds
 
 #: deterministic per seed; a difference is a change
 EXACT = ("status", "peak_tensor_bytes", "graph_bytes", "nfe_forward", "nfe_backward")
@@ -114,7 +114,7 @@ def cases(records: list[dict], common: set | None = None) -> dict[str, dict]:
             c[fig] = {s: r.get(fig) for s, r in sorted(seeds.items())}
         for fig in SHIFTS:
             c[fig] = {s: _num(r.get(fig)) for s, r in seeds.items() if r.get("status") == "ok"}
-        times = [_num(compared_time(r).get("median")) for r in seeds.values()]
+        times = [_num(compared_seconds(r)) for r in seeds.values()]
         times = [t for t in times if math.isfinite(t)]
         c["time_per_iter_s"] = sum(times) / len(times) if times else math.nan
         peaks = [_num(r.get("peak_tensor_bytes")) for r in seeds.values()]

@@ -318,9 +318,18 @@ def write_npz_atomic(path: str | os.PathLike, **arrays) -> None:
 
 
 def compared_time(rec: dict) -> dict:
-    """The time per iteration every comparison takes from a record (median, p10, p90): its compute time
-    where it has one (CPU time, CUDA events: it holds on a busy machine), else its wall-clock time."""
+    """The time per iteration every comparison takes from a record (fastest, median, p10, p90): its
+    compute time where it has one (CPU time, CUDA events: it holds on a busy machine), else its
+    wall-clock time."""
     return rec.get("compute_time_per_iter_s") or rec.get("time_per_iter_s") or {}
+
+
+def compared_seconds(rec: dict) -> float | None:
+    """The one time per iteration tables, claims, figures and ``compare`` take from a record: the
+    fastest of equal work (interference taken out) of :func:`compared_time`; a record written before
+    that figure existed gives its median."""
+    t = compared_time(rec)
+    return t.get("fastest", t.get("median"))
 
 
 #: the statuses of a run that did not finish (``sdo-bench run --strict`` exits 1 on any)

@@ -25,7 +25,16 @@ def _about(description: str = "", always: bool = True, schema: dict | None = Non
 _SPREAD = {
     "type": "object",
     "required": ["median", "p10", "p90"],
-    "properties": {"median": {"type": "number"}, "p10": {"type": "number"}, "p90": {"type": "number"}},
+    "properties": {
+        "fastest": {
+            "type": "number",
+            "description": "each iteration at the fastest time an iteration of the same work took, averaged "
+            "(experiment.runner.fastest_of_equal_work): what every comparison takes",
+        },
+        "median": {"type": "number"},
+        "p10": {"type": "number"},
+        "p90": {"type": "number"},
+    },
 }
 
 
@@ -223,6 +232,14 @@ class Record:
     elapsed_s: list = field(
         default_factory=list,
         metadata=_about("wall-clock seconds before each iterate", always=False, items={"type": "number"}),
+    )
+    compute_s: list = field(
+        default_factory=list,
+        metadata=_about(
+            "each iteration's compute time (time_clock), in order: what compute_time_per_iter_s summarizes",
+            always=False,
+            items={"type": "number"},
+        ),
     )
     reward_heldout_init: float | None = field(
         default=None,

@@ -24,7 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .stats import MIN_SEEDS, interval, pair_by_seed, paired_difference, paired_ratio  # noqa: E402
+from .stats import MIN_SEEDS, block_ratio, interval, pair_by_seed, paired_difference  # noqa: E402
 
 GiB = 2**30
 CARDS_GB = (24, 40, 80)
@@ -40,9 +40,7 @@ def race_points(df: pd.DataFrame, task: str, reference: str = "bptt") -> pd.Data
     d = df[(df.task == task) & (df.status == "ok")]
     rows = []
     for variant, g in d.groupby("variant", sort=False):
-        t, t_lo, t_hi, n = paired_ratio(
-            *pair_by_seed(d, (task, variant), (task, reference), "time_per_iter_s")
-        )
+        t, t_lo, t_hi, n, _ = block_ratio(d, (task, variant), (task, reference), "time_per_iter_s")
         r, r_lo, r_hi, _ = paired_difference(
             *pair_by_seed(d, (task, variant), (task, reference), "reward_final")
         )

@@ -12,7 +12,7 @@ TENSOR_SPLIT = ("weights_bytes", "activation_bytes", "optimizer_state_bytes", "c
 
 def load_records(paths) -> pd.DataFrame:
     """One row per record; nested fields flattened to the columns the report uses."""
-    from ..records.io import compared_time, read_record
+    from ..records.io import compared_seconds, compared_time, read_record
 
     rows = []
     for p in map(Path, paths):
@@ -37,7 +37,8 @@ def load_records(paths) -> pd.DataFrame:
                 "start_step": rec.get("start_step", 0),
                 "status": rec["status"],
                 "error": rec.get("error"),
-                "time_per_iter_s": tpi.get("median", np.nan),
+                "time_per_iter_s": _num(compared_seconds(rec)),
+                "time_median_s": tpi.get("median", np.nan),
                 "time_p10_s": tpi.get("p10", np.nan),
                 "time_p90_s": tpi.get("p90", np.nan),
                 "wall_time_per_iter_s": wall.get("median", np.nan),

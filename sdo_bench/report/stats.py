@@ -4,9 +4,15 @@
   few (n < :data:`BCA_FROM`), else the BCa bootstrap (``scipy.stats.bootstrap``, seeded).
 - A difference between two methods (a reward, an objective): paired by seed, the t-interval of the
   paired differences (``scipy.stats.ttest_rel(...).confidence_interval``).
-- A ratio (time, memory, FLOPs): paired by seed on the log scale, the t-interval of the per-seed log
-  ratios taken back with ``exp``: a ratio's interval is positive, so a reduction ``1 - ratio`` never
-  exceeds 100%.
+- A ratio (memory, FLOPs): paired by seed on the log scale, the t-interval of the per-seed log ratios
+  taken back with ``exp``: a ratio's interval is positive, so a reduction ``1 - ratio`` never exceeds
+  100%.
+- A time ratio: the same paired log ratio, with the spread taken from every variant the task ran
+  (:func:`block_ratio`: a randomized block design, the seeds the blocks). A run's times vary with what
+  else the machine does while it runs; the variants of one seed run back to back, so a seed's block
+  shares that state and the block effect takes it out, and the spread left is estimated from all the
+  variants (many degrees of freedom) instead of from one pair's three seeds (two). With two variants
+  it is the paired t-interval.
 
 No interval from fewer than :data:`MIN_SEEDS` seeds (two seeds give a t-interval 12.7 standard errors
 wide): the figure is reported alone and no verdict is drawn from it. Values that do not vary have a
@@ -111,6 +117,39 @@ def paired_ratio(x, y) -> tuple[float, float, float, int]:
         return m, m, m, n
     ci = stats.ttest_1samp(logs, 0.0).confidence_interval(CI_LEVEL)
     return m, float(np.exp(ci.low)), float(np.exp(ci.high)), n
+
+
+def block_ratio(frame, a: tuple, b: tuple, col: str) -> tuple[float, float, float, int, int]:
+    """``(geometric mean of a / b, low, high, n, df)`` of ``col`` (a time) for two (task label,
+    variant) pairs of a records frame, paired by seed, with the residual spread of the two-way additive
+    model ``log t[v, s] = mu[v] + beta[s] + e`` fitted to every variant of the two pairs' tasks that ran
+    on all the seeds both ran (a randomized complete block design; ``df`` = (variants - 1) x (seeds -
+    1)). The ratio is exp(mean of the per-seed log ratios), as :func:`paired_ratio`'s; its interval is
+    exp of ``mean +- t(df) * sqrt(2 * s2 / n)``. No interval below :data:`MIN_SEEDS` seeds."""
+    from scipy import stats
+
+    sub = frame[frame.task.isin({a[0], b[0]})]
+    wide = sub.pivot_table(index=["task", "variant"], columns="seed", values=col, aggfunc="first")
+    if a not in wide.index or b not in wide.index:
+        return (*NAN3, 0, 0)
+    logs = np.log(wide.where(wide > 0))
+    seeds = [s for s in wide.columns if np.isfinite(logs.loc[a, s]) and np.isfinite(logs.loc[b, s])]
+    n = len(seeds)
+    if n == 0:
+        return (*NAN3, 0, 0)
+    Y = logs[seeds].dropna()  # the variants that ran on every one of those seeds (a and b among them)
+    d = (Y.loc[a] - Y.loc[b]).to_numpy()
+    m = float(np.exp(d.mean()))
+    if n < MIN_SEEDS:
+        return m, math.nan, math.nan, n, 0
+    y = Y.to_numpy()
+    resid = y - y.mean(1, keepdims=True) - y.mean(0, keepdims=True) + y.mean()
+    df = (len(y) - 1) * (n - 1)
+    s2 = float((resid**2).sum()) / df
+    if s2 == 0:
+        return m, m, m, n, df
+    half = float(stats.t.ppf(0.5 + CI_LEVEL / 2, df)) * math.sqrt(2 * s2 / n)
+    return m, float(np.exp(d.mean() - half)), float(np.exp(d.mean() + half)), n, df
 
 
 def seeds_needed(x, y, margin: float = 0.0, most: int = 1000) -> int | None:

@@ -135,7 +135,8 @@ def verdict(
         "backpropagation) at much lower cost? Per task, measured on this run's machine, paired by seed "
         f"(95% intervals; none from fewer than {MIN_SEEDS} seeds); the reward is the final objective "
         f"(reward minus the prior's or regularizer's penalty), non-inferior when it loses at most "
-        f"{100 * margin:g}% of {reference}'s own gain; the time is compute time, a ratio to {reference}'s.",
+        f"{100 * margin:g}% of {reference}'s own gain; the time is compute time (each run's fastest "
+        f"iteration of equal work), a ratio to {reference}'s.",
         "",
         *(tasks or [f"- No task ran both `{method}` and `{reference}`."]),
     ]
