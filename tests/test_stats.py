@@ -106,6 +106,7 @@ def test_the_block_ratio_is_the_two_way_least_squares_contrast():
     half = stats.t.ppf(0.975, df) * se
     got = block_ratio(_frame(times), ("t", "v1"), ("t", "v3"), "time_per_iter_s")
     assert got == pytest.approx((math.exp(est), math.exp(est - half), math.exp(est + half), S, df))
+    assert block_ratio(_frame(times), ("t", "v1"), ("t", "v1"), "time_per_iter_s")[:3] == (1.0, 1.0, 1.0)
 
 
 @pytest.mark.parametrize("seed", range(100))

@@ -100,7 +100,8 @@ def titles(df: pd.DataFrame, task: str, costs: pd.DataFrame | None, reference: s
         "predicted": f"{scale}PREDICTED (cost model, fake tensors)\n{shown}" if shown else "",
         "caption": (
             f"Measured: {seeds} seeds paired with {reference}'s, {intervals}; time is {clock} per iteration "
-            f"as a ratio to {reference}'s (log scale); filled markers are exact methods. "
+            f"(each run's fastest of equal work) as a ratio to {reference}'s (log scale); filled markers are "
+            "exact methods. "
             + (f"Predicted: {shown}, no weights, before CUDA's own overhead." if shown else "")
         ),
     }

@@ -125,7 +125,8 @@ def block_ratio(frame, a: tuple, b: tuple, col: str) -> tuple[float, float, floa
     model ``log t[v, s] = mu[v] + beta[s] + e`` fitted to every variant of the two pairs' tasks that ran
     on all the seeds both ran (a randomized complete block design; ``df`` = (variants - 1) x (seeds -
     1)). The ratio is exp(mean of the per-seed log ratios), as :func:`paired_ratio`'s; its interval is
-    exp of ``mean +- t(df) * sqrt(2 * s2 / n)``. No interval below :data:`MIN_SEEDS` seeds."""
+    exp of ``mean +- t(df) * sqrt(2 * s2 / n)``. No interval below :data:`MIN_SEEDS` seeds; a variant
+    against itself is 1 exactly."""
     from scipy import stats
 
     sub = frame[frame.task.isin({a[0], b[0]})]
@@ -142,6 +143,8 @@ def block_ratio(frame, a: tuple, b: tuple, col: str) -> tuple[float, float, floa
     m = float(np.exp(d.mean()))
     if n < MIN_SEEDS:
         return m, math.nan, math.nan, n, 0
+    if a == b:
+        return m, m, m, n, 0
     y = Y.to_numpy()
     resid = y - y.mean(1, keepdims=True) - y.mean(0, keepdims=True) + y.mean()
     df = (len(y) - 1) * (n - 1)
