@@ -2,6 +2,7 @@
 N, dtype, batch, seeds), and no verdict is drawn from fewer than three seeds."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +40,32 @@ def test_the_verdict_has_an_entry_per_task_with_its_numbers(three, tmp_path):
     # checkpoint is bptt recomputed: it never beats sdo by chance of a different gradient
     assert (tmp_path / "verdict.html").read_text().count("gmm-latent") >= 1
     assert "Predicted by the cost model" in text and "no cost grid" in text
+
+
+def test_the_time_ratio_comes_from_each_runs_fastest_iteration_of_equal_work(three, tmp_path):
+    """Records whose medians say sdo is 10x slower while their fastest iterations say 0.25x: every
+    comparison takes the fastest (a busy neighbour only adds time), and the verdict's ratio is the
+    geometric mean of the per-seed ratios of it."""
+    import math
+
+    from sdo_bench.report.load import load_records
+    from sdo_bench.report.tables import claim
+
+    _, records = three
+    edited = []
+    for path in records:
+        rec = json.loads(open(path).read())
+        fast = 0.25 if rec["variant"].startswith("sdo") else 1.0
+        fast *= 1 + 0.01 * rec["seed"] * (rec["variant"] == "bptt")
+        rec["compute_time_per_iter_s"] = {"fastest": fast, "median": 10 / fast, "p10": fast, "p90": 10 / fast}
+        out = tmp_path / Path(path).name
+        out.write_text(json.dumps(rec))
+        edited.append(str(out))
+    df = load_records(edited)
+    c = claim(df[df.status == "ok"], ("gmm-latent", "sdo"), ("gmm-latent", "bptt"))
+    want = math.exp(sum(math.log(0.25 / (1 + 0.01 * s)) for s in range(3)) / 3)
+    assert c["time_ratio"][0] == pytest.approx(want) and c["time_ratio"][1] < want < c["time_ratio"][2]
+    assert c["cost_verdict"] == "not supported"  # a 75% reduction, all of its interval below 85%
 
 
 def test_two_seeds_give_no_interval_and_no_verdict(three, tmp_path):
