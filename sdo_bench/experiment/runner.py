@@ -198,7 +198,7 @@ def run_job(job: RunJob, *, progress: bool | None = None, flat_keep: bool = Fals
         ((i, j, variant, *run) for i, (variant, runs) in enumerate(job.runs()) for j, run in enumerate(runs)),
         key=lambda r: (r[1], r[0]),
     )
-    done_in: dict[tuple[int, int], dict] = {}
+    records: list = [None] * len(order)  # in the job's order: variant by variant
     bar = tqdm(order, desc=job.task_label or job.task, disable=quiet(progress))
     for i, j, variant, seed, out, samples in bar:
         keep = keeps[variant.label]
@@ -212,7 +212,7 @@ def run_job(job: RunJob, *, progress: bool | None = None, flat_keep: bool = Fals
             if len(order) > 1:
                 kept = f"{summary(done)} (kept: made earlier from the same settings)"
                 print(kept, file=sys.stderr, flush=True)
-            done_in[i, j] = done
+            records[i * len(job.seeds) + j] = done
             continue
         rec = run(
             task,
@@ -233,8 +233,7 @@ def run_job(job: RunJob, *, progress: bool | None = None, flat_keep: bool = Fals
             resume.keep(keep, out, samples)
         if len(order) > 1:  # a job's log shows each run as it ends
             print(summary(rec), file=sys.stderr, flush=True)
-        done_in[i, j] = rec
-    records = [done_in[k] for k in sorted(done_in)]  # the job's order: variant by variant
+        records[i * len(job.seeds) + j] = rec
     return records
 
 
@@ -298,9 +297,9 @@ def fastest_of_equal_work(times: list[float], work: list) -> float:
     step), each draw counts at the fastest time its own work was seen to take, never at a cheaper
     draw's."""
     best: dict = {}
-    for t, w in zip(times, map(tuple, work)):
+    for t, w in zip(times, work):
         best[w] = min(t, best.get(w, t))
-    return float(np.mean([best[tuple(w)] for w in work]))
+    return float(np.mean([best[w] for w in work]))
 
 
 def _run_into(rec, task, method, budget, fidelity, progress, snapshots, board):

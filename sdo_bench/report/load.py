@@ -38,7 +38,6 @@ def load_records(paths) -> pd.DataFrame:
                 "status": rec["status"],
                 "error": rec.get("error"),
                 "time_per_iter_s": _num(compared_seconds(rec)),
-                "time_median_s": tpi.get("median", np.nan),
                 "time_p10_s": tpi.get("p10", np.nan),
                 "time_p90_s": tpi.get("p90", np.nan),
                 "wall_time_per_iter_s": wall.get("median", np.nan),
